@@ -1,0 +1,153 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * The wsdriver command line: an echo server and a wscat-like client.
+ *
+ * ```sh
+ * deno run -A cli.ts echo --port 8080 [--host 127.0.0.1] [--protocol chat]... [--cert F --key F]
+ * deno run -A cli.ts connect ws://127.0.0.1:8080/ [--echo] [--protocol chat]... [--ca F]
+ * ```
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { connect } from "./src/client.ts";
+import { serve } from "./src/server.ts";
+
+const USAGE = `usage:
+  wsdriver echo --port N [--host H] [--protocol NAME]... [--cert FILE --key FILE]
+      Echo server: text back as text, binary as binary, on any path. Prints
+      "listening on URL" and runs until killed.
+  wsdriver connect URL [--echo] [--protocol NAME]... [--header "Name: value"]... [--ca FILE]
+      Sends each line of standard input as a text message and prints every message
+      received; with --echo, sends every message back instead. Exits 0 when the
+      connection closes.`;
+
+interface Args {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+const BOOLEAN_FLAGS = new Set(["echo", "help"]);
+
+function parseArgs(argv: string[]): Args {
+  const flags = new Map<string, string[]>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    let value: string;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else if (BOOLEAN_FLAGS.has(name)) value = "true";
+    else if (i + 1 < argv.length) value = argv[++i];
+    else die(`--${name} needs a value`);
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return { command: positional.shift(), positional, flags };
+}
+
+function die(message: string): never {
+  console.error(`wsdriver: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function one(args: Args, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return v?.[v.length - 1];
+}
+
+function checkFlags(args: Args, allowed: string[]): void {
+  for (const name of args.flags.keys()) {
+    if (!allowed.includes(name)) die(`unknown option --${name}`);
+  }
+}
+
+async function echo(args: Args): Promise<void> {
+  checkFlags(args, ["port", "host", "protocol", "cert", "key"]);
+  const port = Number(one(args, "port") ?? "8080");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) die("--port must be 0-65535");
+  const cert = one(args, "cert"), key = one(args, "key");
+  if ((cert === undefined) !== (key === undefined)) die("--cert and --key go together");
+  const server = await serve({
+    port,
+    hostname: one(args, "host") ?? "127.0.0.1",
+    protocols: args.flags.get("protocol") ?? [],
+    tls: cert && key
+      ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") }
+      : undefined,
+  }, (ws) => {
+    ws.on("message", (data, isBinary) => {
+      if (ws.readyState !== "open") return;
+      if (isBinary) ws.sendBinary(data as Uint8Array);
+      else ws.sendText(data as string);
+    });
+  });
+  console.log(`listening on ${server.url}`);
+}
+
+function connectCommand(args: Args): void {
+  checkFlags(args, ["echo", "protocol", "header", "ca"]);
+  const url = args.positional[0];
+  if (url === undefined) die("connect needs a URL");
+  const headers = new Headers();
+  for (const h of args.flags.get("header") ?? []) {
+    const colon = h.indexOf(":");
+    if (colon <= 0) die(`--header needs "Name: value", got ${JSON.stringify(h)}`);
+    headers.append(h.slice(0, colon).trim(), h.slice(colon + 1).trim());
+  }
+  const ca = one(args, "ca");
+  const echoMode = args.flags.has("echo");
+  let ws;
+  try {
+    ws = connect(url, {
+      protocols: args.flags.get("protocol") ?? [],
+      headers,
+      tls: ca ? { ca: readFileSync(ca, "utf8") } : undefined,
+    });
+  } catch (err) {
+    die((err as Error).message);
+  }
+  ws.on("open", () => {
+    console.error(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}`);
+    if (echoMode) return;
+    const rl = createInterface({ input: process.stdin });
+    rl.on("line", (line) => {
+      if (ws.readyState === "open") ws.sendText(line);
+    });
+    rl.on("close", () => ws.close());
+  });
+  ws.on("message", (data, isBinary) => {
+    if (echoMode) {
+      if (ws.readyState === "open") ws.send(data);
+      return;
+    }
+    console.log(isBinary ? `<binary ${(data as Uint8Array).length} bytes>` : data);
+  });
+  ws.on("error", (err) => console.error(`wsdriver: ${err.message}`));
+  ws.on("close", (code, reason) => {
+    console.error(`closed ${code}${reason ? ` ${reason}` : ""}`);
+    process.exit(opened ? 0 : 1);
+  });
+  let opened = false;
+  ws.once("open", () => (opened = true));
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.flags.has("help") || args.command === undefined) {
+  console.log(USAGE);
+  process.exit(args.command === undefined && !args.flags.has("help") ? 2 : 0);
+} else if (args.command === "echo") {
+  await echo(args);
+} else if (args.command === "connect") {
+  connectCommand(args);
+} else {
+  die(`unknown command ${args.command}`);
+}

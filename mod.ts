@@ -1,0 +1,77 @@
+/**
+ * wsdriver: a WebSocket (RFC 6455) server and client for Deno, Bun and Node, built on a sans-I/O
+ * protocol core.
+ *
+ * @example
+ * ```ts
+ * import { connect, serve } from "@wsdriver/wsdriver";
+ *
+ * const server = await serve({ port: 8080 }, (ws) => {
+ *   ws.on("message", (data) => ws.send(data));
+ * });
+ * const ws = connect("ws://127.0.0.1:8080");
+ * ws.on("open", () => ws.send("hello"));
+ * ws.on("message", (data) => {
+ *   console.log(data);
+ *   ws.close();
+ *   server.close();
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ReadyState,
+  type SendCallback,
+  type SendData,
+  type UpgradeRequest,
+  WS,
+  type WSEvents,
+} from "./src/ws.ts";
+export { type ConnectionHandler, serve, type ServeOptions, Server } from "./src/server.ts";
+export { connect, type ConnectOptions } from "./src/client.ts";
+export { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "./src/errors.ts";
+export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";
+export type { ClientTls, ServerTls } from "./src/transport/conn.ts";
+export { currentRuntime, type Runtime } from "./src/transport/runtime.ts";
+
+export {
+  CloseCode,
+  encodeClosePayload,
+  isValidCloseCode,
+  parseClosePayload,
+} from "./src/protocol/close.ts";
+export {
+  encodeFrame,
+  type EncodeOptions,
+  FrameParser,
+  type FrameSink,
+  Opcode,
+  randomMask,
+} from "./src/protocol/frame.ts";
+export { applyMask } from "./src/protocol/mask.ts";
+export { isValidUtf8, Utf8Validator } from "./src/protocol/utf8.ts";
+export {
+  DEFAULT_MAX_PAYLOAD,
+  Protocol,
+  type ProtocolHandler,
+  type ProtocolOptions,
+  type ProtocolState,
+  type Side,
+} from "./src/protocol/protocol.ts";
+export {
+  acceptKey,
+  checkClientRequest,
+  checkServerResponse,
+  encodeAcceptResponse,
+  encodeClientRequest,
+  generateKey,
+  selectProtocol,
+} from "./src/protocol/handshake.ts";
+export {
+  encodeResponse,
+  HeadReader,
+  parseRequestHead,
+  parseResponseHead,
+} from "./src/protocol/http.ts";

@@ -1,0 +1,176 @@
+/**
+ * The WebSocket client: `connect(url)`.
+ *
+ * @module
+ */
+
+import { HandshakeError, TimeoutError, WSError } from "./errors.ts";
+import { checkServerResponse, encodeClientRequest, generateKey } from "./protocol/handshake.ts";
+import { HeadReader, HttpParseError, parseResponseHead } from "./protocol/http.ts";
+import type { ClientTls, Transport } from "./transport/conn.ts";
+import { defaultTransport } from "./transport/runtime.ts";
+import { WS } from "./ws.ts";
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: readonly string[];
+  /** Extra request headers, e.g. `Authorization` or `Origin`. */
+  headers?: HeadersInit;
+  /** Milliseconds for TCP connect, TLS and the upgrade together (default 10000). */
+  handshakeTimeout?: number;
+  /** TLS options for `wss:` URLs, e.g. a custom CA. */
+  tls?: ClientTls;
+  /** Largest message accepted, in bytes (default 64 MiB); over it: close 1009. */
+  maxPayload?: number;
+  /** Milliseconds to wait for the closing handshake (default 5000). */
+  closeTimeout?: number;
+  /** Largest response head accepted, in bytes (default 16 KiB). */
+  maxHeadSize?: number;
+  /** Abandons the connection attempt. */
+  signal?: AbortSignal;
+  /** @internal Socket implementation; the runtime's by default. */
+  transport?: Transport;
+}
+
+/** Default {@link ConnectOptions.handshakeTimeout}: 10 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/**
+ * Opens a WebSocket connection. Returns at once with a socket in the `connecting` state; `open`
+ * or `error` + `close` follow. Messages sent before `open` are queued. Throws a TypeError for a
+ * URL that is not `ws:` or `wss:`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@wsdriver/wsdriver";
+ * const ws = connect("ws://127.0.0.1:8080/chat", { protocols: ["chat"] });
+ * ws.on("open", () => ws.send("hi"));
+ * ws.on("message", (data) => console.log(data));
+ * ```
+ */
+export function connect(url: string | URL, options: ConnectOptions = {}): WS {
+  const u = new URL(url);
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+    throw new TypeError(`not a WebSocket URL: ${u.href}`);
+  }
+  if (u.hash !== "") throw new TypeError("a WebSocket URL may not have a fragment");
+  const secure = u.protocol === "wss:";
+  const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
+  const protocols = options.protocols ?? [];
+  const key = generateKey();
+  const request = encodeClientRequest({
+    host: u.host,
+    path: u.pathname + u.search,
+    key,
+    protocols,
+    headers: options.headers,
+  });
+  const ws = new WS({
+    side: "client",
+    url: u.href,
+    maxPayload: options.maxPayload,
+    closeTimeout: options.closeTimeout,
+  });
+  const transport = options.transport ?? defaultTransport();
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const ac = new AbortController();
+  const fail = (err: WSError) => {
+    clearTimeout(timer);
+    ws._fail(err);
+  };
+  const timer = setTimeout(
+    () => fail(new TimeoutError("WS_ERR_HANDSHAKE_TIMEOUT", `no handshake within ${timeout} ms`)),
+    timeout,
+  );
+  const onAbort = () => fail(new WSError("WS_ERR_ABORTED", "connection attempt aborted"));
+  if (options.signal?.aborted) queueMicrotask(onAbort);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  ws._connecting(() => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    ac.abort();
+  });
+
+  transport.connect({
+    hostname,
+    port,
+    tls: secure ? options.tls ?? true : undefined,
+    signal: ac.signal,
+  })
+    .then((conn) => {
+      if (ac.signal.aborted) return conn.destroy();
+      ws._connecting(() => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        conn.destroy();
+      });
+      const reader = new HeadReader(options.maxHeadSize);
+      let done = false;
+      conn.setHandlers({
+        data(chunk) {
+          if (done) return;
+          const r = reader.push(chunk);
+          if (!r.done) return;
+          done = true;
+          if ("error" in r) {
+            return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
+          }
+          let protocol: string;
+          try {
+            protocol = checkServerResponse(parseResponseHead(r.head), key, protocols).protocol;
+          } catch (err) {
+            if (err instanceof HttpParseError) {
+              return fail(
+                new HandshakeError("WS_ERR_HANDSHAKE_INVALID", `bad response: ${err.message}`),
+              );
+            }
+            return fail(err as WSError);
+          }
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          ws._attach(conn, protocol, r.rest);
+        },
+        end() {
+          if (!done) {
+            fail(
+              new HandshakeError(
+                "WS_ERR_HANDSHAKE_INVALID",
+                "connection closed during the handshake",
+              ),
+            );
+          }
+        },
+        close(error) {
+          if (done) return;
+          fail(
+            error
+              ? new WSError(
+                "WS_ERR_CONNECT",
+                `cannot connect to ${u.host}: ${error.message}`,
+                undefined,
+                {
+                  cause: error,
+                },
+              )
+              : new HandshakeError(
+                "WS_ERR_HANDSHAKE_INVALID",
+                "connection closed during the handshake",
+              ),
+          );
+        },
+        drain() {},
+      });
+      conn.write([request]);
+    })
+    .catch((err: Error) => {
+      if (ac.signal.aborted) return;
+      fail(
+        new WSError("WS_ERR_CONNECT", `cannot connect to ${u.host}: ${err.message}`, undefined, {
+          cause: err,
+        }),
+      );
+    });
+  return ws;
+}

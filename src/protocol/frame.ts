@@ -1,0 +1,262 @@
+/**
+ * The RFC 6455 §5.2 base framing: an incremental parser that turns bytes in any split into frame
+ * events, and an encoder that turns payloads into frame bytes.
+ *
+ * @module
+ */
+
+import { applyMask, maskInto } from "./mask.ts";
+
+/**
+ * Frame opcodes.
+ *
+ * @example
+ * ```ts
+ * encodeFrame(Opcode.Text, new TextEncoder().encode("hi"));
+ * ```
+ */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+
+/** Receives what a {@link FrameParser} finds. Returning false from a method stops the parser. */
+export interface FrameSink {
+  /** A frame header was read; `length` is the payload length announced by the peer. */
+  frameHeader(fin: boolean, rsv: number, opcode: number, length: number): boolean;
+  /** A piece of the current frame's payload, already unmasked. Pieces are views of the input. */
+  frameData(data: Uint8Array): boolean;
+  /** The current frame's payload is complete. */
+  frameEnd(): boolean;
+  /** The framing itself is broken; the parser has stopped. */
+  frameError(code: string, message: string, closeCode: number): void;
+}
+
+const enum State {
+  Header,
+  Payload,
+  Stopped,
+}
+
+/**
+ * Incremental frame parser. Payload bytes are delivered as views of the pushed chunks (no copy)
+ * and unmasked in place, so a pushed chunk must not be reused by the caller afterwards.
+ *
+ * @example
+ * ```ts
+ * const parser = new FrameParser(sink, { requireMask: true });
+ * socket.on("data", (chunk) => parser.push(chunk));
+ * ```
+ */
+export class FrameParser {
+  #sink: FrameSink;
+  #requireMask: boolean;
+  #state = State.Header;
+  /** Header bytes of a header split across chunks. */
+  #hdr = new Uint8Array(14);
+  #hdrLen = 0;
+  #remaining = 0;
+  #masked = false;
+  #key = new Uint8Array(4);
+  #keyOffset = 0;
+
+  constructor(sink: FrameSink, options: { requireMask: boolean }) {
+    this.#sink = sink;
+    this.#requireMask = options.requireMask;
+  }
+
+  /** Stops parsing for good; later input is ignored. */
+  stop(): void {
+    this.#state = State.Stopped;
+  }
+
+  /** True once the parser stopped (an error, or a sink method returned false). */
+  get stopped(): boolean {
+    return this.#state === State.Stopped;
+  }
+
+  /** Parses as much of `chunk` as possible. */
+  push(chunk: Uint8Array): void {
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      if (this.#state === State.Payload) {
+        const n = Math.min(this.#remaining, len - pos);
+        const piece = chunk.subarray(pos, pos + n);
+        pos += n;
+        if (this.#masked) {
+          applyMask(piece, this.#key, this.#keyOffset);
+          this.#keyOffset = (this.#keyOffset + n) & 3;
+        }
+        this.#remaining -= n;
+        if (!this.#sink.frameData(piece)) return this.stop();
+        if (this.#remaining === 0) {
+          this.#state = State.Header;
+          if (!this.#sink.frameEnd()) return this.stop();
+        }
+        continue;
+      }
+      if (this.#state === State.Stopped) return;
+      // Header: parse in place when it is whole in this chunk, else gather it in #hdr.
+      let buf = chunk, off = pos;
+      const avail = len - pos;
+      if (this.#hdrLen > 0 || avail < 2 || avail < headerSize(chunk[pos + 1])) {
+        const want = this.#hdrLen < 2 ? 2 : headerSize(this.#hdr[1]);
+        const take = Math.min(want - this.#hdrLen, avail);
+        this.#hdr.set(chunk.subarray(pos, pos + take), this.#hdrLen);
+        this.#hdrLen += take;
+        pos += take;
+        if (this.#hdrLen < 2 || this.#hdrLen < headerSize(this.#hdr[1])) continue;
+        buf = this.#hdr;
+        off = 0;
+        this.#hdrLen = 0;
+      } else {
+        pos += headerSize(chunk[pos + 1]);
+      }
+      if (!this.#header(buf, off)) return this.stop();
+    }
+  }
+
+  #header(buf: Uint8Array, off: number): boolean {
+    const b0 = buf[off], b1 = buf[off + 1];
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.#requireMask) {
+      this.#sink.frameError(
+        masked ? "WS_ERR_UNEXPECTED_MASK" : "WS_ERR_EXPECTED_MASK",
+        masked ? "a server must not mask its frames" : "a client must mask its frames",
+        1002,
+      );
+      return false;
+    }
+    let length = b1 & 0x7f;
+    let p = off + 2;
+    if (length === 126) {
+      length = (buf[p] << 8) | buf[p + 1];
+      p += 2;
+    } else if (length === 127) {
+      const hi = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
+      const lo = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
+      if (hi >= 0x80000000) {
+        this.#sink.frameError(
+          "WS_ERR_INVALID_LENGTH",
+          "64-bit payload length has its most significant bit set",
+          1002,
+        );
+        return false;
+      }
+      length = hi * 0x100000000 + lo;
+      p += 8;
+    }
+    this.#masked = masked;
+    if (masked) {
+      this.#key[0] = buf[p];
+      this.#key[1] = buf[p + 1];
+      this.#key[2] = buf[p + 2];
+      this.#key[3] = buf[p + 3];
+      this.#keyOffset = 0;
+    }
+    if (!this.#sink.frameHeader((b0 & 0x80) !== 0, (b0 >> 4) & 7, b0 & 0x0f, length)) return false;
+    if (length === 0) return this.#sink.frameEnd();
+    this.#remaining = length;
+    this.#state = State.Payload;
+    return true;
+  }
+}
+
+/** Header size implied by the second header byte. */
+function headerSize(b1: number): number {
+  const len7 = b1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((b1 & 0x80) !== 0 ? 4 : 0);
+}
+
+/** Options of {@link encodeFrame}. */
+export interface EncodeOptions {
+  /** Final fragment of its message (default true). */
+  fin?: boolean;
+  /** RSV1, set by an extension such as permessage-deflate on a message's first frame. */
+  rsv1?: boolean;
+  /** Masking key: clients must mask every frame, servers never do. */
+  mask?: Uint8Array;
+}
+
+/** Below this, payload and header go into one buffer: one small copy beats a second write. */
+const COPY_THRESHOLD = 1024;
+
+/**
+ * Encodes one frame as one or two byte chunks (header and payload, when copying the payload would
+ * cost more than writing it separately). An unmasked payload is not copied: do not modify it until
+ * it is written.
+ *
+ * @example
+ * ```ts
+ * const chunks = encodeFrame(Opcode.Binary, new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array,
+  options: EncodeOptions = {},
+): Uint8Array[] {
+  const n = payload.length;
+  const ext = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const mask = options.mask;
+  const hlen = 2 + ext + (mask ? 4 : 0);
+  const inline = mask !== undefined || n <= COPY_THRESHOLD;
+  const out = new Uint8Array(inline ? hlen + n : hlen);
+  out[0] = (options.fin === false ? 0 : 0x80) | (options.rsv1 ? 0x40 : 0) | opcode;
+  if (ext === 0) {
+    out[1] = n;
+  } else if (ext === 2) {
+    out[1] = 126;
+    out[2] = n >>> 8;
+    out[3] = n & 0xff;
+  } else {
+    out[1] = 127;
+    const hi = Math.floor(n / 0x100000000);
+    out[2] = hi >>> 24;
+    out[3] = (hi >>> 16) & 0xff;
+    out[4] = (hi >>> 8) & 0xff;
+    out[5] = hi & 0xff;
+    out[6] = n >>> 24;
+    out[7] = (n >>> 16) & 0xff;
+    out[8] = (n >>> 8) & 0xff;
+    out[9] = n & 0xff;
+  }
+  if (mask) {
+    out[1] |= 0x80;
+    out.set(mask, 2 + ext);
+    maskInto(payload, mask, out, hlen);
+    return [out];
+  }
+  if (inline) {
+    out.set(payload, hlen);
+    return [out];
+  }
+  return [out, payload];
+}
+
+const POOL_SIZE = 8192;
+let pool = new Uint8Array(0);
+let poolPos = 0;
+
+/**
+ * A fresh random 4-byte masking key, cut from a pool of random bytes so that each frame does not
+ * pay for a call into the random number generator.
+ *
+ * @example
+ * ```ts
+ * encodeFrame(Opcode.Text, bytes, { mask: randomMask() });
+ * ```
+ */
+export function randomMask(): Uint8Array {
+  if (poolPos + 4 > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolPos = 0;
+  }
+  poolPos += 4;
+  return pool.subarray(poolPos - 4, poolPos);
+}

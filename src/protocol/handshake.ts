@@ -1,0 +1,233 @@
+/**
+ * The RFC 6455 §4 opening handshake, both sides, without I/O: building and checking the client's
+ * request and the server's response.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { HandshakeError } from "../errors.ts";
+import { encodeResponse, hasToken, type RequestHead, type ResponseHead } from "./http.ts";
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/**
+ * The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`.
+ *
+ * @example
+ * ```ts
+ * acceptKey("dGhlIHNhbXBsZSBub25jZQ=="); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+ * ```
+ */
+export function acceptKey(key: string): string {
+  return createHash("sha1").update(key + GUID).digest("base64");
+}
+
+/**
+ * A fresh random `Sec-WebSocket-Key`: 16 random bytes, base64.
+ *
+ * @example
+ * ```ts
+ * const key = generateKey(); // e.g. "x3JJHMbDL1EzLkh9GBhXDw=="
+ * ```
+ */
+export function generateKey(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+}
+
+/** Splits a comma-separated header value into trimmed, non-empty items. */
+export function splitList(value: string | null): string[] {
+  if (value === null) return [];
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** What the client puts in its upgrade request. */
+export interface ClientRequestOptions {
+  /** `Host` header value, e.g. `example.com:8080`. */
+  host: string;
+  /** Request target: path and query, e.g. `/chat?room=1`. */
+  path: string;
+  key: string;
+  /** Subprotocols offered, in order of preference. */
+  protocols?: readonly string[];
+  /** Further headers (e.g. `Origin`, `Authorization`). */
+  headers?: HeadersInit;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Serializes the client's upgrade request. Throws a TypeError for a subprotocol that is not an
+ * HTTP token or is offered twice.
+ *
+ * @example
+ * ```ts
+ * encodeClientRequest({ host: "127.0.0.1:8080", path: "/", key: generateKey(), protocols: ["chat"] });
+ * ```
+ */
+export function encodeClientRequest(options: ClientRequestOptions): Uint8Array {
+  const headers = new Headers(options.headers);
+  headers.set("Host", options.host);
+  headers.set("Upgrade", "websocket");
+  headers.set("Connection", "Upgrade");
+  headers.set("Sec-WebSocket-Key", options.key);
+  headers.set("Sec-WebSocket-Version", "13");
+  const protocols = options.protocols ?? [];
+  if (protocols.length > 0) {
+    if (new Set(protocols).size !== protocols.length) {
+      throw new TypeError("a subprotocol is offered twice");
+    }
+    for (const p of protocols) {
+      if (!TOKEN.test(p)) throw new TypeError(`invalid subprotocol name ${JSON.stringify(p)}`);
+    }
+    headers.set("Sec-WebSocket-Protocol", protocols.join(", "));
+  }
+  let head = `GET ${options.path} HTTP/1.1\r\n`;
+  headers.forEach((value, name) => {
+    head += `${name}: ${value}\r\n`;
+  });
+  return new TextEncoder().encode(head + "\r\n");
+}
+
+/**
+ * Checks the server's answer to our upgrade request and returns the chosen subprotocol (`""` if
+ * none). Throws a {@link HandshakeError} when the server refused or answered wrongly.
+ *
+ * @example
+ * ```ts
+ * const { protocol } = checkServerResponse(parseResponseHead(head), key, ["chat"]);
+ * ```
+ */
+export function checkServerResponse(
+  res: ResponseHead,
+  key: string,
+  offered: readonly string[],
+): { protocol: string } {
+  if (res.status !== 101) {
+    throw new HandshakeError(
+      "WS_ERR_HANDSHAKE_REJECTED",
+      `server answered ${res.status} ${res.statusText}`.trim(),
+      res.status,
+    );
+  }
+  const fail = (message: string) => new HandshakeError("WS_ERR_HANDSHAKE_INVALID", message, 101);
+  if (!hasToken(res.headers.get("upgrade"), "websocket")) throw fail("missing Upgrade: websocket");
+  if (!hasToken(res.headers.get("connection"), "upgrade")) {
+    throw fail("missing Connection: upgrade");
+  }
+  if (res.headers.get("sec-websocket-accept") !== acceptKey(key)) {
+    throw fail("Sec-WebSocket-Accept does not match the key");
+  }
+  const chosen = res.headers.get("sec-websocket-protocol");
+  if (chosen !== null && !offered.includes(chosen)) {
+    throw fail(`server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`);
+  }
+  if (res.headers.get("sec-websocket-extensions") !== null) {
+    throw fail("server selected an extension that was not offered");
+  }
+  return { protocol: chosen ?? "" };
+}
+
+/** A request the server accepts: the key and offered subprotocols. */
+export interface AcceptedRequest {
+  ok: true;
+  key: string;
+  /** Subprotocols the client offered, in its order. */
+  protocols: string[];
+}
+
+/** A request the server refuses, with the HTTP answer to give. */
+export interface RejectedRequest {
+  ok: false;
+  status: number;
+  headers: Headers;
+  body: string;
+  /** Stable code for the reason, e.g. `WS_ERR_BAD_VERSION`. */
+  code: string;
+}
+
+const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+
+/**
+ * Validates an upgrade request on the server side.
+ *
+ * @example
+ * ```ts
+ * const r = checkClientRequest(parseRequestHead(head));
+ * if (!r.ok) socket.end(encodeResponse(r.status, r.headers, r.body));
+ * ```
+ */
+export function checkClientRequest(req: RequestHead): AcceptedRequest | RejectedRequest {
+  const reject = (status: number, code: string, body: string, headers = new Headers()) =>
+    ({ ok: false, status, headers, body, code }) as const;
+  if (req.method !== "GET") {
+    return reject(
+      405,
+      "WS_ERR_BAD_METHOD",
+      "WebSocket upgrade needs GET",
+      new Headers({ Allow: "GET" }),
+    );
+  }
+  if (req.version !== "HTTP/1.1") {
+    return reject(400, "WS_ERR_BAD_HTTP_VERSION", "WebSocket upgrade needs HTTP/1.1");
+  }
+  if (!req.headers.has("host")) return reject(400, "WS_ERR_NO_HOST", "missing Host header");
+  if (!hasToken(req.headers.get("upgrade"), "websocket")) {
+    return reject(
+      426,
+      "WS_ERR_NOT_UPGRADE",
+      "this resource speaks WebSocket only",
+      new Headers({ Upgrade: "websocket", Connection: "Upgrade" }),
+    );
+  }
+  if (!hasToken(req.headers.get("connection"), "upgrade")) {
+    return reject(400, "WS_ERR_BAD_CONNECTION", "missing Connection: upgrade");
+  }
+  const version = req.headers.get("sec-websocket-version");
+  if (version !== "13") {
+    return reject(
+      426,
+      "WS_ERR_BAD_VERSION",
+      "unsupported WebSocket version",
+      new Headers({ "Sec-WebSocket-Version": "13" }),
+    );
+  }
+  const key = req.headers.get("sec-websocket-key");
+  if (key === null || !KEY.test(key)) {
+    return reject(400, "WS_ERR_BAD_KEY", "Sec-WebSocket-Key must be 16 bytes in base64");
+  }
+  return { ok: true, key, protocols: splitList(req.headers.get("sec-websocket-protocol")) };
+}
+
+/**
+ * The first subprotocol the client offered that the server accepts, or `""`.
+ *
+ * @example
+ * ```ts
+ * selectProtocol(["v2.chat", "chat"], ["chat"]); // "chat"
+ * ```
+ */
+export function selectProtocol(offered: readonly string[], accepted: readonly string[]): string {
+  return offered.find((p) => accepted.includes(p)) ?? "";
+}
+
+/**
+ * Serializes the server's `101 Switching Protocols`.
+ *
+ * @example
+ * ```ts
+ * encodeAcceptResponse(key, "chat", { "X-Server": "wsdriver" });
+ * ```
+ */
+export function encodeAcceptResponse(
+  key: string,
+  protocol: string,
+  extra?: HeadersInit,
+): Uint8Array {
+  const headers = new Headers(extra);
+  headers.set("Upgrade", "websocket");
+  headers.set("Connection", "Upgrade");
+  headers.set("Sec-WebSocket-Accept", acceptKey(key));
+  if (protocol !== "") headers.set("Sec-WebSocket-Protocol", protocol);
+  return encodeResponse(101, headers);
+}

@@ -1,0 +1,208 @@
+/**
+ * Just enough HTTP/1.1 for the opening handshake: finding the end of a head in a byte stream and
+ * parsing a request or response head into a `Headers` object. No bodies, no keep-alive.
+ *
+ * @module
+ */
+
+/** Default limit on the size of an HTTP head: 16 KiB. */
+export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
+
+/** A parsed request head. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent, e.g. `/chat?room=1`. */
+  target: string;
+  /** e.g. `HTTP/1.1`. */
+  version: string;
+  headers: Headers;
+}
+
+/** A parsed response head. */
+export interface ResponseHead {
+  version: string;
+  status: number;
+  statusText: string;
+  headers: Headers;
+}
+
+/** Result of {@link HeadReader.push}. */
+export type HeadResult =
+  | { done: false }
+  | { done: true; head: string; rest: Uint8Array }
+  | { done: true; error: "too-large" };
+
+/**
+ * Accumulates bytes until the blank line that ends an HTTP head, up to a size limit.
+ *
+ * @example
+ * ```ts
+ * const reader = new HeadReader();
+ * const r = reader.push(chunk);
+ * if (r.done && "head" in r) console.log(parseRequestHead(r.head));
+ * ```
+ */
+export class HeadReader {
+  #buf: Uint8Array | undefined;
+  #max: number;
+
+  constructor(maxSize = DEFAULT_MAX_HEAD_SIZE) {
+    this.#max = maxSize;
+  }
+
+  /** Adds bytes; says whether the head is complete, too large, or needs more. */
+  push(chunk: Uint8Array): HeadResult {
+    let buf: Uint8Array;
+    let from = 0;
+    if (this.#buf === undefined) {
+      buf = chunk;
+    } else {
+      from = Math.max(0, this.#buf.length - 3);
+      buf = new Uint8Array(this.#buf.length + chunk.length);
+      buf.set(this.#buf);
+      buf.set(chunk, this.#buf.length);
+    }
+    const end = findHeadEnd(buf, from);
+    if (end < 0) {
+      if (buf.length > this.#max) return { done: true, error: "too-large" };
+      this.#buf = buf === chunk ? chunk.slice() : buf;
+      return { done: false };
+    }
+    this.#buf = undefined;
+    if (end > this.#max) return { done: true, error: "too-large" };
+    return { done: true, head: latin1(buf, end - 4), rest: buf.subarray(end) };
+  }
+}
+
+/** Index just past `\r\n\r\n`, or -1. */
+function findHeadEnd(buf: Uint8Array, from: number): number {
+  for (let i = from; i + 3 < buf.length; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
+  }
+  return -1;
+}
+
+function latin1(buf: Uint8Array, end: number): string {
+  let s = "";
+  for (let i = 0; i < end; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/** An HTTP head that cannot be parsed. */
+export class HttpParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HttpParseError";
+  }
+}
+
+function parseHeaders(lines: string[]): Headers {
+  const headers = new Headers();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new HttpParseError(`malformed header line`);
+    const name = line.slice(0, colon);
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      throw new HttpParseError(`invalid header name`);
+    }
+    try {
+      headers.append(name, line.slice(colon + 1).trim());
+    } catch {
+      throw new HttpParseError(`invalid value of header ${name}`);
+    }
+  }
+  return headers;
+}
+
+/**
+ * Parses a request head (without the final blank line).
+ *
+ * @example
+ * ```ts
+ * parseRequestHead("GET /chat HTTP/1.1\r\nHost: example.com");
+ * ```
+ */
+export function parseRequestHead(head: string): RequestHead {
+  const lines = head.split("\r\n");
+  const m = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)$/.exec(lines[0]);
+  if (!m) throw new HttpParseError("malformed request line");
+  return { method: m[1], target: m[2], version: m[3], headers: parseHeaders(lines) };
+}
+
+/**
+ * Parses a response head (without the final blank line).
+ *
+ * @example
+ * ```ts
+ * parseResponseHead("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket");
+ * ```
+ */
+export function parseResponseHead(head: string): ResponseHead {
+  const lines = head.split("\r\n");
+  const m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!m) throw new HttpParseError("malformed status line");
+  return {
+    version: m[1],
+    status: Number(m[2]),
+    statusText: m[3] ?? "",
+    headers: parseHeaders(lines),
+  };
+}
+
+/** True if a comma-separated header value contains `token`, compared case-insensitively. */
+export function hasToken(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  return value.split(",").some((t) => t.trim().toLowerCase() === token);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  101: "Switching Protocols",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/**
+ * Serializes a response head, and a body if given (with `Content-Length`, and `Connection: close`
+ * for any status but 101).
+ *
+ * @example
+ * ```ts
+ * encodeResponse(404, new Headers(), "no such resource");
+ * ```
+ */
+export function encodeResponse(status: number, headers: Headers, body?: string): Uint8Array {
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+  const bodyBytes = body === undefined ? undefined : new TextEncoder().encode(body);
+  if (status !== 101) {
+    if (!headers.has("connection")) head += "Connection: close\r\n";
+    if (bodyBytes && !headers.has("content-type")) {
+      head += "Content-Type: text/plain; charset=utf-8\r\n";
+    }
+    head += `Content-Length: ${bodyBytes?.length ?? 0}\r\n`;
+  }
+  headers.forEach((value, name) => {
+    head += `${name}: ${value}\r\n`;
+  });
+  head += "\r\n";
+  const headBytes = new TextEncoder().encode(head);
+  if (!bodyBytes || bodyBytes.length === 0) return headBytes;
+  const out = new Uint8Array(headBytes.length + bodyBytes.length);
+  out.set(headBytes);
+  out.set(bodyBytes, headBytes.length);
+  return out;
+}

@@ -1,0 +1,408 @@
+/**
+ * The RFC 6455 connection state machine after the opening handshake, without I/O: bytes in
+ * ({@link Protocol.receive}) become handler calls, and send calls become bytes out
+ * ({@link Protocol.takeOutput}). Timers and sockets belong to the layer above.
+ *
+ * @module
+ */
+
+import { ProtocolError, StateError } from "../errors.ts";
+import { CloseCode, encodeClosePayload, parseClosePayload } from "./close.ts";
+import { encodeFrame, FrameParser, type FrameSink, Opcode, randomMask } from "./frame.ts";
+import { Utf8Validator } from "./utf8.ts";
+
+/** Which end of the connection this is: it decides who masks. */
+export type Side = "server" | "client";
+
+/** What a {@link Protocol} reports. Calls happen synchronously inside `receive`. */
+export interface ProtocolHandler {
+  /** A complete data message: text as a string, binary as bytes. */
+  message(data: string | Uint8Array, isBinary: boolean): void;
+  /** A ping arrived (the pong is already queued when `autoPong` is on). */
+  ping(payload: Uint8Array): void;
+  /** A pong arrived. */
+  pong(payload: Uint8Array): void;
+  /** The peer's close frame arrived; our reply, if one was owed, is already queued. */
+  close(code: number, reason: string): void;
+  /** The peer broke the protocol; a close frame with `error.closeCode` is queued. */
+  error(error: ProtocolError): void;
+}
+
+/** Options of a {@link Protocol}. */
+export interface ProtocolOptions {
+  /** `"server"` expects masked frames and sends unmasked ones; `"client"` the reverse. */
+  side: Side;
+  /** Largest message (sum of its fragments) accepted, in bytes; larger closes with 1009. */
+  maxPayload?: number;
+  /** Answer pings with pongs automatically (default true). */
+  autoPong?: boolean;
+}
+
+/** Default {@link ProtocolOptions.maxPayload}: 64 MiB. */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/** Protocol-level connection state; `connecting` lives in the handshake layer above. */
+export type ProtocolState = "open" | "closing" | "closed";
+
+const EMPTY = new Uint8Array(0);
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/**
+ * One WebSocket connection's protocol state.
+ *
+ * @example
+ * ```ts
+ * const p = new Protocol({ side: "server" }, {
+ *   message: (data) => p.sendText(String(data)),
+ *   ping() {}, pong() {}, close() {}, error() {},
+ * });
+ * p.receive(bytesFromSocket);
+ * for (const chunk of p.takeOutput()) socket.write(chunk);
+ * ```
+ */
+export class Protocol implements FrameSink {
+  readonly side: Side;
+  readonly maxPayload: number;
+  readonly autoPong: boolean;
+  #handler: ProtocolHandler;
+  #parser: FrameParser;
+  #state: ProtocolState = "open";
+  #closeSent = false;
+  #closeReceived = false;
+  #failed = false;
+  #closeCode: number = CloseCode.Abnormal;
+  #closeReason = "";
+
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+
+  /** Opcode of the frame being parsed. */
+  #frameOpcode = 0;
+  #frameFin = false;
+  /** Opcode of the data message in progress (0: none). */
+  #msgOpcode = 0;
+  #msgParts: Uint8Array[] = [];
+  #msgLen = 0;
+  #utf8 = new Utf8Validator();
+  #ctrlParts: Uint8Array[] = [];
+
+  constructor(options: ProtocolOptions, handler: ProtocolHandler) {
+    this.side = options.side;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.autoPong = options.autoPong ?? true;
+    this.#handler = handler;
+    this.#parser = new FrameParser(this, { requireMask: options.side === "server" });
+  }
+
+  /** `open`, `closing` (we sent a close frame) or `closed` (handshake done, or failed). */
+  get state(): ProtocolState {
+    return this.#state;
+  }
+  /** We sent (or queued) a close frame. */
+  get closeSent(): boolean {
+    return this.#closeSent;
+  }
+  /** The peer's close frame arrived. */
+  get closeReceived(): boolean {
+    return this.#closeReceived;
+  }
+  /** The connection was failed because of a protocol error. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+  /** The peer's close code (1005 if its close frame had none), the code we failed with, or 1006. */
+  get closeCode(): number {
+    return this.#closeCode;
+  }
+  /** The peer's close reason, if any. */
+  get closeReason(): string {
+    return this.#closeReason;
+  }
+
+  /**
+   * True once the TCP connection should be closed after the queued output is written: the
+   * connection failed, or the closing handshake is complete on the server (RFC 6455 §7.1.1: the
+   * server closes first; a client waits for it).
+   */
+  get shouldCloseTransport(): boolean {
+    return this.#failed || (this.#state === "closed" && this.side === "server");
+  }
+
+  /** Feeds bytes read from the transport. Ignored once the connection is closed. */
+  receive(chunk: Uint8Array): void {
+    if (this.#state === "closed") return;
+    this.#parser.push(chunk);
+  }
+
+  /** Stops reading for good (the transport is gone). */
+  abort(): void {
+    this.#parser.stop();
+    this.#state = "closed";
+  }
+
+  /** Bytes queued for the transport, and clears the queue. */
+  takeOutput(): Uint8Array[] {
+    const out = this.#out;
+    this.#out = [];
+    this.#outBytes = 0;
+    return out;
+  }
+
+  /** Number of bytes queued and not yet taken. */
+  get outputBytes(): number {
+    return this.#outBytes;
+  }
+
+  /** Queues a text message. */
+  sendText(text: string): void {
+    this.#sendData(Opcode.Text, textEncoder.encode(text));
+  }
+
+  /** Queues a binary message. */
+  sendBinary(data: Uint8Array): void {
+    this.#sendData(Opcode.Binary, data);
+  }
+
+  /**
+   * Queues one frame of a message sent in fragments: the first with `Opcode.Text` or
+   * `Opcode.Binary`, the rest with `Opcode.Continuation`, the last with `fin` true.
+   */
+  sendFrame(opcode: number, payload: Uint8Array, fin: boolean): void {
+    this.#assertCanSend();
+    this.#queue(opcode, payload, fin);
+  }
+
+  /** Queues a ping (payload at most 125 bytes). */
+  ping(payload: Uint8Array = EMPTY): void {
+    this.#sendControl(Opcode.Ping, payload);
+  }
+
+  /** Queues an unsolicited pong (payload at most 125 bytes). */
+  pong(payload: Uint8Array = EMPTY): void {
+    this.#sendControl(Opcode.Pong, payload);
+  }
+
+  /**
+   * Starts the closing handshake (or completes it, if the peer's close already arrived). Does
+   * nothing if a close frame was already sent. Throws a RangeError for a code that may not be
+   * sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    this.#queue(Opcode.Close, payload, true);
+    this.#state = this.#closeReceived ? "closed" : "closing";
+  }
+
+  #assertCanSend(): void {
+    if (this.#closeSent || this.#state === "closed") {
+      throw new StateError("WS_ERR_NOT_OPEN", "cannot send: the connection is closing or closed");
+    }
+  }
+
+  #sendData(opcode: number, payload: Uint8Array): void {
+    this.#assertCanSend();
+    this.#queue(opcode, payload, true);
+  }
+
+  #sendControl(opcode: number, payload: Uint8Array): void {
+    if (payload.length > 125) throw new RangeError("control frame payload over 125 bytes");
+    this.#assertCanSend();
+    this.#queue(opcode, payload, true);
+  }
+
+  #queue(opcode: number, payload: Uint8Array, fin: boolean): void {
+    const chunks = encodeFrame(opcode, payload, {
+      fin,
+      mask: this.side === "client" ? randomMask() : undefined,
+    });
+    for (let i = 0; i < chunks.length; i++) {
+      this.#out.push(chunks[i]);
+      this.#outBytes += chunks[i].length;
+    }
+  }
+
+  /** Fails the connection: queue a close frame with `closeCode`, stop reading, report. */
+  #fail(code: string, message: string, closeCode: number): false {
+    if (this.#failed) return false;
+    this.#failed = true;
+    this.#parser.stop();
+    if (!this.#closeSent) {
+      this.#closeSent = true;
+      this.#queue(Opcode.Close, encodeClosePayload(closeCode), true);
+    }
+    this.#closeCode = closeCode;
+    this.#state = "closed";
+    this.#msgParts = [];
+    this.#ctrlParts = [];
+    this.#handler.error(new ProtocolError(code, message, closeCode));
+    return false;
+  }
+
+  /** @internal FrameSink */
+  frameHeader(fin: boolean, rsv: number, opcode: number, length: number): boolean {
+    if (rsv !== 0) {
+      return this.#fail(
+        rsv & 4
+          ? "WS_ERR_UNEXPECTED_RSV_1"
+          : rsv & 2
+          ? "WS_ERR_UNEXPECTED_RSV_2"
+          : "WS_ERR_UNEXPECTED_RSV_3",
+        "reserved bits set without a negotiated extension",
+        CloseCode.ProtocolError,
+      );
+    }
+    if (opcode >= 0x8) {
+      if (opcode > Opcode.Pong) {
+        return this.#fail(
+          "WS_ERR_INVALID_OPCODE",
+          `reserved opcode ${opcode}`,
+          CloseCode.ProtocolError,
+        );
+      }
+      if (!fin) {
+        return this.#fail(
+          "WS_ERR_FRAGMENTED_CONTROL",
+          "fragmented control frame",
+          CloseCode.ProtocolError,
+        );
+      }
+      if (length > 125) {
+        return this.#fail(
+          "WS_ERR_CONTROL_TOO_BIG",
+          "control frame payload over 125 bytes",
+          CloseCode.ProtocolError,
+        );
+      }
+    } else if (opcode === Opcode.Continuation) {
+      if (this.#msgOpcode === 0) {
+        return this.#fail(
+          "WS_ERR_UNEXPECTED_CONTINUATION",
+          "continuation frame without a message in progress",
+          CloseCode.ProtocolError,
+        );
+      }
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      if (this.#msgOpcode !== 0) {
+        return this.#fail(
+          "WS_ERR_EXPECTED_CONTINUATION",
+          "new message started before the previous one was finished",
+          CloseCode.ProtocolError,
+        );
+      }
+      this.#msgOpcode = opcode;
+    } else {
+      return this.#fail(
+        "WS_ERR_INVALID_OPCODE",
+        `reserved opcode ${opcode}`,
+        CloseCode.ProtocolError,
+      );
+    }
+    if (opcode < 0x8 && this.#msgLen + length > this.maxPayload) {
+      return this.#fail(
+        "WS_ERR_MESSAGE_TOO_BIG",
+        `message over the limit of ${this.maxPayload} bytes`,
+        CloseCode.MessageTooBig,
+      );
+    }
+    this.#frameOpcode = opcode;
+    this.#frameFin = fin;
+    return true;
+  }
+
+  /** @internal FrameSink */
+  frameData(data: Uint8Array): boolean {
+    if (this.#frameOpcode >= 0x8) {
+      this.#ctrlParts.push(data);
+      return true;
+    }
+    if (this.#msgOpcode === Opcode.Text && !this.#utf8.push(data)) {
+      return this.#fail(
+        "WS_ERR_INVALID_UTF8",
+        "text message is not valid UTF-8",
+        CloseCode.InvalidPayload,
+      );
+    }
+    this.#msgParts.push(data);
+    this.#msgLen += data.length;
+    return true;
+  }
+
+  /** @internal FrameSink */
+  frameEnd(): boolean {
+    if (this.#frameOpcode >= 0x8) {
+      const payload = concat(this.#ctrlParts, -1);
+      this.#ctrlParts = [];
+      return this.#control(this.#frameOpcode, payload);
+    }
+    if (!this.#frameFin) return true;
+    const opcode = this.#msgOpcode;
+    const data = concat(this.#msgParts, this.#msgLen);
+    this.#msgOpcode = 0;
+    this.#msgParts = [];
+    this.#msgLen = 0;
+    if (opcode === Opcode.Text) {
+      if (!this.#utf8.end()) {
+        return this.#fail(
+          "WS_ERR_INVALID_UTF8",
+          "text message ends inside a UTF-8 sequence",
+          CloseCode.InvalidPayload,
+        );
+      }
+      this.#handler.message(textDecoder.decode(data), false);
+    } else {
+      this.#handler.message(data, true);
+    }
+    return this.#state !== "closed";
+  }
+
+  /** @internal FrameSink */
+  frameError(code: string, message: string, closeCode: number): void {
+    this.#fail(code, message, closeCode);
+  }
+
+  #control(opcode: number, payload: Uint8Array): boolean {
+    if (opcode === Opcode.Ping) {
+      if (this.autoPong && !this.#closeSent) this.#queue(Opcode.Pong, payload, true);
+      this.#handler.ping(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.#handler.pong(payload);
+    } else {
+      const parsed = parseClosePayload(payload);
+      if (!parsed.ok) return this.#fail("WS_ERR_INVALID_CLOSE", parsed.message, parsed.closeCode);
+      this.#closeReceived = true;
+      this.#closeCode = parsed.code;
+      this.#closeReason = parsed.reason;
+      if (!this.#closeSent) {
+        this.#closeSent = true;
+        // Echo the peer's code, as RFC 6455 §5.5.1 suggests; an empty close gets an empty reply.
+        const echo = parsed.code === CloseCode.NoStatus ? undefined : parsed.code;
+        this.#queue(Opcode.Close, encodeClosePayload(echo), true);
+      }
+      this.#state = "closed";
+      this.#parser.stop();
+      this.#handler.close(parsed.code, parsed.reason);
+      return false;
+    }
+    return this.#state !== "closed";
+  }
+}
+
+/** Joins parts into one buffer; a single part is returned as is (no copy). */
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 0) return EMPTY;
+  if (total < 0) {
+    total = 0;
+    for (const p of parts) total += p.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

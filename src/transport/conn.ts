@@ -1,0 +1,78 @@
+/**
+ * The transport interface: the one thing above which wsdriver does not know what runtime it is on.
+ *
+ * @module
+ */
+
+/** What a {@link Conn} reports. */
+export interface ConnHandlers {
+  /** Bytes arrived. The chunk belongs to the receiver from now on. */
+  data(chunk: Uint8Array): void;
+  /** The peer finished sending (EOF). */
+  end(): void;
+  /** The connection is fully closed; nothing follows. `error` if it ended abnormally. */
+  close(error?: Error): void;
+  /** Everything buffered was handed to the operating system. */
+  drain(): void;
+}
+
+/** A byte stream connection (TCP or TLS). */
+export interface Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Bytes accepted by `write` and not yet handed to the operating system. */
+  readonly bufferedAmount: number;
+  /** Installs the handlers; before this, no event is delivered. */
+  setHandlers(handlers: ConnHandlers): void;
+  /** Writes chunks in order; `callback` runs once they are written (or the write failed). */
+  write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void;
+  /** Sends what is buffered, then EOF. */
+  end(): void;
+  /** Closes at once, dropping anything buffered. */
+  destroy(): void;
+  /** Stops delivering data until `resume`. */
+  pause(): void;
+  resume(): void;
+}
+
+/** TLS material for a server, PEM-encoded. */
+export interface ServerTls {
+  cert: string;
+  key: string;
+}
+
+/** TLS options of a client. */
+export interface ClientTls {
+  /** Extra trusted CA certificates, PEM-encoded (e.g. a test CA). */
+  ca?: string | string[];
+}
+
+/** Where and how to listen. */
+export interface ListenOptions {
+  hostname: string;
+  port: number;
+  tls?: ServerTls;
+}
+
+/** Where and how to connect. */
+export interface ConnectOptions {
+  hostname: string;
+  port: number;
+  tls?: ClientTls | true;
+  signal?: AbortSignal;
+}
+
+/** A listening socket. */
+export interface Listener {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stops accepting; established connections stay. */
+  close(): void;
+}
+
+/** A runtime's sockets. */
+export interface Transport {
+  readonly name: string;
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>;
+  connect(options: ConnectOptions): Promise<Conn>;
+}

@@ -1,0 +1,280 @@
+/**
+ * Transport over `Deno.listen`/`Deno.connect` (and their TLS twins), used on Deno.
+ *
+ * @module
+ */
+
+import type {
+  Conn,
+  ConnectOptions,
+  ConnHandlers,
+  Listener,
+  ListenOptions,
+  Transport,
+} from "./conn.ts";
+
+/** The slice of the Deno namespace used here, typed locally so the npm build needs no Deno types. */
+interface DenoNetConn {
+  readonly remoteAddr: { hostname?: string; port?: number };
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+  /** TLS only: completes the TLS handshake, so certificate errors surface at connect time. */
+  handshake?(): Promise<unknown>;
+}
+interface DenoListener {
+  readonly addr: { hostname?: string; port?: number };
+  accept(): Promise<DenoNetConn>;
+  close(): void;
+}
+interface DenoNamespace {
+  listen(o: { hostname: string; port: number }): DenoListener;
+  listenTls(
+    o: { hostname: string; port: number; cert: string; key: string; alpnProtocols?: string[] },
+  ): DenoListener;
+  connect(o: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoNetConn>;
+  connectTls(
+    o: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[] },
+  ): Promise<DenoNetConn>;
+}
+
+function deno(): DenoNamespace {
+  return (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+}
+
+/** Size of the per-connection read buffer; each read's bytes are copied out of it. */
+const READ_SIZE = 64 * 1024;
+/** Queued chunks are joined into writes of up to this size, to save async ops. */
+const WRITE_BATCH = 256 * 1024;
+
+interface Pending {
+  chunk: Uint8Array;
+  callback?: (error?: Error) => void;
+}
+
+class DenoConn implements Conn {
+  #conn: DenoNetConn;
+  #handlers: ConnHandlers | undefined;
+  #queue: Pending[] = [];
+  #queued = 0;
+  #writing = false;
+  #ending = false;
+  #writeClosed = false;
+  #readClosed = false;
+  #closed = false;
+  #paused = false;
+  #resume: (() => void) | undefined;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  constructor(conn: DenoNetConn) {
+    this.#conn = conn;
+    this.remoteAddress = conn.remoteAddr.hostname ?? "";
+    this.remotePort = conn.remoteAddr.port ?? 0;
+    try {
+      conn.setNoDelay?.(true);
+    } catch {
+      // TLS connections do not expose the option on every Deno version.
+    }
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  setHandlers(handlers: ConnHandlers): void {
+    const first = this.#handlers === undefined;
+    this.#handlers = handlers;
+    if (first) this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      while (!this.#closed) {
+        if (this.#paused) await new Promise<void>((r) => (this.#resume = r));
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        if (this.#closed) return;
+        this.#handlers!.data(buf.slice(0, n));
+      }
+    } catch (err) {
+      return this.#close(err as Error);
+    }
+    if (this.#closed) return;
+    this.#readClosed = true;
+    this.#handlers!.end();
+    if (this.#writeClosed) this.#close();
+  }
+
+  write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
+    if (this.#closed || this.#ending) {
+      callback?.(new Error("socket is closed"));
+      return;
+    }
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      this.#queue.push({ chunk: chunks[i], callback: i === last ? callback : undefined });
+      this.#queued += chunks[i].length;
+    }
+    if (!this.#writing) this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    while (this.#queue.length > 0 && !this.#closed) {
+      let take = 0, bytes = 0;
+      while (
+        take < this.#queue.length &&
+        (take === 0 || bytes + this.#queue[take].chunk.length <= WRITE_BATCH)
+      ) {
+        bytes += this.#queue[take++].chunk.length;
+      }
+      const batch = this.#queue.splice(0, take);
+      let data: Uint8Array;
+      if (take === 1) {
+        data = batch[0].chunk;
+      } else {
+        data = new Uint8Array(bytes);
+        let off = 0;
+        for (const p of batch) {
+          data.set(p.chunk, off);
+          off += p.chunk.length;
+        }
+      }
+      try {
+        for (let off = 0; off < data.length;) off += await this.#conn.write(data.subarray(off));
+      } catch (err) {
+        for (const p of batch) p.callback?.(err as Error);
+        return this.#close(err as Error);
+      }
+      this.#queued -= bytes;
+      for (const p of batch) p.callback?.();
+    }
+    this.#writing = false;
+    if (this.#closed) return;
+    if (this.#ending) return this.#shutdownWrite();
+    this.#handlers?.drain();
+  }
+
+  async #shutdownWrite(): Promise<void> {
+    if (this.#writeClosed) return;
+    this.#writeClosed = true;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // The peer may already be gone; the read side reports how it ended.
+    }
+    if (this.#readClosed) this.#close();
+  }
+
+  end(): void {
+    if (this.#ending || this.#closed) return;
+    this.#ending = true;
+    if (!this.#writing) this.#shutdownWrite();
+  }
+
+  destroy(): void {
+    this.#close();
+  }
+
+  #close(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+    this.#resume?.();
+    for (const p of this.#queue) p.callback?.(new Error("socket is closed"));
+    this.#queue = [];
+    this.#queued = 0;
+    this.#handlers?.close(error);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    const r = this.#resume;
+    this.#resume = undefined;
+    r?.();
+  }
+}
+
+/**
+ * The Deno-native transport.
+ *
+ * @example
+ * ```ts
+ * const conn = await denoTransport.connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```
+ */
+export const denoTransport: Transport = {
+  name: "Deno.listen",
+
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    const d = deno();
+    const listener = options.tls
+      ? d.listenTls({
+        hostname: options.hostname,
+        port: options.port,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        alpnProtocols: ["http/1.1"],
+      })
+      : d.listen({ hostname: options.hostname, port: options.port });
+    let open = true;
+    (async () => {
+      while (open) {
+        let conn: DenoNetConn;
+        try {
+          conn = await listener.accept();
+        } catch {
+          if (!open) return;
+          // Transient accept failures (e.g. out of file descriptors) must not stop the server.
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        onConn(new DenoConn(conn));
+      }
+    })();
+    return Promise.resolve({
+      hostname: listener.addr.hostname ?? options.hostname,
+      port: listener.addr.port ?? options.port,
+      close: () => {
+        open = false;
+        listener.close();
+      },
+    });
+  },
+
+  async connect(options: ConnectOptions): Promise<Conn> {
+    const d = deno();
+    options.signal?.throwIfAborted();
+    if (!options.tls) {
+      return new DenoConn(
+        await d.connect({ hostname: options.hostname, port: options.port, signal: options.signal }),
+      );
+    }
+    const t = options.tls === true ? {} : options.tls;
+    const conn = await d.connectTls({
+      hostname: options.hostname,
+      port: options.port,
+      caCerts: t.ca === undefined ? undefined : [t.ca].flat(),
+      alpnProtocols: ["http/1.1"],
+    });
+    try {
+      await conn.handshake?.();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    return new DenoConn(conn);
+  },
+};

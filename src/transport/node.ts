@@ -1,0 +1,145 @@
+/**
+ * Transport over `node:net` and `node:tls`, used on Node and Bun.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type {
+  Conn,
+  ConnectOptions,
+  ConnHandlers,
+  Listener,
+  ListenOptions,
+  Transport,
+} from "./conn.ts";
+
+class NodeConn implements Conn {
+  #socket: net.Socket;
+  #handlers: ConnHandlers | undefined;
+  #error: Error | undefined;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.pause();
+    socket.on("data", (buf: Uint8Array) => {
+      // A plain Uint8Array view (no copy): users get the same type on every runtime.
+      this.#handlers?.data(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    });
+    socket.on("end", () => this.#handlers?.end());
+    socket.on("error", (err) => {
+      this.#error = err;
+    });
+    socket.on("close", () => this.#handlers?.close(this.#error));
+    socket.on("drain", () => this.#handlers?.drain());
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+
+  setHandlers(handlers: ConnHandlers): void {
+    this.#handlers = handlers;
+    this.#socket.resume();
+  }
+
+  write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
+    const s = this.#socket;
+    if (s.destroyed || s.writableEnded) {
+      callback?.(new Error("socket is closed"));
+      return;
+    }
+    const last = chunks.length - 1;
+    if (last > 0) s.cork();
+    for (let i = 0; i < last; i++) s.write(chunks[i]);
+    s.write(chunks[last], callback ? (err) => callback(err ?? undefined) : undefined);
+    if (last > 0) s.uncork();
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+}
+
+/**
+ * The `node:net`/`node:tls` transport.
+ *
+ * @example
+ * ```ts
+ * const conn = await nodeTransport.connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```
+ */
+export const nodeTransport: Transport = {
+  name: "node:net",
+
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    const onSocket = (socket: net.Socket) => onConn(new NodeConn(socket));
+    const server = options.tls
+      ? tls.createServer({
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ALPNProtocols: ["http/1.1"],
+      }, onSocket)
+      : net.createServer(onSocket);
+    // A failed TLS handshake is the peer's problem, not the server's.
+    server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy());
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.hostname, () => {
+        server.off("error", reject);
+        const addr = server.address() as net.AddressInfo;
+        resolve({ hostname: addr.address, port: addr.port, close: () => server.close() });
+      });
+    });
+  },
+
+  connect(options: ConnectOptions): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      let socket: net.Socket;
+      const event = options.tls ? "secureConnect" : "connect";
+      if (options.tls) {
+        const t = options.tls === true ? {} : options.tls;
+        const servername = net.isIP(options.hostname) ? undefined : options.hostname;
+        socket = tls.connect({
+          host: options.hostname,
+          port: options.port,
+          ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
+          servername,
+          ALPNProtocols: ["http/1.1"],
+        });
+      } else {
+        socket = net.connect({ host: options.hostname, port: options.port });
+      }
+      const onAbort = () => socket.destroy(options.signal?.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      socket.once("error", (err) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        reject(err);
+      });
+      socket.once(event, () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        socket.removeAllListeners("error");
+        resolve(new NodeConn(socket));
+      });
+    });
+  },
+};

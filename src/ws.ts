@@ -1,0 +1,361 @@
+/**
+ * The `WS` class: one WebSocket connection, the same on the server and the client side.
+ *
+ * @module
+ */
+
+import { Emitter } from "./emitter.ts";
+import { type ProtocolError, StateError, type WSError } from "./errors.ts";
+import { CloseCode } from "./protocol/close.ts";
+import { Protocol, type Side } from "./protocol/protocol.ts";
+import type { Conn } from "./transport/conn.ts";
+
+/** Connection state; it only moves forward. */
+export type ReadyState = "connecting" | "open" | "closing" | "closed";
+
+/** Events of a {@link WS}, with their listener arguments. */
+export type WSEvents = {
+  /** The opening handshake completed. */
+  open: [];
+  /** A complete message: text as a string, binary as a `Uint8Array`. */
+  message: [data: string | Uint8Array, isBinary: boolean];
+  /** A ping arrived (it is answered automatically). */
+  ping: [payload: Uint8Array];
+  /** A pong arrived. */
+  pong: [payload: Uint8Array];
+  /** Something went wrong: the peer broke the protocol, or the handshake failed. `close` follows. */
+  error: [error: WSError];
+  /** The connection is closed. `code` is 1006 if it dropped without a close frame. */
+  close: [code: number, reason: string, wasClean: boolean];
+  /** The outgoing buffer was flushed to the operating system. */
+  drain: [];
+};
+
+/** What the server saw in the upgrade request. */
+export interface UpgradeRequest {
+  /** Path of the request target, e.g. `/chat`. */
+  path: string;
+  /** Query of the request target. */
+  query: URLSearchParams;
+  /** All request headers. */
+  headers: Headers;
+}
+
+/** Data accepted by {@link WS.send}. */
+export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** Called once the data was written to the socket, or with the error that prevented it. */
+export type SendCallback = (error?: Error) => void;
+
+/** Default time to wait for the closing handshake before dropping the socket: 5 s. */
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
+
+/** @internal How the server or client sets up a {@link WS}. */
+export interface WSInit {
+  side: Side;
+  url: string;
+  maxPayload?: number;
+  closeTimeout?: number;
+  request?: UpgradeRequest;
+}
+
+const encoder = new TextEncoder();
+
+function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  throw new TypeError("data must be a string, an ArrayBuffer or an ArrayBufferView");
+}
+
+function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | undefined {
+  return typeof payload === "string" ? encoder.encode(payload) : payload;
+}
+
+/**
+ * A WebSocket connection. Servers hand one to their handler; {@link connect} returns one.
+ * Binary data passed to `send` is not copied on the server side: do not modify it until the
+ * send callback runs.
+ *
+ * @example
+ * ```ts
+ * const ws = connect("ws://127.0.0.1:8080/echo");
+ * ws.on("open", () => ws.send("hello"));
+ * ws.on("message", (data, isBinary) => console.log(isBinary ? "binary" : "text", data));
+ * ws.on("close", (code, reason) => console.log("closed", code, reason));
+ * ```
+ */
+export class WS extends Emitter<WSEvents> {
+  /** Protocol version, as websocket-driver names it. */
+  readonly version = "hybi-13";
+  /** `ws:`/`wss:` URL of the connection. */
+  readonly url: string;
+  /** Which end this is. */
+  readonly side: Side;
+  /** Server side: what the upgrade request asked for. */
+  readonly request: UpgradeRequest | undefined;
+  /** Largest message accepted, in bytes (over it: close 1009). */
+  readonly maxPayload: number | undefined;
+  /** Milliseconds to wait for the closing handshake before dropping the socket. */
+  readonly closeTimeout: number;
+
+  #state: ReadyState = "connecting";
+  #protocol = "";
+  #conn: Conn | undefined;
+  #proto: Protocol | undefined;
+  #abortConnect: (() => void) | undefined;
+  /** Sends made while connecting, replayed on open. */
+  #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> = [];
+  #pendingBytes = 0;
+  #inReceive = false;
+  #deferredCallbacks: SendCallback[] = [];
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #transportEnded = false;
+
+  /** @internal Use {@link serve} or {@link connect}. */
+  constructor(init: WSInit) {
+    super();
+    this.side = init.side;
+    this.url = init.url;
+    this.request = init.request;
+    this.maxPayload = init.maxPayload;
+    this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+  }
+
+  /** `connecting`, `open`, `closing` or `closed`. */
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** The subprotocol agreed in the handshake, or `""`. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** The peer's IP address (`""` until connected). */
+  get remoteAddress(): string {
+    return this.#conn?.remoteAddress ?? "";
+  }
+
+  /** The peer's port (0 until connected). */
+  get remotePort(): number {
+    return this.#conn?.remotePort ?? 0;
+  }
+
+  /** Bytes accepted by `send` and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) + (this.#conn?.bufferedAmount ?? 0);
+  }
+
+  /**
+   * Sends a message: a string as text, anything else as binary.
+   * Throws a {@link StateError} once the socket is closing or closed.
+   */
+  send(data: SendData, callback?: SendCallback): void {
+    if (typeof data === "string") this.sendText(data, callback);
+    else this.sendBinary(data, callback);
+  }
+
+  /** Sends a text message. */
+  sendText(text: string, callback?: SendCallback): void {
+    if (typeof text !== "string") throw new TypeError("sendText needs a string");
+    this.#do(() => this.#proto!.sendText(text), callback, text.length);
+  }
+
+  /** Sends a binary message. */
+  sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView, callback?: SendCallback): void {
+    const bytes = toBytes(data);
+    this.#do(() => this.#proto!.sendBinary(bytes), callback, bytes.length);
+  }
+
+  /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
+  ping(payload?: string | Uint8Array, callback?: SendCallback): void {
+    const bytes = payloadBytes(payload);
+    if (bytes && bytes.length > 125) throw new RangeError("ping payload over 125 bytes");
+    this.#do(() => this.#proto!.ping(bytes), callback, bytes?.length ?? 0);
+  }
+
+  /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
+  pong(payload?: string | Uint8Array, callback?: SendCallback): void {
+    const bytes = payloadBytes(payload);
+    if (bytes && bytes.length > 125) throw new RangeError("pong payload over 125 bytes");
+    this.#do(() => this.#proto!.pong(bytes), callback, bytes?.length ?? 0);
+  }
+
+  #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
+    if (this.#state === "connecting") {
+      this.#pending.push({ run, callback, bytes });
+      this.#pendingBytes += bytes;
+      return;
+    }
+    if (this.#state !== "open") {
+      throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the socket is ${this.#state}`);
+    }
+    run();
+    this.#flush(callback);
+  }
+
+  /**
+   * Starts the closing handshake with `code` (default 1000) and `reason` (at most 123 bytes of
+   * UTF-8). If the peer does not complete it within `closeTimeout`, the socket is dropped.
+   * Closing a connecting socket abandons the handshake. Does nothing once closing.
+   */
+  close(code: number = CloseCode.Normal, reason = ""): void {
+    if (this.#state === "connecting") {
+      this.#failOpen(
+        new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),
+      );
+      return;
+    }
+    if (this.#state !== "open") return;
+    this.#proto!.close(code, reason);
+    this.#state = "closing";
+    this.#armCloseTimer();
+    this.#flush();
+  }
+
+  /** Drops the connection at once, without a closing handshake. */
+  terminate(): void {
+    if (this.#state === "connecting") {
+      this.#failOpen(
+        new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "terminated before the connection opened"),
+      );
+      return;
+    }
+    this.#conn?.destroy();
+  }
+
+  /** @internal The client's handshake is under way; `abort` cancels it. */
+  _connecting(abort: () => void): void {
+    this.#abortConnect = abort;
+  }
+
+  /**
+   * @internal The handshake succeeded: take over `conn`. `beforeOpen` runs once the socket is open
+   * but before `open` is emitted and before `rest` (bytes that followed the handshake) is read.
+   */
+  _attach(conn: Conn, protocol: string, rest: Uint8Array, beforeOpen?: () => void): void {
+    if (this.#state !== "connecting") {
+      conn.destroy();
+      return;
+    }
+    this.#abortConnect = undefined;
+    this.#conn = conn;
+    this.#protocol = protocol;
+    const proto = new Protocol({ side: this.side, maxPayload: this.maxPayload }, {
+      message: (data, isBinary) => this.emit("message", data, isBinary),
+      ping: (payload) => this.emit("ping", payload),
+      pong: (payload) => this.emit("pong", payload),
+      close: () => {
+        this.#state = "closing";
+        this.#armCloseTimer();
+      },
+      error: (err: ProtocolError) => {
+        this.#state = "closing";
+        this.#armCloseTimer();
+        this.emit("error", err);
+      },
+    });
+    this.#proto = proto;
+    this.#state = "open";
+    conn.setHandlers({
+      data: (chunk) => this.#receive(chunk),
+      end: () => {
+        this.#transportEnded = true;
+        conn.end();
+      },
+      close: () => this.#closed(),
+      drain: () => this.emit("drain"),
+    });
+    beforeOpen?.();
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const p of pending) {
+      if (this.#state !== "open") {
+        p.callback?.(new StateError("WS_ERR_NOT_OPEN", "the socket closed before this was sent"));
+        continue;
+      }
+      p.run();
+      this.#flush(p.callback);
+    }
+    if (this.#state === "open") this.emit("open");
+    if (rest.length > 0) this.#receive(rest);
+  }
+
+  /** @internal The client's handshake failed. */
+  _fail(error: WSError): void {
+    this.#failOpen(error);
+  }
+
+  #failOpen(error: WSError): void {
+    if (this.#state !== "connecting") return;
+    this.#state = "closed";
+    const abort = this.#abortConnect;
+    this.#abortConnect = undefined;
+    abort?.();
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const p of pending) p.callback?.(error);
+    this.emit("error", error);
+    this.emit("close", CloseCode.Abnormal, "", false);
+  }
+
+  #receive(chunk: Uint8Array): void {
+    const proto = this.#proto!;
+    this.#inReceive = true;
+    try {
+      proto.receive(chunk);
+    } finally {
+      this.#inReceive = false;
+    }
+    this.#flush();
+  }
+
+  /** Writes everything the protocol produced; while reading, waits for the end of the chunk. */
+  #flush(callback?: SendCallback): void {
+    if (callback) this.#deferredCallbacks.push(callback);
+    if (this.#inReceive) return;
+    const conn = this.#conn!;
+    const proto = this.#proto!;
+    const out = proto.takeOutput();
+    const callbacks = this.#deferredCallbacks;
+    if (callbacks.length > 0) this.#deferredCallbacks = [];
+    if (out.length > 0) {
+      conn.write(
+        out,
+        callbacks.length === 0 ? undefined : (err) => {
+          for (const cb of callbacks) cb(err);
+        },
+      );
+    } else {
+      for (const cb of callbacks) cb();
+    }
+    if (proto.shouldCloseTransport) conn.end();
+    else if (proto.state === "closed" && this.#transportEnded) conn.end();
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== undefined) return;
+    this.#closeTimer = setTimeout(() => this.#conn?.destroy(), this.closeTimeout);
+  }
+
+  #closed(): void {
+    if (this.#state === "closed") return;
+    clearTimeout(this.#closeTimer);
+    const proto = this.#proto!;
+    const clean = proto.closeSent && proto.closeReceived && !proto.failed;
+    const code = proto.closeReceived || proto.failed ? proto.closeCode : CloseCode.Abnormal;
+    const reason = proto.closeReceived ? proto.closeReason : "";
+    proto.abort();
+    this.#state = "closed";
+    for (const cb of this.#deferredCallbacks) {
+      cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
+    }
+    this.#deferredCallbacks = [];
+    this.emit("close", code, reason, clean);
+  }
+}
