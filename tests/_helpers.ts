@@ -3,6 +3,7 @@
  * Runs unchanged under deno test, bun test and (compiled) node --test.
  */
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -249,4 +250,50 @@ export function clientFrame(
 /** Close frame payload code, or undefined for an empty payload. */
 export function closeCodeOf(f: RawFrame): number | undefined {
   return f.payload.length >= 2 ? (f.payload[0] << 8) | f.payload[1] : undefined;
+}
+
+/** A child process running the CLI, with its output collected. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Spawns the CLI on `runtime` with `args`. */
+export function spawnCli(runtime: "deno" | "bun" | "node", args: string[]): CliProcess {
+  const [cmd, ...pre] = cliCommand(runtime);
+  const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "", err = "";
+  child.stdout!.on("data", (b: Uint8Array) => (out += new TextDecoder().decode(b)));
+  child.stderr!.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits until the CLI's stdout matches `re`; returns the match. */
+export async function waitOutput(
+  p: CliProcess,
+  re: RegExp,
+  ms = 20_000,
+): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const m = p.stdout().match(re);
+    if (m) return m;
+    if (p.child.exitCode !== null) break;
+    await withTimeout(
+      new Promise<void>((r) => p.child.stdout!.once("data", () => r())),
+      Math.max(1, deadline - Date.now()),
+      String(re),
+    ).catch(() => {});
+  }
+  throw new Error(`no ${re} in CLI output; stdout: ${p.stdout()} stderr: ${p.stderr()}`);
+}
+
+/** Stops a CLI process and waits for it to exit. */
+export async function stopCli(p: CliProcess): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+  await withTimeout(p.exited, 10_000, "the CLI to exit");
 }

@@ -1,0 +1,59 @@
+/**
+ * The demo behind `npm start`: a chat server. Every message sent to `/chat` (or `/chat/<room>`)
+ * goes to every client in that room; `/echo` echoes. Listens on 127.0.0.1:8080, or on the port in
+ * the PORT environment variable (0 picks a free one).
+ *
+ * ```sh
+ * deno run -A examples/chat.ts
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { serve, type WS } from "../mod.ts";
+
+const rooms = new Map<string, Set<WS>>();
+
+const server = await serve({
+  port: Number(process.env.PORT ?? 8080),
+  hostname: process.env.HOST ?? "127.0.0.1",
+}, (ws) => {
+  const path = ws.request!.path;
+  if (path === "/echo") {
+    ws.on("message", (data) => ws.send(data));
+    return;
+  }
+  if (path !== "/chat" && !path.startsWith("/chat/")) {
+    ws.close(4404, "no such room: use /chat, /chat/<room> or /echo");
+    return;
+  }
+  let room = rooms.get(path);
+  if (!room) rooms.set(path, room = new Set());
+  const members = room;
+  members.add(ws);
+  ws.on("message", (data) => {
+    for (const member of members) {
+      if (member.readyState === "open") member.send(data);
+    }
+  });
+  ws.on("close", () => {
+    members.delete(ws);
+    if (members.size === 0) rooms.delete(path);
+  });
+});
+
+console.log(`wsdriver chat demo listening on ${server.url}
+  chat:  ${server.url}/chat   (or ${server.url}/chat/<room>)
+  echo:  ${server.url}/echo
+Connect from another terminal:
+  deno run -A cli.ts connect ${server.url}/chat
+  bun cli.ts connect ${server.url}/chat
+Stop with Ctrl+C.`);
+
+const stop = async () => {
+  await server.close(1001, "demo shutting down");
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

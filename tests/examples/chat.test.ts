@@ -1,0 +1,68 @@
+/** The `npm start` demo: rooms broadcast to every member, /echo echoes. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import process from "node:process";
+import { describe, it } from "node:test";
+import { connect } from "../../src/client.ts";
+import type { WS } from "../../src/ws.ts";
+import { once, ROOT, thisRuntime, withTimeout } from "../_helpers.ts";
+
+async function open(url: string): Promise<WS> {
+  const ws = connect(url);
+  await once(ws, "open", 10_000);
+  return ws;
+}
+
+describe("chat demo", () => {
+  it("broadcasts within a room only, and echoes on /echo", async (t) => {
+    if (thisRuntime() === "node") {
+      // The demo is the Deno main job (npm start); under Node it is covered by deno test and bun test.
+      t.skip("runs under deno and bun");
+      return;
+    }
+    const deno = join(ROOT, "node_modules", ".bin", "deno");
+    const child = spawn(deno, ["run", "-A", join(ROOT, "examples", "chat.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise((r) => child.on("exit", r));
+    try {
+      const url = await withTimeout(
+        new Promise<string>((resolve) => {
+          let out = "";
+          child.stdout!.on("data", (b: Uint8Array) => {
+            out += new TextDecoder().decode(b);
+            const m = out.match(/listening on (ws:\/\/\S+)/);
+            if (m) resolve(m[1]);
+          });
+        }),
+        20_000,
+        "the demo to listen",
+      );
+      const [a, b, other] = await Promise.all([
+        open(`${url}/chat`),
+        open(`${url}/chat`),
+        open(`${url}/chat/x`),
+      ]);
+      let otherGot = 0;
+      other.on("message", () => otherGot++);
+      const atA = once(a, "message"), atB = once(b, "message");
+      a.send("hello room");
+      assert.deepEqual(await atA, ["hello room", false]);
+      assert.deepEqual(await atB, ["hello room", false]);
+      const echo = await open(`${url}/echo`);
+      const back = once(echo, "message");
+      echo.send("mirror");
+      assert.deepEqual(await back, ["mirror", false]);
+      assert.equal(otherGot, 0, "another room hears nothing");
+      const closes = [a, b, other, echo].map((ws) => once<[number]>(ws, "close", 10_000));
+      child.kill("SIGTERM");
+      for (const c of await Promise.all(closes)) assert.equal(c[0], 1001);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await withTimeout(exited, 10_000, "the demo to exit");
+    }
+  });
+});
