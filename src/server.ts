@@ -112,6 +112,21 @@ export class Server {
 }
 
 /**
+ * Runs the application's handler. If it throws, the connection is closed with 1011 and the error
+ * is rethrown outside the server's own code, so the server's state stays consistent.
+ */
+function runHandler(handler: ConnectionHandler, ws: WS): void {
+  try {
+    handler(ws);
+  } catch (err) {
+    ws.close(CloseCode.InternalError);
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+/**
  * Starts a WebSocket server and resolves once it listens. `handler` runs for every client that
  * completes the opening handshake, before any of its messages are delivered.
  *
@@ -175,7 +190,7 @@ export async function serve(options: ServeOptions, handler: ConnectionHandler): 
         });
         srv.clients.add(ws);
         ws.once("close", () => srv.clients.delete(ws));
-        ws._attach(conn, protocol, r.rest, () => handler(ws));
+        ws._attach(conn, protocol, r.rest, () => runHandler(handler, ws));
       },
       end() {
         if (!done) conn.end();

@@ -170,6 +170,27 @@ export class WS extends Emitter<WSEvents> {
     this.#do(() => this.#proto!.sendBinary(bytes), callback, bytes.length);
   }
 
+  /**
+   * Sends one fragment of a message sent in pieces (e.g. streamed): a string fragment makes a
+   * text message, bytes a binary one; the fragment with `fin` true ends the message. Until then,
+   * whole messages cannot be sent (pings and pongs can).
+   *
+   * @example
+   * ```ts
+   * ws.sendFragment("Hello, ", false);
+   * ws.sendFragment("world", true);
+   * ```
+   */
+  sendFragment(
+    data: string | Uint8Array | ArrayBuffer | ArrayBufferView,
+    fin: boolean,
+    callback?: SendCallback,
+  ): void {
+    const isBinary = typeof data !== "string";
+    const bytes = isBinary ? toBytes(data) : encoder.encode(data);
+    this.#do(() => this.#proto!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
+  }
+
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = payloadBytes(payload);

@@ -115,6 +115,33 @@ describe("WS over a real socket", () => {
     await server.close();
   });
 
+  it("sends a message in fragments, with pings between them", async () => {
+    const { server } = await echoServer();
+    const ws = await opened(server.url);
+    try {
+      const pong = once(ws, "pong");
+      const first = nextMessage(ws);
+      ws.sendFragment("Hel", false);
+      ws.ping("mid");
+      assert.throws(
+        () => ws.send("whole"),
+        (err: unknown) => err instanceof StateError && err.code === "WS_ERR_FRAGMENT_IN_PROGRESS",
+      );
+      assert.throws(() => ws.sendFragment(new Uint8Array(1), true), StateError);
+      ws.sendFragment("lo ✓", true);
+      await pong;
+      assert.deepEqual(await first, ["Hello ✓", false]);
+      const second = nextMessage(ws);
+      ws.sendFragment(new Uint8Array([1, 2]), false);
+      ws.sendFragment(new Uint8Array([]), false);
+      ws.sendFragment(new Uint8Array([3]), true);
+      assert.deepEqual(await second, [new Uint8Array([1, 2, 3]), true]);
+    } finally {
+      ws.close();
+      await server.close();
+    }
+  });
+
   it("answers pings with pongs carrying the same payload, and reports both", async () => {
     const { server, sockets } = await echoServer();
     const ws = await opened(server.url);

@@ -75,6 +75,8 @@ export class Protocol implements FrameSink {
   #closeReason = "";
 
   #out: Uint8Array[] = [];
+  /** Opcode of the fragmented message we are sending (0: none). */
+  #sendingOpcode = 0;
   #outBytes = 0;
 
   /** Opcode of the frame being parsed. */
@@ -165,12 +167,20 @@ export class Protocol implements FrameSink {
   }
 
   /**
-   * Queues one frame of a message sent in fragments: the first with `Opcode.Text` or
-   * `Opcode.Binary`, the rest with `Opcode.Continuation`, the last with `fin` true.
+   * Queues one fragment of a message sent in pieces: the first fragment decides text or binary,
+   * the one with `fin` true ends the message. Whole messages cannot be sent until then (control
+   * frames can).
    */
-  sendFrame(opcode: number, payload: Uint8Array, fin: boolean): void {
+  sendFragment(payload: Uint8Array, isBinary: boolean, fin: boolean): void {
     this.#assertCanSend();
+    const opcode = this.#sendingOpcode === 0
+      ? (isBinary ? Opcode.Binary : Opcode.Text)
+      : Opcode.Continuation;
+    if (this.#sendingOpcode !== 0 && (this.#sendingOpcode === Opcode.Binary) !== isBinary) {
+      throw new StateError("WS_ERR_FRAGMENT_TYPE", "a fragment must have the type of its message");
+    }
     this.#queue(opcode, payload, fin);
+    this.#sendingOpcode = fin ? 0 : this.#sendingOpcode || opcode;
   }
 
   /** Queues a ping (payload at most 125 bytes). */
@@ -204,6 +214,12 @@ export class Protocol implements FrameSink {
 
   #sendData(opcode: number, payload: Uint8Array): void {
     this.#assertCanSend();
+    if (this.#sendingOpcode !== 0) {
+      throw new StateError(
+        "WS_ERR_FRAGMENT_IN_PROGRESS",
+        "a fragmented message is being sent: finish it with fin = true first",
+      );
+    }
     this.#queue(opcode, payload, true);
   }
 

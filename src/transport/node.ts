@@ -105,6 +105,8 @@ export const nodeTransport: Transport = {
       server.once("error", reject);
       server.listen(options.port, options.hostname, () => {
         server.off("error", reject);
+        // Accept failures (e.g. out of file descriptors) must not take the process down.
+        server.on("error", () => {});
         const addr = server.address() as net.AddressInfo;
         resolve({ hostname: addr.address, port: addr.port, close: () => server.close() });
       });
