@@ -76,10 +76,21 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   const transport = options.transport ?? defaultTransport();
   const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   const ac = new AbortController();
-  const fail = (err: WSError) => {
+  /** Stops the handshake timer and the abort listener: the attempt has settled either way. */
+  const settle = () => {
     clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  };
+  const fail = (err: WSError) => {
+    settle();
     ws._fail(err);
   };
+  const connectError = (err: Error) =>
+    new WSError("WS_ERR_CONNECT", `cannot connect to ${u.host}: ${err.message}`, undefined, {
+      cause: err,
+    });
+  const closedEarly = () =>
+    new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "connection closed during the handshake");
   const timer = setTimeout(
     () => fail(new TimeoutError("WS_ERR_HANDSHAKE_TIMEOUT", `no handshake within ${timeout} ms`)),
     timeout,
@@ -88,89 +99,51 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   if (options.signal?.aborted) queueMicrotask(onAbort);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   ws._connecting(() => {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    settle();
     ac.abort();
   });
 
-  transport.connect({
-    hostname,
-    port,
-    tls: secure ? options.tls ?? true : undefined,
-    signal: ac.signal,
-  })
-    .then((conn) => {
-      if (ac.signal.aborted) return conn.destroy();
-      ws._connecting(() => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        conn.destroy();
-      });
-      const reader = new HeadReader(options.maxHeadSize);
-      let done = false;
-      conn.setHandlers({
-        data(chunk) {
-          if (done) return;
-          const r = reader.push(chunk);
-          if (!r.done) return;
-          done = true;
-          if ("error" in r) {
-            return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
-          }
-          let protocol: string;
-          try {
-            protocol = checkServerResponse(parseResponseHead(r.head), key, protocols).protocol;
-          } catch (err) {
-            if (err instanceof HttpParseError) {
-              return fail(
-                new HandshakeError("WS_ERR_HANDSHAKE_INVALID", `bad response: ${err.message}`),
-              );
-            }
-            return fail(err as WSError);
-          }
-          clearTimeout(timer);
-          options.signal?.removeEventListener("abort", onAbort);
-          ws._attach(conn, protocol, r.rest);
-        },
-        end() {
-          if (!done) {
-            fail(
-              new HandshakeError(
-                "WS_ERR_HANDSHAKE_INVALID",
-                "connection closed during the handshake",
-              ),
-            );
-          }
-        },
-        close(error) {
-          if (done) return;
-          fail(
-            error
-              ? new WSError(
-                "WS_ERR_CONNECT",
-                `cannot connect to ${u.host}: ${error.message}`,
-                undefined,
-                {
-                  cause: error,
-                },
-              )
-              : new HandshakeError(
-                "WS_ERR_HANDSHAKE_INVALID",
-                "connection closed during the handshake",
-              ),
-          );
-        },
-        drain() {},
-      });
-      conn.write([request]);
-    })
-    .catch((err: Error) => {
-      if (ac.signal.aborted) return;
-      fail(
-        new WSError("WS_ERR_CONNECT", `cannot connect to ${u.host}: ${err.message}`, undefined, {
-          cause: err,
-        }),
-      );
+  const tls = secure ? options.tls ?? true : undefined;
+  transport.connect({ hostname, port, tls, signal: ac.signal }).then((conn) => {
+    if (ac.signal.aborted) return conn.destroy();
+    ws._connecting(() => {
+      settle();
+      conn.destroy();
     });
+    const reader = new HeadReader(options.maxHeadSize);
+    let done = false;
+    conn.setHandlers({
+      data(chunk) {
+        if (done) return;
+        const r = reader.push(chunk);
+        if (!r.done) return;
+        done = true;
+        if ("error" in r) {
+          return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
+        }
+        let protocol: string;
+        try {
+          protocol = checkServerResponse(parseResponseHead(r.head), key, protocols).protocol;
+        } catch (err) {
+          if (!(err instanceof HttpParseError)) return fail(err as WSError);
+          return fail(
+            new HandshakeError("WS_ERR_HANDSHAKE_INVALID", `bad response: ${err.message}`),
+          );
+        }
+        settle();
+        ws._attach(conn, protocol, r.rest);
+      },
+      end() {
+        if (!done) fail(closedEarly());
+      },
+      close(error) {
+        if (!done) fail(error ? connectError(error) : closedEarly());
+      },
+      drain() {},
+    });
+    conn.write([request]);
+  }).catch((err: Error) => {
+    if (!ac.signal.aborted) fail(connectError(err));
+  });
   return ws;
 }
