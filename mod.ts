@@ -29,7 +29,24 @@ export {
   WS,
   type WSEvents,
 } from "./src/ws.ts";
-export { type ConnectionHandler, serve, type ServeOptions, Server } from "./src/server.ts";
+export {
+  type AcceptHook,
+  type ConnectionHandler,
+  type Resource,
+  type ResourceOptions,
+  serve,
+  type ServeOptions,
+  Server,
+  type UpgradeInfo,
+} from "./src/server.ts";
+export {
+  type PublishOptions,
+  type SlowConsumerPolicy,
+  Topics,
+  type TopicsOptions,
+} from "./src/topics.ts";
+export { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./src/heartbeat.ts";
+export { originAllowed, type OriginPolicy, Router } from "./src/router.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
 export { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "./src/errors.ts";
 export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";

@@ -4,39 +4,96 @@
  * @module
  */
 
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
-import { encodeResponse, HeadReader, HttpParseError, parseRequestHead } from "./protocol/http.ts";
+import {
+  encodeResponse,
+  HeadReader,
+  HttpParseError,
+  parseRequestHead,
+  type RequestHead,
+} from "./protocol/http.ts";
+import { originAllowed, type OriginPolicy, Router } from "./router.ts";
+import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
 import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
 import { defaultTransport } from "./transport/runtime.ts";
-import { DEFAULT_CLOSE_TIMEOUT, WS } from "./ws.ts";
+import { DEFAULT_CLOSE_TIMEOUT, type SendData, type UpgradeRequest, WS } from "./ws.ts";
+
+/** What a server knows about an upgrade request before accepting it. */
+export interface UpgradeInfo extends UpgradeRequest {
+  /** The full `ws:`/`wss:` URL requested. */
+  url: string;
+  /** Subprotocols the client offered. */
+  protocols: string[];
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/**
+ * Admission hook: return nothing (or `{ data }`) to accept, attaching `data` to `ws.data`; return
+ * a `Response` to refuse with its status, headers and body (e.g. 401 with `WWW-Authenticate`).
+ */
+export type AcceptHook<Data> = (
+  info: UpgradeInfo,
+) => Response | { data: Data } | void | Promise<Response | { data: Data } | void>;
+
+/** Options shared by a server and each of its resources (a resource's own value wins). */
+export interface ResourceOptions<Data> {
+  /** Subprotocols spoken; the first one the client offers is chosen. */
+  protocols?: readonly string[];
+  /** Which `Origin`s are admitted (default any); others get 403. */
+  origins?: OriginPolicy;
+  /** Most clients at once; over it, 503. */
+  maxClients?: number;
+  /** Largest message accepted, in bytes (default 64 MiB); over it: close 1009. */
+  maxPayload?: number;
+  /** Extra headers for the `101 Switching Protocols` answer. */
+  headers?: HeadersInit;
+  /** Admission hook (after the server-wide one). */
+  accept?: AcceptHook<Data>;
+}
+
+/** A resource: its handler and options. */
+export interface Resource<Data> extends ResourceOptions<Data> {
+  handler: ConnectionHandler<Data>;
+}
 
 /** Options of {@link serve}. */
-export interface ServeOptions {
+export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   /** TCP port (default 8080; 0 picks a free one, see {@link Server.port}). */
   port?: number;
   /** Address to listen on (default `0.0.0.0`). */
   hostname?: string;
-  /** Largest message accepted, in bytes (default 64 MiB); over it: close 1009. */
-  maxPayload?: number;
-  /** Subprotocols this server speaks; the first one the client offers is chosen. */
-  protocols?: readonly string[];
-  /** Extra headers for every `101 Switching Protocols` answer. */
-  headers?: HeadersInit;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
+  /**
+   * Resources by path (`/chat/:room` or exact); a path that matches none gets 404. Without
+   * resources, the handler given to `serve` takes every path.
+   */
+  resources?: Record<string, Resource<Data> | ConnectionHandler<Data>>;
   /** Milliseconds a client has to complete its upgrade request (default 10000). */
   handshakeTimeout?: number;
   /** Milliseconds to wait for the closing handshake (default 5000). */
   closeTimeout?: number;
   /** Largest request head accepted, in bytes (default 16 KiB); over it: 431. */
   maxHeadSize?: number;
+  /** Ping quiet clients and drop dead ones (default 30 s / 10 s); `false` turns it off. */
+  heartbeat?: HeartbeatOptions | false;
+  /** Close a client with 1001 after this many milliseconds without a data message (default off). */
+  idleTimeout?: number;
+  /** Outgoing bytes per client above which it is not read and broadcasts skip it (default 1 MiB). */
+  highWaterMark?: number;
+  /** What `publish` does with a client over its high-water mark (default `"drop"`). */
+  slowConsumer?: SlowConsumerPolicy;
+  /** Close code when `slowConsumer` is `"close"`: 1008 or 1013 (default). */
+  slowConsumerCode?: 1008 | 1013;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
 
 /** Called for every accepted connection, with the socket already open. */
-export type ConnectionHandler = (ws: WS) => void;
+export type ConnectionHandler<Data = unknown> = (ws: WS<Data>) => void;
 
 /** Default {@link ServeOptions.handshakeTimeout}: 10 s. */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
@@ -51,17 +108,23 @@ export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
  * await server.close();
  * ```
  */
-export class Server {
+export class Server<Data = unknown> {
   /** Connected clients (open or closing). */
-  readonly clients: Set<WS> = new Set();
+  readonly clients: Set<WS<Data>> = new Set();
+  /** Topics and their subscribers; see {@link WS.subscribe}. */
+  readonly topics: Topics;
+  #byResource = new Map<string, Set<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
   #handshaking = new Set<Conn>();
+  #sweeper: Sweeper;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link serve}. */
-  constructor(secure: boolean) {
+  constructor(secure: boolean, topics: Topics, sweeper: Sweeper) {
     this.#secure = secure;
+    this.topics = topics;
+    this.#sweeper = sweeper;
   }
 
   /** @internal */
@@ -85,10 +148,37 @@ export class Server {
     return `${this.#secure ? "wss" : "ws"}://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
 
+  /** Clients of the resource registered at `pattern` (e.g. `"/chat/:room"`). */
+  clientsOf(pattern: string): ReadonlySet<WS<Data>> {
+    return this.#byResource.get(pattern) ?? new Set();
+  }
+
+  /**
+   * Sends `data` to every open subscriber of `topic`, encoding the frame once; returns how many
+   * got it. See {@link Topics.publish}.
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.topics.publish(topic, data, options);
+  }
+
   /** @internal */
   _handshaking(conn: Conn, active: boolean): void {
     if (active) this.#handshaking.add(conn);
     else this.#handshaking.delete(conn);
+  }
+
+  /** @internal */
+  _admitted(ws: WS<Data>, pattern: string): void {
+    this.clients.add(ws);
+    let set = this.#byResource.get(pattern);
+    if (!set) this.#byResource.set(pattern, set = new Set());
+    const resourceClients = set;
+    resourceClients.add(ws);
+    this.#sweeper.add(ws as WS);
+    ws.once("close", () => {
+      this.clients.delete(ws);
+      resourceClients.delete(ws);
+    });
   }
 
   /**
@@ -98,6 +188,7 @@ export class Server {
   close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#listener!.close();
+    this.#sweeper.stop();
     for (const conn of this.#handshaking) conn.destroy();
     this.#handshaking.clear();
     const waits: Promise<void>[] = [];
@@ -115,7 +206,7 @@ export class Server {
  * Runs the application's handler. If it throws, the connection is closed with 1011 and the error
  * is rethrown outside the server's own code, so the server's state stays consistent.
  */
-function runHandler(handler: ConnectionHandler, ws: WS): void {
+function runHandler<Data>(handler: ConnectionHandler<Data>, ws: WS<Data>): void {
   try {
     handler(ws);
   } catch (err) {
@@ -126,9 +217,12 @@ function runHandler(handler: ConnectionHandler, ws: WS): void {
   }
 }
 
+const DEFAULT_PATTERN = "*";
+
 /**
  * Starts a WebSocket server and resolves once it listens. `handler` runs for every client that
- * completes the opening handshake, before any of its messages are delivered.
+ * completes the opening handshake, before any of its messages are delivered; with `resources`,
+ * each resource's handler runs for its paths instead.
  *
  * @example
  * ```ts
@@ -137,29 +231,152 @@ function runHandler(handler: ConnectionHandler, ws: WS): void {
  *   ws.on("message", (data) => ws.send(data)); // echo
  * });
  * ```
+ *
+ * @example
+ * ```ts
+ * const server = await serve({
+ *   port: 8080,
+ *   origins: ["https://example.com"],
+ *   resources: {
+ *     "/chat/:room": {
+ *       maxClients: 100,
+ *       accept: (info) => info.headers.get("authorization") === "Bearer s3cret"
+ *         ? { data: { user: "ann" } }
+ *         : new Response("who are you?", { status: 401, headers: { "WWW-Authenticate": "Bearer" } }),
+ *       handler: (ws) => ws.subscribe(ws.request!.params.room),
+ *     },
+ *   },
+ * });
+ * ```
  */
-export async function serve(options: ServeOptions, handler: ConnectionHandler): Promise<Server> {
+export async function serve<Data = unknown>(
+  options: ServeOptions<Data>,
+  handler?: ConnectionHandler<Data>,
+): Promise<Server<Data>> {
+  const router = new Router<Resource<Data> & { pattern: string }>();
+  for (const [pattern, r] of Object.entries(options.resources ?? {})) {
+    router.add(pattern, typeof r === "function" ? { handler: r, pattern } : { ...r, pattern });
+  }
+  if (!options.resources && !handler) throw new TypeError("serve needs a handler or resources");
+  const fallback: Resource<Data> & { pattern: string } | undefined = handler && !options.resources
+    ? { handler, pattern: DEFAULT_PATTERN }
+    : undefined;
   const transport = options.transport ?? defaultTransport();
-  const accepted = options.protocols ?? [];
   const timeout = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
   const closeTimeout = options.closeTimeout;
-  const server = new Server(options.tls !== undefined);
-  const handshake = (srv: Server, conn: Conn) => {
-    srv._handshaking(conn, true);
+  const topics = new Topics({
+    slowConsumer: options.slowConsumer,
+    slowConsumerCode: options.slowConsumerCode,
+  });
+  const heartbeat = options.heartbeat === false
+    ? undefined
+    : options.heartbeat ?? DEFAULT_HEARTBEAT;
+  const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
+  const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
+  /** Connections past the request checks and not yet open: they count against maxClients. */
+  const admitting = new Map<string, number>();
+  const count = (pattern: string, delta: number) =>
+    admitting.set(pattern, (admitting.get(pattern) ?? 0) + delta);
+
+  const handshake = (conn: Conn) => {
+    server._handshaking(conn, true);
     const reader = new HeadReader(options.maxHeadSize);
-    let done = false;
+    let state: "head" | "admitting" | "done" = "head";
+    const early: Uint8Array[] = [];
     let timer = setTimeout(() => conn.destroy(), timeout);
     const reject = (status: number, body: string, headers = new Headers()) => {
-      done = true;
+      state = "done";
       clearTimeout(timer);
       conn.write([encodeResponse(status, headers, body)]);
       conn.end();
       // A peer that never closes its side must not hold the socket forever.
       timer = setTimeout(() => conn.destroy(), closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
     };
+    const admit = async (
+      req: RequestHead,
+      url: URL,
+      offered: string[],
+      key: string,
+      rest: Uint8Array,
+    ) => {
+      const match = router.match(url.pathname) ?? (fallback && { resource: fallback, params: {} });
+      if (!match) return reject(404, "no such resource");
+      const resource = match.resource;
+      if (!originAllowed(resource.origins ?? options.origins, req.headers.get("origin"))) {
+        return reject(403, "origin not allowed");
+      }
+      const pattern = resource.pattern;
+      const inResource = server.clientsOf(pattern).size + (admitting.get(pattern) ?? 0);
+      let total = server.clients.size;
+      for (const n of admitting.values()) total += n;
+      const serverMax = options.maxClients, resourceMax = resource.maxClients;
+      if (
+        (serverMax !== undefined && total >= serverMax) ||
+        (resourceMax !== undefined && inResource >= resourceMax)
+      ) {
+        return reject(503, "too many clients", new Headers({ "Retry-After": "5" }));
+      }
+      url.protocol = options.tls ? "wss:" : "ws:";
+      const request: UpgradeRequest = {
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        params: match.params,
+      };
+      const info: UpgradeInfo = {
+        ...request,
+        url: url.href,
+        protocols: offered,
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+      };
+      let data: Data | undefined;
+      state = "admitting";
+      count(pattern, 1);
+      try {
+        for (const hook of [options.accept, resource.accept]) {
+          if (!hook) continue;
+          const verdict = await hook(info);
+          if (state !== "admitting") return; // the client left meanwhile
+          if (verdict instanceof Response) {
+            return reject(verdict.status, await verdict.text(), verdict.headers);
+          }
+          if (verdict) data = verdict.data;
+        }
+      } catch (err) {
+        if (state === "admitting") reject(500, "internal error");
+        queueMicrotask(() => {
+          throw err;
+        });
+        return;
+      } finally {
+        count(pattern, -1);
+      }
+      state = "done";
+      clearTimeout(timer);
+      server._handshaking(conn, false);
+      const protocol = selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
+      conn.write([encodeAcceptResponse(key, protocol, resource.headers ?? options.headers)]);
+      const ws = new WS<Data>({
+        side: "server",
+        url: url.href,
+        maxPayload: resource.maxPayload ?? options.maxPayload,
+        closeTimeout,
+        highWaterMark: options.highWaterMark,
+        request,
+        topics,
+        data,
+      });
+      server._admitted(ws, pattern);
+      ws._attach(conn, protocol, concat(rest, early), () => runHandler(resource.handler, ws));
+    };
     conn.setHandlers({
       data(chunk) {
-        if (done) return;
+        if (state === "admitting") {
+          early.push(chunk);
+          return;
+        }
+        if (state !== "head") return;
         const r = reader.push(chunk);
         if (!r.done) return;
         if ("error" in r) return reject(431, "request head too large");
@@ -175,37 +392,39 @@ export async function serve(options: ServeOptions, handler: ConnectionHandler): 
         }
         const check = checkClientRequest(req);
         if (!check.ok) return reject(check.status, check.body, check.headers);
-        done = true;
-        clearTimeout(timer);
-        srv._handshaking(conn, false);
-        const protocol = selectProtocol(check.protocols, accepted);
-        conn.write([encodeAcceptResponse(check.key, protocol, options.headers)]);
-        url.protocol = options.tls ? "wss:" : "ws:";
-        const ws = new WS({
-          side: "server",
-          url: url.href,
-          maxPayload: options.maxPayload,
-          closeTimeout,
-          request: { path: url.pathname, query: url.searchParams, headers: req.headers },
-        });
-        srv.clients.add(ws);
-        ws.once("close", () => srv.clients.delete(ws));
-        ws._attach(conn, protocol, r.rest, () => runHandler(handler, ws));
+        admit(req, url, check.protocols, check.key, r.rest);
       },
       end() {
-        if (!done) conn.end();
+        if (state !== "done") {
+          state = "done";
+          conn.end();
+        }
       },
       close() {
+        state = "done";
         clearTimeout(timer);
-        srv._handshaking(conn, false);
+        server._handshaking(conn, false);
       },
       drain() {},
     });
   };
   const listener = await transport.listen(
     { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8080, tls: options.tls },
-    (conn) => handshake(server, conn),
+    handshake,
   );
   server._listening(listener);
   return server;
+}
+
+function concat(first: Uint8Array, more: Uint8Array[]): Uint8Array {
+  if (more.length === 0) return first;
+  const total = more.reduce((n, c) => n + c.length, first.length);
+  const out = new Uint8Array(total);
+  out.set(first);
+  let off = first.length;
+  for (const c of more) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { Emitter } from "./emitter.ts";
 import { type ProtocolError, StateError, type WSError } from "./errors.ts";
 import { CloseCode } from "./protocol/close.ts";
 import { Protocol, type Side } from "./protocol/protocol.ts";
+import type { Topics } from "./topics.ts";
 import type { Conn } from "./transport/conn.ts";
 
 /** Connection state; it only moves forward. */
@@ -33,8 +34,10 @@ export type WSEvents = {
 
 /** What the server saw in the upgrade request. */
 export interface UpgradeRequest {
-  /** Path of the request target, e.g. `/chat`. */
+  /** Path of the request target, e.g. `/chat/lobby`. */
   path: string;
+  /** Parameters of the matched resource pattern, e.g. `{ room: "lobby" }` for `/chat/:room`. */
+  params: Record<string, string>;
   /** Query of the request target. */
   query: URLSearchParams;
   /** All request headers. */
@@ -51,13 +54,19 @@ export type SendCallback = (error?: Error) => void;
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
 /** @internal How the server or client sets up a {@link WS}. */
-export interface WSInit {
+export interface WSInit<Data> {
   side: Side;
   url: string;
   maxPayload?: number;
   closeTimeout?: number;
+  highWaterMark?: number;
   request?: UpgradeRequest;
+  topics?: Topics;
+  data?: Data;
 }
+
+/** Default {@link WS.highWaterMark}: 1 MiB. */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -87,7 +96,7 @@ function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | un
  * ws.on("close", (code, reason) => console.log("closed", code, reason));
  * ```
  */
-export class WS extends Emitter<WSEvents> {
+export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Protocol version, as websocket-driver names it. */
   readonly version = "hybi-13";
   /** `ws:`/`wss:` URL of the connection. */
@@ -100,6 +109,22 @@ export class WS extends Emitter<WSEvents> {
   readonly maxPayload: number | undefined;
   /** Milliseconds to wait for the closing handshake before dropping the socket. */
   readonly closeTimeout: number;
+  /**
+   * Outgoing bytes above which the socket stops reading from its peer until the buffer drains,
+   * and broadcasts skip (or close) it.
+   */
+  readonly highWaterMark: number;
+  /** Application data, e.g. what a server's `accept` hook attached. */
+  data: Data;
+  /** @internal When the peer last sent anything (ms since epoch). */
+  _lastSeenAt = 0;
+  /** @internal When the heartbeat ping now unanswered was sent, or 0. */
+  _pingSentAt = 0;
+  /** @internal When the last data message went either way. */
+  _lastMessageAt = 0;
+  #topics: Topics | undefined;
+  #subscribed = new Set<string>();
+  #readPaused = false;
 
   #state: ReadyState = "connecting";
   #protocol = "";
@@ -115,13 +140,44 @@ export class WS extends Emitter<WSEvents> {
   #transportEnded = false;
 
   /** @internal Use {@link serve} or {@link connect}. */
-  constructor(init: WSInit) {
+  constructor(init: WSInit<Data>) {
     super();
     this.side = init.side;
     this.url = init.url;
     this.request = init.request;
     this.maxPayload = init.maxPayload;
     this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.highWaterMark = init.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#topics = init.topics;
+    this.data = init.data as Data;
+  }
+
+  /**
+   * Joins `topic`: the server's `publish(topic, …)` reaches this socket until it unsubscribes or
+   * closes. Server-side sockets only.
+   */
+  subscribe(topic: string): void {
+    if (!this.#topics) {
+      throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
+    }
+    if (this.#state === "closed") return;
+    this.#subscribed.add(topic);
+    this.#topics._add(topic, this);
+  }
+
+  /** Leaves `topic`. */
+  unsubscribe(topic: string): void {
+    if (this.#subscribed.delete(topic)) this.#topics!._remove(topic, this);
+  }
+
+  /** True if subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.#subscribed.has(topic);
+  }
+
+  /** Topics this socket is subscribed to. */
+  get topics(): string[] {
+    return [...this.#subscribed];
   }
 
   /** `connecting`, `open`, `closing` or `closed`. */
@@ -215,7 +271,24 @@ export class WS extends Emitter<WSEvents> {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the socket is ${this.#state}`);
     }
     run();
+    this._lastMessageAt = Date.now();
     this.#flush(callback);
+  }
+
+  /** @internal Sends a frame encoded once for many sockets; false if this one is not open. */
+  _sendEncoded(chunks: readonly Uint8Array[]): boolean {
+    if (this.#state !== "open") return false;
+    this.#proto!.sendEncoded(chunks);
+    this._lastMessageAt = Date.now();
+    this.#flush();
+    return true;
+  }
+
+  /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */
+  _fatal(error: WSError): void {
+    if (this.#state === "closed") return;
+    this.emit("error", error);
+    this.terminate();
   }
 
   /**
@@ -266,7 +339,10 @@ export class WS extends Emitter<WSEvents> {
     this.#conn = conn;
     this.#protocol = protocol;
     const proto = new Protocol({ side: this.side, maxPayload: this.maxPayload }, {
-      message: (data, isBinary) => this.emit("message", data, isBinary),
+      message: (data, isBinary) => {
+        this._lastMessageAt = this._lastSeenAt;
+        this.emit("message", data, isBinary);
+      },
       ping: (payload) => this.emit("ping", payload),
       pong: (payload) => this.emit("pong", payload),
       close: () => {
@@ -281,6 +357,7 @@ export class WS extends Emitter<WSEvents> {
     });
     this.#proto = proto;
     this.#state = "open";
+    this._lastSeenAt = this._lastMessageAt = Date.now();
     conn.setHandlers({
       data: (chunk) => this.#receive(chunk),
       end: () => {
@@ -288,7 +365,13 @@ export class WS extends Emitter<WSEvents> {
         conn.end();
       },
       close: () => this.#closed(),
-      drain: () => this.emit("drain"),
+      drain: () => {
+        if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
+          this.#readPaused = false;
+          conn.resume();
+        }
+        this.emit("drain");
+      },
     });
     beforeOpen?.();
     const pending = this.#pending;
@@ -327,6 +410,8 @@ export class WS extends Emitter<WSEvents> {
 
   #receive(chunk: Uint8Array): void {
     const proto = this.#proto!;
+    this._lastSeenAt = Date.now();
+    this._pingSentAt = 0;
     this.#inReceive = true;
     try {
       proto.receive(chunk);
@@ -355,6 +440,11 @@ export class WS extends Emitter<WSEvents> {
     } else {
       for (const cb of callbacks) cb();
     }
+    // A peer that sends faster than it reads is not read until its replies drain.
+    if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
+      this.#readPaused = true;
+      conn.pause();
+    }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
   }
@@ -373,6 +463,8 @@ export class WS extends Emitter<WSEvents> {
     const reason = proto.closeReceived ? proto.closeReason : "";
     proto.abort();
     this.#state = "closed";
+    for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
+    this.#subscribed.clear();
     for (const cb of this.#deferredCallbacks) {
       cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }

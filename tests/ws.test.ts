@@ -287,6 +287,37 @@ describe("WS over a real socket", () => {
     ws.close();
     await server.close();
   });
+
+  it("stops reading a peer that floods and never reads, so its replies stay within the high-water mark", async () => {
+    const hwm = 64 * 1024, size = 16 * 1024;
+    let maxBuffered = 0, echoed = 0;
+    const server = await serve({ port: 0, hostname: "127.0.0.1", highWaterMark: hwm }, (ws) => {
+      ws.on("message", (data) => {
+        if (ws.readyState !== "open") return;
+        ws.send(data);
+        echoed++;
+        maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+      });
+    });
+    const raw = await RawClient.connect(server.port);
+    try {
+      await rawUpgrade(raw);
+      raw.socket.pause();
+      const frame = clientFrame(0x2, new Uint8Array(size));
+      const count = 2000;
+      for (let i = 0; i < count; i++) raw.write(frame);
+      // Wait (bounded) until the server stops reading: the flood then backs up in this process.
+      for (let i = 0; i < 500 && raw.socket.writableLength < 8 * 1024 * 1024; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(raw.socket.writableLength >= 8 * 1024 * 1024, "the server stopped reading");
+      assert.ok(echoed < count, `not every request was read (${echoed} of ${count})`);
+      assert.ok(maxBuffered <= hwm + size + 14, `buffered ${maxBuffered} > ${hwm} + one message`);
+    } finally {
+      raw.destroy();
+      await server.close();
+    }
+  });
 });
 
 async function withSocket(sockets: WS[]): Promise<void> {

@@ -183,6 +183,20 @@ export class Protocol implements FrameSink {
     this.#sendingOpcode = fin ? 0 : this.#sendingOpcode || opcode;
   }
 
+  /**
+   * Queues a whole frame encoded elsewhere, e.g. once for many recipients of a broadcast.
+   * Server side only: a client must mask every frame with its own key.
+   */
+  sendEncoded(chunks: readonly Uint8Array[]): void {
+    if (this.side === "client") throw new TypeError("a client cannot send pre-encoded frames");
+    this.#assertCanSend();
+    this.#assertNoFragmentInProgress();
+    for (let i = 0; i < chunks.length; i++) {
+      this.#out.push(chunks[i]);
+      this.#outBytes += chunks[i].length;
+    }
+  }
+
   /** Queues a ping (payload at most 125 bytes). */
   ping(payload: Uint8Array = EMPTY): void {
     this.#sendControl(Opcode.Ping, payload);
@@ -212,14 +226,18 @@ export class Protocol implements FrameSink {
     }
   }
 
-  #sendData(opcode: number, payload: Uint8Array): void {
-    this.#assertCanSend();
+  #assertNoFragmentInProgress(): void {
     if (this.#sendingOpcode !== 0) {
       throw new StateError(
         "WS_ERR_FRAGMENT_IN_PROGRESS",
         "a fragmented message is being sent: finish it with fin = true first",
       );
     }
+  }
+
+  #sendData(opcode: number, payload: Uint8Array): void {
+    this.#assertCanSend();
+    this.#assertNoFragmentInProgress();
     this.#queue(opcode, payload, true);
   }
 

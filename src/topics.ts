@@ -1,0 +1,105 @@
+/**
+ * Rooms (topics) and broadcast: a frame is encoded once and the same bytes are written to every
+ * subscriber, and a subscriber whose outgoing buffer is over the high-water mark is skipped or
+ * closed, so one slow client cannot make the server's memory grow without bound.
+ *
+ * @module
+ */
+
+import { encodeFrame, Opcode } from "./protocol/frame.ts";
+import type { SendData, WS } from "./ws.ts";
+
+/** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
+export type SlowConsumerPolicy = "drop" | "close";
+
+/** Options of a {@link Topics} registry. */
+export interface TopicsOptions {
+  /** `"drop"`: skip the message for that subscriber (default); `"close"`: close it. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** Close code for `slowConsumer: "close"`: 1008 (policy) or 1013 (try again later, default). */
+  slowConsumerCode?: 1008 | 1013;
+}
+
+/** Options of {@link Topics.publish}. */
+export interface PublishOptions {
+  /** A socket that must not receive it, typically the sender. */
+  except?: WS;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A registry of topics and their subscribers. Each server has one (`server.topics`).
+ *
+ * @example
+ * ```ts
+ * const server = await serve({ port: 8080 }, (ws) => {
+ *   ws.subscribe("lobby");
+ *   ws.on("message", (m) => server.publish("lobby", m, { except: ws }));
+ * });
+ * ```
+ */
+export class Topics {
+  #topics = new Map<string, Set<WS>>();
+  readonly slowConsumer: SlowConsumerPolicy;
+  readonly slowConsumerCode: 1008 | 1013;
+
+  constructor(options: TopicsOptions = {}) {
+    this.slowConsumer = options.slowConsumer ?? "drop";
+    this.slowConsumerCode = options.slowConsumerCode ?? 1013;
+  }
+
+  /** @internal Use `ws.subscribe`. */
+  _add(topic: string, ws: WS): void {
+    let set = this.#topics.get(topic);
+    if (!set) this.#topics.set(topic, set = new Set());
+    set.add(ws);
+  }
+
+  /** @internal Use `ws.unsubscribe`. */
+  _remove(topic: string, ws: WS): void {
+    const set = this.#topics.get(topic);
+    if (!set) return;
+    set.delete(ws);
+    if (set.size === 0) this.#topics.delete(topic);
+  }
+
+  /** Subscribers of `topic` (empty if none). */
+  subscribers(topic: string): ReadonlySet<WS> {
+    return this.#topics.get(topic) ?? new Set();
+  }
+
+  /** Topics with at least one subscriber. */
+  get names(): string[] {
+    return [...this.#topics.keys()];
+  }
+
+  /**
+   * Sends `data` to every open subscriber of `topic` (a string as text, bytes as binary); returns
+   * how many got it. The frame is encoded once for all of them.
+   */
+  publish(topic: string, data: SendData, options: PublishOptions = {}): number {
+    const set = this.#topics.get(topic);
+    if (!set) return 0;
+    const isText = typeof data === "string";
+    const payload = isText ? encoder.encode(data) : toBytes(data);
+    const chunks = encodeFrame(isText ? Opcode.Text : Opcode.Binary, payload);
+    let delivered = 0;
+    for (const ws of set) {
+      if (ws === options.except || ws.readyState !== "open") continue;
+      if (ws.bufferedAmount > ws.highWaterMark) {
+        if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
+        continue;
+      }
+      ws._sendEncoded(chunks);
+      delivered++;
+    }
+    return delivered;
+  }
+}
+
+function toBytes(data: Exclude<SendData, string>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { connect } from "../src/client.ts";
+import type { TimeoutError } from "../src/errors.ts";
+import { serve } from "../src/server.ts";
+import type { WS } from "../src/ws.ts";
+import { decodeFrames, once, RawClient, rawUpgrade } from "./_helpers.ts";
+
+async function firstSocket(sockets: WS[]): Promise<WS> {
+  for (let i = 0; i < 100 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(sockets.length > 0, "the handler ran");
+  return sockets[0];
+}
+
+describe("heartbeat", () => {
+  it("drops a peer that does not answer pings within the deadline", async () => {
+    const sockets: WS[] = [];
+    const server = await serve(
+      { port: 0, hostname: "127.0.0.1", heartbeat: { interval: 100, timeout: 200 } },
+      (ws) => sockets.push(ws),
+    );
+    const raw = await RawClient.connect(server.port);
+    try {
+      const start = await rawUpgrade(raw);
+      const ws = await firstSocket(sockets);
+      const t0 = Date.now();
+      const error = once<[TimeoutError]>(ws, "error", 5000);
+      const closed = once<[number, string, boolean]>(ws, "close", 5000);
+      assert.equal((await error)[0].code, "WS_ERR_HEARTBEAT_TIMEOUT");
+      assert.deepEqual(await closed, [1006, "", false]);
+      const took = Date.now() - t0;
+      assert.ok(
+        took >= 250 && took < 2000,
+        `detected after ${took} ms (interval 100 + timeout 200)`,
+      );
+      await raw.waitClosed();
+      const pings = decodeFrames(raw.received.subarray(start)).filter((f) => f.opcode === 0x9);
+      assert.ok(pings.length >= 1, "the silent peer was pinged first");
+    } finally {
+      raw.destroy();
+      await server.close();
+    }
+  });
+
+  it("keeps a peer that answers pings, across several intervals", async () => {
+    const server = await serve(
+      { port: 0, hostname: "127.0.0.1", heartbeat: { interval: 50, timeout: 100 } },
+      () => {},
+    );
+    const ws = connect(server.url);
+    try {
+      await once(ws, "open");
+      for (let i = 0; i < 4; i++) await once(ws, "ping", 2000);
+      assert.equal(ws.readyState, "open");
+    } finally {
+      ws.close();
+      await server.close();
+    }
+  });
+
+  it("closes an idle connection with 1001 after idleTimeout", async () => {
+    const server = await serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      idleTimeout: 200,
+      heartbeat: false,
+    }, () => {});
+    const ws = connect(server.url);
+    try {
+      await once(ws, "open");
+      const t0 = Date.now();
+      const [code, reason] = await once<[number, string]>(ws, "close", 5000);
+      const took = Date.now() - t0;
+      assert.deepEqual([code, reason], [1001, "idle timeout"]);
+      assert.ok(took >= 150 && took < 2000, `closed after ${took} ms`);
+    } finally {
+      await server.close();
+    }
+  });
+});
