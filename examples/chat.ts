@@ -15,9 +15,37 @@ import { serve, type WS } from "../mod.ts";
 
 const rooms = new Map<string, Set<WS>>();
 
+/** The chat page served at `/`: it joins `/chat` on the same host. */
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>wsdriver chat</title>
+<style>body{font:16px system-ui;max-width:40em;margin:2em auto}#log{border:1px solid #ccc;height:20em;overflow:auto;padding:.5em}</style>
+<h1>wsdriver chat</h1>
+<div id="log"></div>
+<form id="form"><input id="text" autocomplete="off" autofocus size="50"> <button>Send</button></form>
+<script>
+const log = document.getElementById("log");
+const show = (line) => { const p = document.createElement("div"); p.textContent = line; log.append(p); };
+const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/chat");
+ws.onopen = () => show("* connected");
+ws.onmessage = (e) => show(e.data);
+ws.onclose = (e) => show("* closed " + e.code);
+document.getElementById("form").onsubmit = (e) => {
+  e.preventDefault();
+  const text = document.getElementById("text");
+  if (text.value) ws.send(text.value);
+  text.value = "";
+};
+</script>
+`;
+
 const server = await serve({
   port: Number(process.env.PORT ?? 8080),
   hostname: process.env.HOST ?? "127.0.0.1",
+  fetch: (request) =>
+    new URL(request.url).pathname === "/"
+      ? new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } })
+      : new Response("not found", { status: 404 }),
 }, (ws) => {
   const path = ws.request!.path;
   if (path === "/echo") {
@@ -44,6 +72,7 @@ const server = await serve({
 });
 
 console.log(`wsdriver chat demo listening on ${server.url}
+  page:  ${server.url.replace(/^ws/, "http")}/   (open it in two browser tabs)
   chat:  ${server.url}/chat   (or ${server.url}/chat/<room>)
   echo:  ${server.url}/echo
 Connect from another terminal:

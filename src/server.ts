@@ -9,6 +9,7 @@ import { CloseCode } from "./protocol/close.ts";
 import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
 import {
   encodeResponse,
+  hasToken,
   HeadReader,
   HttpParseError,
   parseRequestHead,
@@ -88,9 +89,22 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   slowConsumer?: SlowConsumerPolicy;
   /** Close code when `slowConsumer` is `"close"`: 1008 or 1013 (default). */
   slowConsumerCode?: 1008 | 1013;
+  /**
+   * Answers plain HTTP requests (no `Upgrade: websocket`), so one server serves a page and its
+   * sockets. Without it they get 426. One request per connection; bodies need a Content-Length.
+   */
+  fetch?: (
+    request: Request,
+    info: { remoteAddress: string; remotePort: number },
+  ) => Response | Promise<Response>;
+  /** Largest request body passed to `fetch`, in bytes (default 1 MiB); over it: 413. */
+  maxBodySize?: number;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
+
+/** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
 
 /** Called for every accepted connection, with the socket already open. */
 export type ConnectionHandler<Data = unknown> = (ws: WS<Data>) => void;
@@ -281,10 +295,15 @@ export async function serve<Data = unknown>(
   const handshake = (conn: Conn) => {
     server._handshaking(conn, true);
     const reader = new HeadReader(options.maxHeadSize);
-    let state: "head" | "admitting" | "done" = "head";
+    let state: "head" | "admitting" | "body" | "done" = "head";
     const early: Uint8Array[] = [];
+    let bodyLength = 0, bodyReady: (() => void) | undefined;
     let timer = setTimeout(() => conn.destroy(), timeout);
-    const reject = (status: number, body: string, headers = new Headers()) => {
+    const reject = (
+      status: number,
+      body: string | Uint8Array | undefined,
+      headers = new Headers(),
+    ) => {
       state = "done";
       clearTimeout(timer);
       conn.write([encodeResponse(status, headers, body)]);
@@ -370,10 +389,55 @@ export async function serve<Data = unknown>(
       server._admitted(ws, pattern);
       ws._attach(conn, protocol, concat(rest, early), () => runHandler(resource.handler, ws));
     };
+    const http = (req: RequestHead, url: URL, rest: Uint8Array) => {
+      if (req.headers.has("transfer-encoding")) return reject(411, "send a Content-Length");
+      bodyLength = Number(req.headers.get("content-length") ?? "0");
+      if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) {
+        return reject(400, "bad Content-Length");
+      }
+      if (bodyLength > (options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE)) {
+        return reject(413, "body too large");
+      }
+      if (options.tls) url.protocol = "https:";
+      state = "body";
+      bodyReady = async () => {
+        state = "admitting";
+        const body = concat(rest, early).subarray(0, bodyLength) as Uint8Array<ArrayBuffer>;
+        const hasBody = req.method !== "GET" && req.method !== "HEAD";
+        let response: Response;
+        try {
+          const request = new Request(url.href, {
+            method: req.method,
+            headers: req.headers,
+            body: hasBody ? body : undefined,
+          });
+          response = await options.fetch!(request, {
+            remoteAddress: conn.remoteAddress,
+            remotePort: conn.remotePort,
+          });
+        } catch (err) {
+          if (state === "admitting") reject(500, "internal error");
+          queueMicrotask(() => {
+            throw err;
+          });
+          return;
+        }
+        const bytes = req.method === "HEAD"
+          ? undefined
+          : new Uint8Array(await response.arrayBuffer());
+        if (state === "admitting") reject(response.status, bytes, response.headers);
+      };
+      if (rest.length >= bodyLength) bodyReady();
+    };
     conn.setHandlers({
       data(chunk) {
         if (state === "admitting") {
           early.push(chunk);
+          return;
+        }
+        if (state === "body") {
+          early.push(chunk);
+          if (early.reduce((n, c) => n + c.length, 0) >= bodyLength) bodyReady!();
           return;
         }
         if (state !== "head") return;
@@ -389,6 +453,9 @@ export async function serve<Data = unknown>(
             400,
             err instanceof HttpParseError ? err.message : "invalid request target or Host",
           );
+        }
+        if (options.fetch && !hasToken(req.headers.get("upgrade"), "websocket")) {
+          return http(req, url, r.rest);
         }
         const check = checkClientRequest(req);
         if (!check.ok) return reject(check.status, check.body, check.headers);

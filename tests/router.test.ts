@@ -136,6 +136,42 @@ describe("server admission", () => {
     }
   });
 
+  it("serves plain HTTP requests through fetch, beside WebSocket upgrades on the same port", async () => {
+    const server = await serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      maxBodySize: 100,
+      fetch: async (req) =>
+        new Response(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`, {
+          status: 201,
+          headers: { "X-Seen": "1" },
+        }),
+    }, (ws) => ws.on("message", (m) => ws.send(m)));
+    try {
+      const http = server.url.replace(/^ws/, "http");
+      const post = await fetch(`${http}/form?q=1`, { method: "POST", body: "a=1&b=2" });
+      assert.equal(post.status, 201);
+      assert.equal(post.headers.get("x-seen"), "1");
+      assert.equal(await post.text(), "POST /form a=1&b=2");
+      const big = await fetch(http, { method: "POST", body: "x".repeat(101) });
+      assert.equal(big.status, 413);
+      await big.body?.cancel();
+      const raw = await RawClient.connect(server.port);
+      raw.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const r = await raw.waitFor((b) => headEnd(b) > 0);
+      assert.match(new TextDecoder().decode(r), /^HTTP\/1\.1 411 /);
+      raw.destroy();
+      const ws = connect(server.url);
+      await once(ws, "open");
+      const echo = once(ws, "message");
+      ws.send("still a socket server");
+      assert.deepEqual(await echo, ["still a socket server", false]);
+      ws.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it("refuses non-upgrade requests with 426", async () => {
     const server = await serve({ port: 0, hostname: "127.0.0.1" }, () => {});
     const raw = await RawClient.connect(server.port);

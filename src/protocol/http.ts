@@ -168,11 +168,14 @@ const STATUS_TEXT: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  411: "Length Required",
+  413: "Content Too Large",
   408: "Request Timeout",
   426: "Upgrade Required",
   429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
+  501: "Not Implemented",
   503: "Service Unavailable",
 };
 
@@ -185,15 +188,22 @@ const STATUS_TEXT: Record<number, string> = {
  * encodeResponse(404, new Headers(), "no such resource");
  * ```
  */
-export function encodeResponse(status: number, headers: Headers, body?: string): Uint8Array {
+export function encodeResponse(
+  status: number,
+  headers: Headers,
+  body?: string | Uint8Array,
+): Uint8Array {
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
-  const bodyBytes = body === undefined ? undefined : new TextEncoder().encode(body);
+  const bodyBytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
   if (status !== 101) {
+    // One response per connection (no keep-alive), and the length is always ours.
     if (!headers.has("connection")) head += "Connection: close\r\n";
-    if (bodyBytes && !headers.has("content-type")) {
+    if (typeof body === "string" && !headers.has("content-type")) {
       head += "Content-Type: text/plain; charset=utf-8\r\n";
     }
     head += `Content-Length: ${bodyBytes?.length ?? 0}\r\n`;
+    headers = new Headers(headers);
+    for (const h of ["content-length", "transfer-encoding", "keep-alive"]) headers.delete(h);
   }
   headers.forEach((value, name) => {
     head += `${name}: ${value}\r\n`;

@@ -41,6 +41,13 @@ describe("chat demo", () => {
         20_000,
         "the demo to listen",
       );
+      const page = await fetch(url.replace(/^ws/, "http") + "/");
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+      assert.match(await page.text(), /new WebSocket\(/);
+      const missing = await fetch(url.replace(/^ws/, "http") + "/nope");
+      assert.equal(missing.status, 404);
+      await missing.body?.cancel();
       const [a, b, other] = await Promise.all([
         open(`${url}/chat`),
         open(`${url}/chat`),
