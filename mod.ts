@@ -32,6 +32,8 @@ export {
 export {
   type AcceptHook,
   type ConnectionHandler,
+  createServer,
+  type NodeUpgradeRequest,
   type Resource,
   type ResourceOptions,
   serve,

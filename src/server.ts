@@ -18,6 +18,7 @@ import {
 import { originAllowed, type OriginPolicy, Router } from "./router.ts";
 import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
 import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
+import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { DEFAULT_CLOSE_TIMEOUT, type SendData, type UpgradeRequest, WS } from "./ws.ts";
 
@@ -106,6 +107,14 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
 /** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
 
+/** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
+export interface NodeUpgradeRequest {
+  method?: string;
+  url?: string;
+  httpVersion?: string;
+  rawHeaders?: string[];
+}
+
 /** Called for every accepted connection, with the socket already open. */
 export type ConnectionHandler<Data = unknown> = (ws: WS<Data>) => void;
 
@@ -141,19 +150,43 @@ export class Server<Data = unknown> {
     this.#sweeper = sweeper;
   }
 
+  /** @internal Takes over a new connection (set by {@link createServer}). */
+  _accept: (conn: Conn, parsed?: { req: RequestHead; rest: Uint8Array }) => void = () => {};
+
   /** @internal */
   _listening(listener: Listener): void {
     this.#listener = listener;
   }
 
-  /** The port listened on. */
+  /** The port listened on (0 for a server made by {@link createServer}). */
   get port(): number {
-    return this.#listener!.port;
+    return this.#listener?.port ?? 0;
   }
 
-  /** The address listened on. */
+  /** The address listened on (`""` for a server made by {@link createServer}). */
   get hostname(): string {
-    return this.#listener!.hostname;
+    return this.#listener?.hostname ?? "";
+  }
+
+  /**
+   * Takes over an upgrade request from a `node:http` (or `node:https`) server's `upgrade` event:
+   * the same checks, admission and handler as for the server's own connections.
+   */
+  handleUpgrade(req: NodeUpgradeRequest, socket: unknown, head: Uint8Array): void {
+    const headers = new Headers();
+    const raw = req.rawHeaders ?? [];
+    try {
+      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    } catch {
+      // Node already validated the head; a value Headers refuses is answered like any bad head.
+    }
+    const parsed: RequestHead = {
+      method: req.method ?? "GET",
+      target: req.url ?? "/",
+      version: `HTTP/${req.httpVersion ?? "1.1"}`,
+      headers,
+    };
+    this._accept(nodeConnFromSocket(socket), { req: parsed, rest: new Uint8Array(head) });
   }
 
   /** A URL clients on this machine can use, e.g. `ws://127.0.0.1:8080`. */
@@ -201,7 +234,7 @@ export class Server<Data = unknown> {
    */
   close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
     if (this.#closing) return this.#closing;
-    this.#listener!.close();
+    this.#listener?.close();
     this.#sweeper.stop();
     for (const conn of this.#handshaking) conn.destroy();
     this.#handshaking.clear();
@@ -234,39 +267,22 @@ function runHandler<Data>(handler: ConnectionHandler<Data>, ws: WS<Data>): void 
 const DEFAULT_PATTERN = "*";
 
 /**
- * Starts a WebSocket server and resolves once it listens. `handler` runs for every client that
- * completes the opening handshake, before any of its messages are delivered; with `resources`,
- * each resource's handler runs for its paths instead.
+ * Creates a server that does not listen by itself: feed it upgrades from an existing HTTP server
+ * with {@link Server.handleUpgrade}. {@link serve} is `createServer` plus a listening socket.
  *
  * @example
  * ```ts
- * import { serve } from "@wsdriver/wsdriver";
- * const server = await serve({ port: 8080 }, (ws) => {
- *   ws.on("message", (data) => ws.send(data)); // echo
- * });
- * ```
- *
- * @example
- * ```ts
- * const server = await serve({
- *   port: 8080,
- *   origins: ["https://example.com"],
- *   resources: {
- *     "/chat/:room": {
- *       maxClients: 100,
- *       accept: (info) => info.headers.get("authorization") === "Bearer s3cret"
- *         ? { data: { user: "ann" } }
- *         : new Response("who are you?", { status: 401, headers: { "WWW-Authenticate": "Bearer" } }),
- *       handler: (ws) => ws.subscribe(ws.request!.params.room),
- *     },
- *   },
- * });
+ * import { createServer as createHttpServer } from "node:http";
+ * const wss = createServer({}, (ws) => ws.on("message", (m) => ws.send(m)));
+ * const http = createHttpServer((req, res) => res.end("hello"));
+ * http.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head));
+ * http.listen(8080);
  * ```
  */
-export async function serve<Data = unknown>(
+export function createServer<Data = unknown>(
   options: ServeOptions<Data>,
   handler?: ConnectionHandler<Data>,
-): Promise<Server<Data>> {
+): Server<Data> {
   const router = new Router<Resource<Data> & { pattern: string }>();
   for (const [pattern, r] of Object.entries(options.resources ?? {})) {
     router.add(pattern, typeof r === "function" ? { handler: r, pattern } : { ...r, pattern });
@@ -275,7 +291,6 @@ export async function serve<Data = unknown>(
   const fallback: Resource<Data> & { pattern: string } | undefined = handler && !options.resources
     ? { handler, pattern: DEFAULT_PATTERN }
     : undefined;
-  const transport = options.transport ?? defaultTransport();
   const timeout = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
   const closeTimeout = options.closeTimeout;
   const topics = new Topics({
@@ -292,7 +307,7 @@ export async function serve<Data = unknown>(
   const count = (pattern: string, delta: number) =>
     admitting.set(pattern, (admitting.get(pattern) ?? 0) + delta);
 
-  const handshake = (conn: Conn) => {
+  const handshake = (conn: Conn, parsed?: { req: RequestHead; rest: Uint8Array }) => {
     server._handshaking(conn, true);
     const reader = new HeadReader(options.maxHeadSize);
     let state: "head" | "admitting" | "body" | "done" = "head";
@@ -429,6 +444,20 @@ export async function serve<Data = unknown>(
       };
       if (rest.length >= bodyLength) bodyReady();
     };
+    const onRequest = (req: RequestHead, rest: Uint8Array) => {
+      let url;
+      try {
+        url = new URL(req.target, `http://${req.headers.get("host") ?? "invalid"}`);
+      } catch {
+        return reject(400, "invalid request target or Host");
+      }
+      if (options.fetch && !hasToken(req.headers.get("upgrade"), "websocket")) {
+        return http(req, url, rest);
+      }
+      const check = checkClientRequest(req);
+      if (!check.ok) return reject(check.status, check.body, check.headers);
+      admit(req, url, check.protocols, check.key, rest);
+    };
     conn.setHandlers({
       data(chunk) {
         if (state === "admitting") {
@@ -444,22 +473,13 @@ export async function serve<Data = unknown>(
         const r = reader.push(chunk);
         if (!r.done) return;
         if ("error" in r) return reject(431, "request head too large");
-        let req, url;
+        let req;
         try {
           req = parseRequestHead(r.head);
-          url = new URL(req.target, `http://${req.headers.get("host") ?? "invalid"}`);
         } catch (err) {
-          return reject(
-            400,
-            err instanceof HttpParseError ? err.message : "invalid request target or Host",
-          );
+          return reject(400, (err as HttpParseError).message);
         }
-        if (options.fetch && !hasToken(req.headers.get("upgrade"), "websocket")) {
-          return http(req, url, r.rest);
-        }
-        const check = checkClientRequest(req);
-        if (!check.ok) return reject(check.status, check.body, check.headers);
-        admit(req, url, check.protocols, check.key, r.rest);
+        onRequest(req, r.rest);
       },
       end() {
         if (state !== "done") {
@@ -474,12 +494,54 @@ export async function serve<Data = unknown>(
       },
       drain() {},
     });
+    if (parsed) onRequest(parsed.req, parsed.rest);
   };
-  const listener = await transport.listen(
-    { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8080, tls: options.tls },
-    handshake,
+  server._accept = handshake;
+  return server;
+}
+
+/**
+ * Starts a WebSocket server and resolves once it listens. `handler` runs for every client that
+ * completes the opening handshake, before any of its messages are delivered; with `resources`,
+ * each resource's handler runs for its paths instead.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@wsdriver/wsdriver";
+ * const server = await serve({ port: 8080 }, (ws) => {
+ *   ws.on("message", (data) => ws.send(data)); // echo
+ * });
+ * ```
+ *
+ * @example
+ * ```ts
+ * const server = await serve({
+ *   port: 8080,
+ *   origins: ["https://example.com"],
+ *   resources: {
+ *     "/chat/:room": {
+ *       maxClients: 100,
+ *       accept: (info) => info.headers.get("authorization") === "Bearer s3cret"
+ *         ? { data: { user: "ann" } }
+ *         : new Response("who are you?", { status: 401, headers: { "WWW-Authenticate": "Bearer" } }),
+ *       handler: (ws) => ws.subscribe(ws.request!.params.room),
+ *     },
+ *   },
+ * });
+ * ```
+ */
+export async function serve<Data = unknown>(
+  options: ServeOptions<Data>,
+  handler?: ConnectionHandler<Data>,
+): Promise<Server<Data>> {
+  const server = createServer(options, handler);
+  const transport = options.transport ?? defaultTransport();
+  server._listening(
+    await transport.listen(
+      { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8080, tls: options.tls },
+      (conn) => server._accept(conn),
+    ),
   );
-  server._listening(listener);
   return server;
 }
 

@@ -80,6 +80,18 @@ class NodeConn implements Conn {
 }
 
 /**
+ * Wraps a socket that a `node:http` server handed over in its `upgrade` event.
+ *
+ * @example
+ * ```ts
+ * http.on("upgrade", (req, socket) => useConn(nodeConnFromSocket(socket)));
+ * ```
+ */
+export function nodeConnFromSocket(socket: unknown): Conn {
+  return new NodeConn(socket as net.Socket);
+}
+
+/**
  * The `node:net`/`node:tls` transport.
  *
  * @example
