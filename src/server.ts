@@ -538,7 +538,12 @@ export async function serve<Data = unknown>(
   const transport = options.transport ?? defaultTransport();
   server._listening(
     await transport.listen(
-      { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 8080, tls: options.tls },
+      {
+        hostname: options.hostname ?? "0.0.0.0",
+        port: options.port ?? 8080,
+        tls: options.tls,
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+      },
       (conn) => server._accept(conn),
     ),
   );

@@ -91,7 +91,7 @@ export class Topics {
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
         continue;
       }
-      ws._sendEncoded(chunks);
+      ws._sendEncoded(chunks, isText ? data : payload);
       delivered++;
     }
     return delivered;

@@ -70,6 +70,29 @@ export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
+/** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
+interface Engine {
+  sendText(text: string): void;
+  sendBinary(data: Uint8Array): void;
+  sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): void;
+  ping(payload?: Uint8Array): void;
+  pong(payload?: Uint8Array): void;
+  /** A frame encoded once for many sockets, and its payload for engines that frame by themselves. */
+  sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * @internal A socket that another WebSocket implementation (Deno's, Bun's) already upgraded; the
+ * adapters in `src/adapters/` provide it and report its events through `WS._native*`.
+ */
+export interface NativeSocket extends Engine {
+  terminate(): void;
+  readonly bufferedAmount: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
 function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -130,6 +153,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #protocol = "";
   #conn: Conn | undefined;
   #proto: Protocol | undefined;
+  #native: NativeSocket | undefined;
+  #engine: Engine | undefined;
   #abortConnect: (() => void) | undefined;
   /** Sends made while connecting, replayed on open. */
   #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> = [];
@@ -192,17 +217,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** The peer's IP address (`""` until connected). */
   get remoteAddress(): string {
-    return this.#conn?.remoteAddress ?? "";
+    return this.#native?.remoteAddress ?? this.#conn?.remoteAddress ?? "";
   }
 
   /** The peer's port (0 until connected). */
   get remotePort(): number {
-    return this.#conn?.remotePort ?? 0;
+    return this.#native?.remotePort ?? this.#conn?.remotePort ?? 0;
   }
 
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) + (this.#conn?.bufferedAmount ?? 0);
+    return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) +
+      (this.#conn?.bufferedAmount ?? this.#native?.bufferedAmount ?? 0);
   }
 
   /**
@@ -217,13 +243,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Sends a text message. */
   sendText(text: string, callback?: SendCallback): void {
     if (typeof text !== "string") throw new TypeError("sendText needs a string");
-    this.#do(() => this.#proto!.sendText(text), callback, text.length);
+    this.#do(() => this.#engine!.sendText(text), callback, text.length);
   }
 
   /** Sends a binary message. */
   sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView, callback?: SendCallback): void {
     const bytes = toBytes(data);
-    this.#do(() => this.#proto!.sendBinary(bytes), callback, bytes.length);
+    this.#do(() => this.#engine!.sendBinary(bytes), callback, bytes.length);
   }
 
   /**
@@ -244,21 +270,21 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   ): void {
     const isBinary = typeof data !== "string";
     const bytes = isBinary ? toBytes(data) : encoder.encode(data);
-    this.#do(() => this.#proto!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
+    this.#do(() => this.#engine!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
   }
 
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = payloadBytes(payload);
     if (bytes && bytes.length > 125) throw new RangeError("ping payload over 125 bytes");
-    this.#do(() => this.#proto!.ping(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#engine!.ping(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = payloadBytes(payload);
     if (bytes && bytes.length > 125) throw new RangeError("pong payload over 125 bytes");
-    this.#do(() => this.#proto!.pong(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#engine!.pong(bytes), callback, bytes?.length ?? 0);
   }
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
@@ -276,9 +302,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   }
 
   /** @internal Sends a frame encoded once for many sockets; false if this one is not open. */
-  _sendEncoded(chunks: readonly Uint8Array[]): boolean {
+  _sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): boolean {
     if (this.#state !== "open") return false;
-    this.#proto!.sendEncoded(chunks);
+    this.#engine!.sendEncoded(chunks, payload);
     this._lastMessageAt = Date.now();
     this.#flush();
     return true;
@@ -304,7 +330,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (this.#state !== "open") return;
-    this.#proto!.close(code, reason);
+    this.#engine!.close(code, reason);
     this.#state = "closing";
     this.#armCloseTimer();
     this.#flush();
@@ -318,7 +344,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       );
       return;
     }
-    this.#conn?.destroy();
+    this.#drop();
+  }
+
+  #drop(): void {
+    if (this.#native) this.#native.terminate();
+    else this.#conn?.destroy();
   }
 
   /** @internal The client's handshake is under way; `abort` cancels it. */
@@ -356,6 +387,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       },
     });
     this.#proto = proto;
+    this.#engine = proto;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = Date.now();
     conn.setHandlers({
@@ -373,6 +405,49 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         this.emit("drain");
       },
     });
+    this.#opened(beforeOpen);
+    if (rest.length > 0) this.#receive(rest);
+  }
+
+  /** @internal The socket is open on a runtime's native WebSocket; events come via `_native*`. */
+  _attachNative(native: NativeSocket, protocol: string, beforeOpen?: () => void): void {
+    if (this.#state !== "connecting") {
+      native.terminate();
+      return;
+    }
+    this.#native = native;
+    this.#engine = native;
+    this.#protocol = protocol;
+    this.#state = "open";
+    this._lastSeenAt = this._lastMessageAt = Date.now();
+    this.#opened(beforeOpen);
+  }
+
+  /** @internal A native socket delivered a message. */
+  _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
+    this._lastSeenAt = this._lastMessageAt = Date.now();
+    this._pingSentAt = 0;
+    this.emit("message", data, isBinary);
+  }
+
+  /** @internal A native socket delivered a ping or pong. */
+  _nativeControl(kind: "ping" | "pong", payload: Uint8Array): void {
+    this._lastSeenAt = Date.now();
+    this._pingSentAt = 0;
+    this.emit(kind, payload);
+  }
+
+  /** @internal A native socket closed. */
+  _nativeClose(code: number, reason: string, wasClean: boolean): void {
+    if (this.#state === "closed") return;
+    clearTimeout(this.#closeTimer);
+    this.#state = "closed";
+    this.#leaveTopics();
+    this.emit("close", code, reason, wasClean);
+  }
+
+  /** Runs `beforeOpen`, replays sends queued while connecting, and emits `open`. */
+  #opened(beforeOpen?: () => void): void {
     beforeOpen?.();
     const pending = this.#pending;
     this.#pending = [];
@@ -386,7 +461,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       this.#flush(p.callback);
     }
     if (this.#state === "open") this.emit("open");
-    if (rest.length > 0) this.#receive(rest);
   }
 
   /** @internal The client's handshake failed. */
@@ -425,8 +499,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #flush(callback?: SendCallback): void {
     if (callback) this.#deferredCallbacks.push(callback);
     if (this.#inReceive) return;
-    const conn = this.#conn!;
-    const proto = this.#proto!;
+    const conn = this.#conn, proto = this.#proto;
+    if (!conn || !proto) {
+      // A native socket writes by itself: the data is handed over.
+      const callbacks = this.#deferredCallbacks;
+      this.#deferredCallbacks = [];
+      for (const cb of callbacks) cb();
+      return;
+    }
     const out = proto.takeOutput();
     const callbacks = this.#deferredCallbacks;
     if (callbacks.length > 0) this.#deferredCallbacks = [];
@@ -449,9 +529,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
   }
 
+  #leaveTopics(): void {
+    for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
+    this.#subscribed.clear();
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(() => this.#conn?.destroy(), this.closeTimeout);
+    this.#closeTimer = setTimeout(() => this.#drop(), this.closeTimeout);
   }
 
   #closed(): void {
@@ -463,8 +548,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const reason = proto.closeReceived ? proto.closeReason : "";
     proto.abort();
     this.#state = "closed";
-    for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
-    this.#subscribed.clear();
+    this.#leaveTopics();
     for (const cb of this.#deferredCallbacks) {
       cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }

@@ -177,7 +177,7 @@ export function checkClientRequest(req: RequestHead): AcceptedRequest | Rejected
       426,
       "WS_ERR_NOT_UPGRADE",
       "this resource speaks WebSocket only",
-      new Headers({ Upgrade: "websocket", Connection: "Upgrade" }),
+      new Headers({ Upgrade: "websocket", Connection: "Upgrade, close" }),
     );
   }
   if (!hasToken(req.headers.get("connection"), "upgrade")) {

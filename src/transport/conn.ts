@@ -52,6 +52,8 @@ export interface ListenOptions {
   hostname: string;
   port: number;
   tls?: ServerTls;
+  /** Milliseconds a TLS client has to complete the TLS handshake. */
+  handshakeTimeout?: number;
 }
 
 /** Where and how to connect. */

@@ -1,5 +1,5 @@
 /**
- * Transport over `Deno.listen`/`Deno.connect` (and their TLS twins), used on Deno.
+ * Transport over `Deno.listen`/`Deno.connect`, used on Deno for plain TCP.
  *
  * @module
  */
@@ -21,8 +21,6 @@ interface DenoNetConn {
   closeWrite(): Promise<void>;
   close(): void;
   setNoDelay?(noDelay?: boolean): void;
-  /** TLS only: completes the TLS handshake, so certificate errors surface at connect time. */
-  handshake?(): Promise<unknown>;
 }
 interface DenoListener {
   readonly addr: { hostname?: string; port?: number };
@@ -31,13 +29,7 @@ interface DenoListener {
 }
 interface DenoNamespace {
   listen(o: { hostname: string; port: number }): DenoListener;
-  listenTls(
-    o: { hostname: string; port: number; cert: string; key: string; alpnProtocols?: string[] },
-  ): DenoListener;
   connect(o: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoNetConn>;
-  connectTls(
-    o: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[] },
-  ): Promise<DenoNetConn>;
 }
 
 function deno(): DenoNamespace {
@@ -219,16 +211,8 @@ export const denoTransport: Transport = {
   name: "Deno.listen",
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
-    const d = deno();
-    const listener = options.tls
-      ? d.listenTls({
-        hostname: options.hostname,
-        port: options.port,
-        cert: options.tls.cert,
-        key: options.tls.key,
-        alpnProtocols: ["http/1.1"],
-      })
-      : d.listen({ hostname: options.hostname, port: options.port });
+    if (options.tls) return Promise.reject(new TypeError("denoTransport speaks plain TCP only"));
+    const listener = deno().listen({ hostname: options.hostname, port: options.port });
     let open = true;
     (async () => {
       while (open) {
@@ -255,26 +239,9 @@ export const denoTransport: Transport = {
   },
 
   async connect(options: ConnectOptions): Promise<Conn> {
-    const d = deno();
+    if (options.tls) throw new TypeError("denoTransport speaks plain TCP only");
     options.signal?.throwIfAborted();
-    if (!options.tls) {
-      return new DenoConn(
-        await d.connect({ hostname: options.hostname, port: options.port, signal: options.signal }),
-      );
-    }
-    const t = options.tls === true ? {} : options.tls;
-    const conn = await d.connectTls({
-      hostname: options.hostname,
-      port: options.port,
-      caCerts: t.ca === undefined ? undefined : [t.ca].flat(),
-      alpnProtocols: ["http/1.1"],
-    });
-    try {
-      await conn.handshake?.();
-    } catch (err) {
-      conn.close();
-      throw err;
-    }
-    return new DenoConn(conn);
+    const { hostname, port, signal } = options;
+    return new DenoConn(await deno().connect({ hostname, port, signal }));
   },
 };

@@ -109,6 +109,7 @@ export const nodeTransport: Transport = {
         cert: options.tls.cert,
         key: options.tls.key,
         ALPNProtocols: ["http/1.1"],
+        handshakeTimeout: options.handshakeTimeout,
       }, onSocket)
       : net.createServer(onSocket);
     // A failed TLS handshake is the peer's problem, not the server's.

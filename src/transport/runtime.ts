@@ -27,7 +27,20 @@ export function currentRuntime(): Runtime {
 }
 
 /**
- * The transport for this runtime: Deno's own sockets on Deno, `node:net`/`node:tls` on Node and Bun.
+ * Deno: its own sockets for TCP, `node:tls` for TLS. A Deno `TlsConn` whose TLS handshake never
+ * completes cannot be closed (the TCP socket stays open, denoland/deno#14547), so a silent client
+ * could hold a server socket forever; Deno's `node:tls` closes at once and bounds the handshake.
+ */
+const denoRuntimeTransport: Transport = {
+  name: "Deno.listen + node:tls",
+  listen: (options, onConn) =>
+    (options.tls ? nodeTransport : denoTransport).listen(options, onConn),
+  connect: (options) => (options.tls ? nodeTransport : denoTransport).connect(options),
+};
+
+/**
+ * The transport for this runtime: Deno's own sockets on Deno (with `node:tls` for TLS),
+ * `node:net`/`node:tls` on Node and Bun.
  *
  * @example
  * ```ts
@@ -35,5 +48,5 @@ export function currentRuntime(): Runtime {
  * ```
  */
 export function defaultTransport(): Transport {
-  return currentRuntime() === "deno" ? denoTransport : nodeTransport;
+  return currentRuntime() === "deno" ? denoRuntimeTransport : nodeTransport;
 }
