@@ -50,6 +50,12 @@ export {
 export { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./src/heartbeat.ts";
 export { originAllowed, type OriginPolicy, Router } from "./src/router.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
+export { fromWebSocket, type FromWebSocketOptions } from "./src/adapters/websocket.ts";
+export {
+  type BunServerWebSocket,
+  bunWebSocket,
+  type BunWebSocketHandlers,
+} from "./src/adapters/bun.ts";
 export { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "./src/errors.ts";
 export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";
 export type { ClientTls, ServerTls } from "./src/transport/conn.ts";

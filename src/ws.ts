@@ -6,7 +6,7 @@
 
 import { Emitter } from "./emitter.ts";
 import { type ProtocolError, StateError, type WSError } from "./errors.ts";
-import { CloseCode } from "./protocol/close.ts";
+import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
 import { Protocol, type Side } from "./protocol/protocol.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn } from "./transport/conn.ts";
@@ -330,9 +330,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (this.#state !== "open") return;
-    this.#engine!.close(code, reason);
+    encodeClosePayload(code, reason); // throws on a code or reason that may not be sent
+    // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
     this.#armCloseTimer();
+    this.#engine!.close(code, reason);
     this.#flush();
   }
 
@@ -435,6 +437,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this._lastSeenAt = Date.now();
     this._pingSentAt = 0;
     this.emit(kind, payload);
+  }
+
+  /** @internal A native socket flushed its buffer. */
+  _nativeDrain(): void {
+    this.emit("drain");
   }
 
   /** @internal A native socket closed. */

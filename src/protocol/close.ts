@@ -52,7 +52,8 @@ export type ParsedClose =
   | { ok: true; code: number; reason: string }
   | { ok: false; closeCode: number; message: string };
 
-const decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is part of the reason, not a byte order mark to strip.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Parses a close frame payload: empty (no code, reported as 1005), or a valid 2-byte code followed

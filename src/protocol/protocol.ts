@@ -46,7 +46,8 @@ export type ProtocolState = "open" | "closing" | "closed";
 
 const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is part of the message, not a byte order mark to strip.
+const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * One WebSocket connection's protocol state.

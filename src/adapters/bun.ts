@@ -1,0 +1,101 @@
+/**
+ * `Bun.serve` integration: sockets that Bun upgraded get the `WS` API.
+ *
+ * @module
+ */
+
+import { StateError } from "../errors.ts";
+import { WS } from "../ws.ts";
+
+/** The slice of Bun's `ServerWebSocket` used here, typed locally (no Bun types needed). */
+export interface BunServerWebSocket<Data> {
+  data: Data;
+  readonly remoteAddress: string;
+  readonly readyState: number;
+  send(data: string | Uint8Array): number;
+  ping(data?: string | Uint8Array): number;
+  pong(data?: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  getBufferedAmount?(): number;
+}
+
+/** The `websocket` handlers object that `Bun.serve` takes. */
+export interface BunWebSocketHandlers<Data> {
+  open(ws: BunServerWebSocket<Data>): void;
+  message(ws: BunServerWebSocket<Data>, message: string | Uint8Array): void;
+  close(ws: BunServerWebSocket<Data>, code: number, reason: string): void;
+  drain(ws: BunServerWebSocket<Data>): void;
+  ping(ws: BunServerWebSocket<Data>, data: Uint8Array): void;
+  pong(ws: BunServerWebSocket<Data>, data: Uint8Array): void;
+}
+
+function view(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Handlers for `Bun.serve({ websocket })` that hand each upgraded socket to `handler` as a `WS`.
+ * Fragments cannot be sent through Bun's API (they throw `WS_ERR_UNSUPPORTED`); everything else
+ * works as on wsdriver's own server. `ws.data` is the `data` given to `server.upgrade`.
+ *
+ * @example
+ * ```ts
+ * Bun.serve({
+ *   port: 8080,
+ *   fetch: (req, server) => server.upgrade(req, { data: { user: "ann" } }) ? undefined : new Response("hi"),
+ *   websocket: bunWebSocket((ws) => ws.on("message", (m) => ws.send(m))),
+ * });
+ * ```
+ */
+export function bunWebSocket<Data = unknown>(
+  handler: (ws: WS<Data>) => void,
+): BunWebSocketHandlers<Data> {
+  const sockets = new WeakMap<BunServerWebSocket<Data>, WS<Data>>();
+  return {
+    open(bws) {
+      const ws = new WS<Data>({ side: "server", url: "", data: bws.data });
+      sockets.set(bws, ws);
+      ws._attachNative(
+        {
+          sendText: (text) => void bws.send(text),
+          sendBinary: (data) => void bws.send(data),
+          sendEncoded: (_chunks, payload) => void bws.send(payload),
+          sendFragment: () => unsupported(),
+          ping: (payload) => void bws.ping(payload),
+          pong: (payload) => void bws.pong(payload),
+          close: (code, reason) => bws.close(code, reason),
+          terminate: () => bws.terminate(),
+          get bufferedAmount() {
+            return bws.getBufferedAmount?.() ?? 0;
+          },
+          remoteAddress: bws.remoteAddress,
+          remotePort: 0,
+        },
+        "",
+        () => handler(ws),
+      );
+    },
+    message(bws, message) {
+      const ws = sockets.get(bws);
+      if (typeof message === "string") ws?._nativeMessage(message, false);
+      else ws?._nativeMessage(view(message), true);
+    },
+    close(bws, code, reason) {
+      sockets.get(bws)?._nativeClose(code, reason, code !== 1006);
+    },
+    drain(bws) {
+      sockets.get(bws)?._nativeDrain();
+    },
+    ping(bws, data) {
+      sockets.get(bws)?._nativeControl("ping", view(data));
+    },
+    pong(bws, data) {
+      sockets.get(bws)?._nativeControl("pong", view(data));
+    },
+  };
+}
+
+function unsupported(): never {
+  throw new StateError("WS_ERR_UNSUPPORTED", "Bun's server sockets cannot send fragments");
+}

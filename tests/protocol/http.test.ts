@@ -1,0 +1,410 @@
+/**
+ * Unit tests of src/protocol/http.ts: the HTTP head reader, head parsers and response encoder.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  DEFAULT_MAX_HEAD_SIZE,
+  encodeResponse,
+  hasToken,
+  HeadReader,
+  HttpParseError,
+  parseRequestHead,
+  parseResponseHead,
+} from "../../src/protocol/http.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const HEAD = "GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n" +
+  "Connection: Upgrade";
+const REST = new Uint8Array([0x81, 0x85, 0x00, 0xff, 0x0d, 0x0a, 0x0d, 0x0a, 0x41]);
+const ALL = concat(enc.encode(HEAD + "\r\n\r\n"), REST);
+const HEAD_END = HEAD.length + 4;
+
+describe("HeadReader", () => {
+  it("has a 16 KiB default limit", () => {
+    assert.equal(DEFAULT_MAX_HEAD_SIZE, 16 * 1024);
+  });
+
+  it("returns the head (without the blank line) and the rest, in one chunk", () => {
+    const r = new HeadReader().push(ALL.slice());
+    assert.deepEqual(r, { done: true, head: HEAD, rest: REST });
+  });
+
+  it("returns an empty rest when the chunk ends with the head", () => {
+    const r = new HeadReader().push(enc.encode(HEAD + "\r\n\r\n"));
+    assert.deepEqual(r, { done: true, head: HEAD, rest: new Uint8Array(0) });
+  });
+
+  it("finds the head split at every position into two chunks", () => {
+    for (let s = 0; s <= ALL.length; s++) {
+      const reader = new HeadReader();
+      const input = ALL.slice();
+      const first = reader.push(input.subarray(0, s));
+      if (s >= HEAD_END) {
+        assert.deepEqual(
+          first,
+          { done: true, head: HEAD, rest: ALL.subarray(HEAD_END, s) },
+          `${s}`,
+        );
+      } else {
+        assert.deepEqual(first, { done: false }, `split at ${s}`);
+        const second = reader.push(input.subarray(s));
+        assert.deepEqual(second, { done: true, head: HEAD, rest: REST }, `split at ${s}`);
+      }
+    }
+  });
+
+  it("finds the head split at every pair of positions into three chunks", () => {
+    // Around the blank line: every way of cutting \r\n\r\n into three.
+    for (let a = HEAD_END - 6; a < HEAD_END; a++) {
+      for (let b = a; b <= HEAD_END + 2; b++) {
+        const reader = new HeadReader();
+        const input = ALL.slice();
+        assert.deepEqual(reader.push(input.subarray(0, a)), { done: false }, `${a} ${b}`);
+        const second = reader.push(input.subarray(a, b));
+        if (b >= HEAD_END) {
+          assert.deepEqual(second, {
+            done: true,
+            head: HEAD,
+            rest: ALL.subarray(HEAD_END, b),
+          }, `cuts ${a} ${b}`);
+        } else {
+          assert.deepEqual(second, { done: false }, `cuts ${a} ${b}`);
+          assert.deepEqual(reader.push(input.subarray(b)), { done: true, head: HEAD, rest: REST });
+        }
+      }
+    }
+  });
+
+  it("finds the head pushed one byte at a time", () => {
+    const reader = new HeadReader();
+    for (let i = 0; i < HEAD_END - 1; i++) {
+      assert.deepEqual(reader.push(ALL.subarray(i, i + 1)), { done: false }, `byte ${i}`);
+    }
+    const r = reader.push(ALL.subarray(HEAD_END - 1));
+    assert.deepEqual(r, { done: true, head: HEAD, rest: REST });
+  });
+
+  it("does not take \\r\\n\\r\\n spread over non-adjacent bytes or \\n\\n as the end", () => {
+    const reader = new HeadReader();
+    assert.deepEqual(reader.push(enc.encode("GET / HTTP/1.1\r\n\r")), { done: false });
+    assert.deepEqual(reader.push(enc.encode("X\n")), { done: false });
+    assert.deepEqual(reader.push(enc.encode("\n\n\r\r\n\n")), { done: false });
+    assert.deepEqual(reader.push(enc.encode("\r\n\r\n")), {
+      done: true,
+      head: "GET / HTTP/1.1\r\n\rX\n\n\n\r\r\n\n",
+      rest: new Uint8Array(0),
+    });
+  });
+
+  it("keeps its own copy of a chunk it has to hold on to", () => {
+    const reader = new HeadReader();
+    const chunk = enc.encode("GET / HTTP/1.1\r\nHost: a");
+    assert.deepEqual(reader.push(chunk), { done: false });
+    chunk.fill(0x5a); // the caller reuses its buffer
+    const r = reader.push(enc.encode("\r\n\r\n"));
+    assert.deepEqual(r, { done: true, head: "GET / HTTP/1.1\r\nHost: a", rest: new Uint8Array(0) });
+  });
+
+  it("decodes the head as latin1 (one char per byte)", () => {
+    const bytes = concat(enc.encode("GET / HTTP/1.1\r\nX-A: "), new Uint8Array([0xe9, 0xff]));
+    const r = new HeadReader().push(concat(bytes, enc.encode("\r\n\r\n")));
+    assert.deepEqual(r, {
+      done: true,
+      head: "GET / HTTP/1.1\r\nX-A: \u00e9\u00ff",
+      rest: new Uint8Array(0),
+    });
+  });
+
+  it("handles a head longer than 4096 bytes", () => {
+    const head = "GET / HTTP/1.1\r\nX-Long: " + "v".repeat(10000);
+    const r = new HeadReader().push(enc.encode(head + "\r\n\r\nrest"));
+    assert.deepEqual(r, { done: true, head, rest: enc.encode("rest") });
+  });
+
+  it("is too-large when over maxSize without the end, in one chunk or several", () => {
+    assert.deepEqual(new HeadReader(32).push(new Uint8Array(33).fill(0x41)), {
+      done: true,
+      error: "too-large",
+    });
+    const reader = new HeadReader(32);
+    assert.deepEqual(reader.push(new Uint8Array(32).fill(0x41)), { done: false }, "32 is allowed");
+    assert.deepEqual(reader.push(new Uint8Array(1).fill(0x41)), { done: true, error: "too-large" });
+    const r2 = new HeadReader(32);
+    assert.deepEqual(r2.push(new Uint8Array(20).fill(0x41)), { done: false });
+    assert.deepEqual(r2.push(new Uint8Array(13).fill(0x41)), { done: true, error: "too-large" });
+  });
+
+  it("is too-large when the head ends past maxSize", () => {
+    const head = enc.encode("GET / HTTP/1.1\r\nHost: abcdef\r\n\r\n"); // 32 bytes
+    assert.equal(head.length, 32);
+    assert.deepEqual(new HeadReader(31).push(head), { done: true, error: "too-large" });
+    assert.deepEqual(new HeadReader(32).push(head), {
+      done: true,
+      head: "GET / HTTP/1.1\r\nHost: abcdef",
+      rest: new Uint8Array(0),
+    });
+    // The head fits but the chunk also holds more bytes: those do not count.
+    const more = concat(head, new Uint8Array(100));
+    const r = new HeadReader(32).push(more);
+    assert.equal(r.done && "head" in r && r.rest.length, 100);
+  });
+
+  it("the default limit refuses a 17 KiB head without an end", () => {
+    const reader = new HeadReader();
+    assert.deepEqual(reader.push(new Uint8Array(16 * 1024).fill(0x61)), { done: false });
+    assert.deepEqual(reader.push(new Uint8Array(1024).fill(0x61)), {
+      done: true,
+      error: "too-large",
+    });
+  });
+});
+
+describe("parseRequestHead", () => {
+  it("parses the request line and headers", () => {
+    const r = parseRequestHead(HEAD);
+    assert.equal(r.method, "GET");
+    assert.equal(r.target, "/chat?room=1");
+    assert.equal(r.version, "HTTP/1.1");
+    assert.equal(r.headers.get("host"), "example.com");
+    assert.equal(r.headers.get("UPGRADE"), "websocket");
+    assert.equal(r.headers.get("connection"), "Upgrade");
+    assert.deepEqual([...r.headers.keys()], ["connection", "host", "upgrade"]);
+  });
+
+  it("parses other methods, absolute targets and HTTP/1.0", () => {
+    const r = parseRequestHead("POST http://example.com/x HTTP/1.0");
+    assert.deepEqual([r.method, r.target, r.version], ["POST", "http://example.com/x", "HTTP/1.0"]);
+    assert.deepEqual([...r.headers], []);
+  });
+
+  it("trims header values and accepts no space after the colon", () => {
+    const r = parseRequestHead(
+      "GET / HTTP/1.1\r\nHost:example.com\r\nX-A: \t spaced out \t\r\nX-B:",
+    );
+    assert.equal(r.headers.get("host"), "example.com");
+    assert.equal(r.headers.get("x-a"), "spaced out");
+    assert.equal(r.headers.get("x-b"), "");
+  });
+
+  it("keeps a colon inside the value", () => {
+    const r = parseRequestHead("GET / HTTP/1.1\r\nHost: example.com:8080");
+    assert.equal(r.headers.get("host"), "example.com:8080");
+  });
+
+  it("combines duplicate headers with ', '", () => {
+    const r = parseRequestHead(
+      "GET / HTTP/1.1\r\nSec-WebSocket-Protocol: chat\r\nsec-websocket-protocol: superchat, v2\r\n" +
+        "Connection: keep-alive\r\nCONNECTION: Upgrade",
+    );
+    assert.equal(r.headers.get("sec-websocket-protocol"), "chat, superchat, v2");
+    assert.equal(r.headers.get("connection"), "keep-alive, Upgrade");
+  });
+
+  const BAD_LINES = [
+    "",
+    "GET",
+    "GET /chat",
+    "GET /chat HTTP/1.1 extra",
+    "get /chat HTTP/1.1",
+    "GET  /chat HTTP/1.1",
+    "GET /chat  HTTP/1.1",
+    " GET /chat HTTP/1.1",
+    "GET /chat HTTP/1",
+    "GET /chat HTTP/11.1",
+    "GET /chat http/1.1",
+    "GET /chat FTP/1.1",
+    "GET /chat HTTP/1.1 ",
+    "HTTP/1.1 101 Switching Protocols",
+  ];
+  for (const line of BAD_LINES) {
+    it(`rejects the request line ${JSON.stringify(line)}`, () => {
+      assert.throws(() => parseRequestHead(line + "\r\nHost: a"), HttpParseError);
+    });
+  }
+
+  const BAD_HEADERS = [
+    "NoColon",
+    ": no-name",
+    "Bad Name: x",
+    "Host : x",
+    " Folded: x",
+    "\tFolded: x",
+    "X-(): x",
+    "X-A: a\u0000b",
+    "",
+  ];
+  for (const line of BAD_HEADERS) {
+    it(`rejects the header line ${JSON.stringify(line)}`, () => {
+      assert.throws(
+        () => parseRequestHead("GET / HTTP/1.1\r\nHost: a\r\n" + line),
+        (e: unknown) => e instanceof HttpParseError && e.name === "HttpParseError",
+      );
+    });
+  }
+});
+
+describe("parseResponseHead", () => {
+  it("parses a 101", () => {
+    const r = parseResponseHead(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    );
+    assert.equal(r.version, "HTTP/1.1");
+    assert.equal(r.status, 101);
+    assert.equal(r.statusText, "Switching Protocols");
+    assert.equal(r.headers.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert.equal(r.headers.get("upgrade"), "websocket");
+  });
+
+  it("parses a status line without a reason, or with a long one", () => {
+    assert.deepEqual(
+      [parseResponseHead("HTTP/1.1 404").status, parseResponseHead("HTTP/1.1 404").statusText],
+      [404, ""],
+    );
+    const r = parseResponseHead("HTTP/1.0 503 Service Unavailable Now");
+    assert.deepEqual([r.version, r.status, r.statusText], [
+      "HTTP/1.0",
+      503,
+      "Service Unavailable Now",
+    ]);
+  });
+
+  it("combines duplicate headers", () => {
+    const r = parseResponseHead("HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nConnection: close");
+    assert.equal(r.headers.get("connection"), "Upgrade, close");
+  });
+
+  const BAD = [
+    "",
+    "HTTP/1.1",
+    "HTTP/1.1 10",
+    "HTTP/1.1 1010 Too Long",
+    "HTTP/1.1  101 Switching",
+    "HTTP/1.1 10a OK",
+    "http/1.1 101 OK",
+    "HTTP/2 101",
+    "101 Switching Protocols",
+    "GET / HTTP/1.1",
+  ];
+  for (const line of BAD) {
+    it(`rejects the status line ${JSON.stringify(line)}`, () => {
+      assert.throws(() => parseResponseHead(line), HttpParseError);
+    });
+  }
+
+  it("rejects a malformed header line", () => {
+    assert.throws(() => parseResponseHead("HTTP/1.1 101 OK\r\nUpgrade websocket"), HttpParseError);
+  });
+});
+
+describe("hasToken", () => {
+  it("finds a token in a comma-separated list, case-insensitively", () => {
+    assert.equal(hasToken("Upgrade", "upgrade"), true);
+    assert.equal(hasToken("UPGRADE", "upgrade"), true);
+    assert.equal(hasToken("keep-alive, Upgrade", "upgrade"), true);
+    assert.equal(hasToken("keep-alive,upgrade ,x", "upgrade"), true);
+    assert.equal(hasToken("WebSocket", "websocket"), true);
+  });
+
+  it("does not match parts of tokens, missing headers or empty values", () => {
+    assert.equal(hasToken(null, "upgrade"), false);
+    assert.equal(hasToken("", "upgrade"), false);
+    assert.equal(hasToken("upgrades", "upgrade"), false);
+    assert.equal(hasToken("keep-alive", "upgrade"), false);
+    assert.equal(hasToken("websocket/13", "websocket"), false);
+  });
+});
+
+describe("encodeResponse", () => {
+  it("a 101 gets no Connection: close nor Content-Length", () => {
+    const headers = new Headers({
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Accept": "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    });
+    assert.equal(
+      dec.decode(encodeResponse(101, headers)),
+      "HTTP/1.1 101 Switching Protocols\r\n" +
+        "connection: Upgrade\r\n" +
+        "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" +
+        "upgrade: websocket\r\n" +
+        "\r\n",
+    );
+  });
+
+  it("an error with a body gets Connection: close, Content-Type and Content-Length", () => {
+    assert.equal(
+      dec.decode(encodeResponse(404, new Headers(), "no such resource")),
+      "HTTP/1.1 404 Not Found\r\n" +
+        "Connection: close\r\n" +
+        "Content-Type: text/plain; charset=utf-8\r\n" +
+        "Content-Length: 16\r\n" +
+        "\r\n" +
+        "no such resource",
+    );
+  });
+
+  it("Content-Length counts UTF-8 bytes", () => {
+    const r = encodeResponse(400, new Headers(), "é€");
+    assert.equal(
+      dec.decode(r),
+      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+        "Content-Length: 5\r\n\r\né€",
+    );
+  });
+
+  it("keeps the caller's Connection and Content-Type; no body means Content-Length: 0", () => {
+    const headers = new Headers({ Upgrade: "websocket", Connection: "Upgrade" });
+    assert.equal(
+      dec.decode(encodeResponse(426, headers)),
+      "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nconnection: Upgrade\r\n" +
+        "upgrade: websocket\r\n\r\n",
+    );
+    assert.equal(
+      dec.decode(encodeResponse(403, new Headers({ "Content-Type": "text/html" }), "<b>no</b>")),
+      "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 9\r\n" +
+        "content-type: text/html\r\n\r\n<b>no</b>",
+    );
+  });
+
+  it("names the status texts it knows, and Unknown otherwise", () => {
+    const line = (status: number) =>
+      dec.decode(encodeResponse(status, new Headers())).split("\r\n")[0];
+    assert.equal(line(400), "HTTP/1.1 400 Bad Request");
+    assert.equal(line(405), "HTTP/1.1 405 Method Not Allowed");
+    assert.equal(line(426), "HTTP/1.1 426 Upgrade Required");
+    assert.equal(line(101), "HTTP/1.1 101 Switching Protocols");
+    assert.equal(line(404), "HTTP/1.1 404 Not Found");
+    assert.equal(line(429), "HTTP/1.1 429 Too Many Requests");
+    assert.equal(line(500), "HTTP/1.1 500 Internal Server Error");
+    assert.equal(line(431), "HTTP/1.1 431 Request Header Fields Too Large");
+    assert.equal(line(503), "HTTP/1.1 503 Service Unavailable");
+    assert.equal(line(599), "HTTP/1.1 599 Unknown");
+  });
+
+  it("its output reads back with HeadReader and parseResponseHead", () => {
+    const bytes = encodeResponse(429, new Headers({ "Retry-After": "5" }), "slow down");
+    const r = new HeadReader().push(bytes);
+    assert.ok(r.done && "head" in r);
+    const res = parseResponseHead(r.head);
+    assert.equal(res.status, 429);
+    assert.equal(res.statusText, "Too Many Requests");
+    assert.equal(res.headers.get("retry-after"), "5");
+    assert.equal(res.headers.get("content-length"), "9");
+    assert.equal(dec.decode(r.rest), "slow down");
+  });
+});

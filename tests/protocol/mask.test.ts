@@ -1,0 +1,157 @@
+/**
+ * Unit tests of src/protocol/mask.ts: RFC 6455 §5.3 masking.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { applyMask, maskInto } from "../../src/protocol/mask.ts";
+
+/** Small seeded PRNG (mulberry32) so that failures reproduce. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomBytes(rand: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 256);
+  return out;
+}
+
+/** Naive byte-by-byte reference: a new array, the input untouched. */
+function reference(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] ^ key[(keyOffset + i) % 4];
+  return out;
+}
+
+const SEED = 0x5eed1;
+
+describe("applyMask", () => {
+  it("matches the RFC 6455 §5.7 example (masked 'Hello')", () => {
+    const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+    const data = new TextEncoder().encode("Hello");
+    applyMask(data, key);
+    assert.deepEqual([...data], [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    applyMask(data, key);
+    assert.equal(new TextDecoder().decode(data), "Hello");
+  });
+
+  it("leaves an empty array alone", () => {
+    const data = new Uint8Array(0);
+    applyMask(data, new Uint8Array([1, 2, 3, 4]));
+    assert.equal(data.length, 0);
+  });
+
+  it("an all-zero key is the identity", () => {
+    const data = new Uint8Array(100).map((_, i) => i);
+    applyMask(data, new Uint8Array(4));
+    assert.deepEqual([...data], [...new Uint8Array(100).map((_, i) => i)]);
+  });
+
+  it("matches the reference and round-trips for lengths 0..300", () => {
+    const rand = mulberry32(SEED);
+    for (let len = 0; len <= 300; len++) {
+      const key = randomBytes(rand, 4);
+      const original = randomBytes(rand, len);
+      const data = original.slice();
+      applyMask(data, key);
+      assert.deepEqual(data, reference(original, key), `seed ${SEED} len ${len}`);
+      applyMask(data, key);
+      assert.deepEqual(data, original, `round trip, seed ${SEED} len ${len}`);
+    }
+  });
+
+  it("matches the reference for every byteOffset 0..7 and keyOffset 0..3 (subarrays)", () => {
+    const rand = mulberry32(SEED + 1);
+    const lengths = [0, 1, 3, 4, 5, 7, 8, 31, 32, 33, 35, 36, 63, 64, 65, 100, 257, 300];
+    for (const len of lengths) {
+      for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
+        for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+          const msg = `seed ${SEED + 1} len ${len} byteOffset ${byteOffset} keyOffset ${keyOffset}`;
+          const key = randomBytes(rand, 4);
+          // A larger buffer with guard bytes around the view: they must not change.
+          const big = randomBytes(rand, byteOffset + len + 8);
+          const bigBefore = big.slice();
+          const view = big.subarray(byteOffset, byteOffset + len);
+          const expected = reference(view, key, keyOffset);
+          applyMask(view, key, keyOffset);
+          assert.deepEqual(view, expected, msg);
+          assert.deepEqual(big.subarray(0, byteOffset), bigBefore.subarray(0, byteOffset), msg);
+          assert.deepEqual(
+            big.subarray(byteOffset + len),
+            bigBefore.subarray(byteOffset + len),
+            `guard bytes after the view, ${msg}`,
+          );
+          applyMask(view, key, keyOffset);
+          assert.deepEqual(big, bigBefore, `round trip, ${msg}`);
+        }
+      }
+    }
+  });
+
+  it("accepts a key that is itself a subarray at an odd offset", () => {
+    const rand = mulberry32(SEED + 2);
+    const keyBuf = randomBytes(rand, 9);
+    const key = keyBuf.subarray(3, 7);
+    const original = randomBytes(rand, 77);
+    const data = original.slice();
+    applyMask(data, key, 2);
+    assert.deepEqual(data, reference(original, key, 2), `seed ${SEED + 2}`);
+  });
+
+  it("masking a payload in pieces with a running keyOffset equals masking it whole", () => {
+    const rand = mulberry32(SEED + 3);
+    for (let run = 0; run < 50; run++) {
+      const key = randomBytes(rand, 4);
+      const original = randomBytes(rand, 1 + Math.floor(rand() * 200));
+      const whole = original.slice();
+      applyMask(whole, key);
+      const pieces = original.slice();
+      let pos = 0, keyOffset = 0;
+      while (pos < pieces.length) {
+        const n = Math.min(pieces.length - pos, 1 + Math.floor(rand() * 40));
+        applyMask(pieces.subarray(pos, pos + n), key, keyOffset);
+        keyOffset = (keyOffset + n) & 3;
+        pos += n;
+      }
+      assert.deepEqual(pieces, whole, `seed ${SEED + 3} run ${run}`);
+    }
+  });
+});
+
+describe("maskInto", () => {
+  it("copies masked bytes to dst at dstOffset and leaves the source untouched", () => {
+    const rand = mulberry32(SEED + 4);
+    for (const len of [0, 1, 5, 31, 32, 33, 100, 300]) {
+      for (const dstOffset of [0, 1, 2, 3, 6]) {
+        const msg = `seed ${SEED + 4} len ${len} dstOffset ${dstOffset}`;
+        const key = randomBytes(rand, 4);
+        const src = randomBytes(rand, len);
+        const srcBefore = src.slice();
+        const dst = new Uint8Array(dstOffset + len + 3).fill(0xaa);
+        maskInto(src, key, dst, dstOffset);
+        assert.deepEqual(src, srcBefore, `source modified, ${msg}`);
+        assert.deepEqual(dst.subarray(dstOffset, dstOffset + len), reference(src, key), msg);
+        assert.ok(dst.subarray(0, dstOffset).every((b) => b === 0xaa), `prefix, ${msg}`);
+        assert.ok(dst.subarray(dstOffset + len).every((b) => b === 0xaa), `suffix, ${msg}`);
+      }
+    }
+  });
+
+  it("unmasking its output with applyMask gives the source back", () => {
+    const key = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    const src = new TextEncoder().encode("the quick brown fox jumps over the lazy dog");
+    const dst = new Uint8Array(src.length + 2);
+    maskInto(src, key, dst, 2);
+    const view = dst.subarray(2);
+    applyMask(view, key);
+    assert.deepEqual(view, src);
+  });
+});
