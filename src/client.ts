@@ -5,6 +5,7 @@
  */
 
 import { HandshakeError, TimeoutError, WSError } from "./errors.ts";
+import { type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { checkServerResponse, encodeClientRequest, generateKey } from "./protocol/handshake.ts";
 import { HeadReader, HttpParseError, parseResponseHead } from "./protocol/http.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
@@ -29,6 +30,12 @@ export interface ConnectOptions {
   maxHeadSize?: number;
   /** Abandons the connection attempt. */
   signal?: AbortSignal;
+  /** Ping the server when it is quiet and drop it if it stays silent (default off). */
+  heartbeat?: HeartbeatOptions;
+  /** Close with 1001 after this many milliseconds without a data message (default off). */
+  idleTimeout?: number;
+  /** Outgoing bytes above which the socket stops reading until the buffer drains (default 1 MiB). */
+  highWaterMark?: number;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -72,7 +79,12 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     url: u.href,
     maxPayload: options.maxPayload,
     closeTimeout: options.closeTimeout,
+    highWaterMark: options.highWaterMark,
   });
+  if (options.heartbeat || options.idleTimeout) {
+    const sweeper = new Sweeper({ heartbeat: options.heartbeat, idleTimeout: options.idleTimeout });
+    ws.once("open", () => sweeper.add(ws));
+  }
   const transport = options.transport ?? defaultTransport();
   const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   const ac = new AbortController();

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { describe, it } from "node:test";
 import { connect } from "../src/client.ts";
 import type { TimeoutError } from "../src/errors.ts";
+import { acceptKey } from "../src/protocol/handshake.ts";
 import { serve } from "../src/server.ts";
 import type { WS } from "../src/ws.ts";
 import { decodeFrames, once, RawClient, rawUpgrade } from "./_helpers.ts";
@@ -55,6 +57,35 @@ describe("heartbeat", () => {
     } finally {
       ws.close();
       await server.close();
+    }
+  });
+
+  it("lets a client detect a dead server too", async () => {
+    const raw = net.createServer((socket) => {
+      socket.once("data", (b: Uint8Array) => {
+        const key = /sec-websocket-key: (\S+)/i.exec(new TextDecoder().decode(b))![1];
+        socket.write(
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+        );
+        // From here on the "server" reads but never answers: a dead peer.
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const { port } = raw.address() as net.AddressInfo;
+    try {
+      const ws = connect(`ws://127.0.0.1:${port}/`, { heartbeat: { interval: 100, timeout: 200 } });
+      await once(ws, "open");
+      const t0 = Date.now();
+      const error = once<[TimeoutError]>(ws, "error", 5000);
+      const closed = once<[number]>(ws, "close", 5000);
+      assert.equal((await error)[0].code, "WS_ERR_HEARTBEAT_TIMEOUT");
+      assert.equal((await closed)[0], 1006);
+      const took = Date.now() - t0;
+      assert.ok(took >= 250 && took < 2000, `detected after ${took} ms`);
+    } finally {
+      await new Promise((r) => raw.close(r));
     }
   });
 
