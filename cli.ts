@@ -17,13 +17,14 @@ import { connect } from "./src/client.ts";
 import { serve } from "./src/server.ts";
 
 const USAGE = `usage:
-  wsdriver echo --port N [--host H] [--protocol NAME]... [--cert FILE --key FILE]
+  wsdriver echo --port N [--host H] [--protocol NAME]... [--cert FILE --key FILE] [--deflate]
       Echo server: text back as text, binary as binary, on any path. Prints
-      "listening on URL" and runs until killed.
+      "listening on URL" and runs until killed. --deflate accepts permessage-deflate.
   wsdriver connect URL [--echo] [--protocol NAME]... [--header "Name: value"]... [--ca FILE]
+      [--deflate]
       Sends each line of standard input as a text message and prints every message
       received; with --echo, sends every message back instead. Exits 0 when the
-      connection closes.`;
+      connection closes. --deflate offers permessage-deflate.`;
 
 interface Args {
   command: string | undefined;
@@ -31,7 +32,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(["echo", "help"]);
+const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate"]);
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
@@ -71,7 +72,7 @@ function checkFlags(args: Args, allowed: string[]): void {
 }
 
 async function echo(args: Args): Promise<void> {
-  checkFlags(args, ["port", "host", "protocol", "cert", "key"]);
+  checkFlags(args, ["port", "host", "protocol", "cert", "key", "deflate"]);
   const port = Number(one(args, "port") ?? "8080");
   if (!Number.isInteger(port) || port < 0 || port > 65535) die("--port must be 0-65535");
   const cert = one(args, "cert"), key = one(args, "key");
@@ -83,6 +84,7 @@ async function echo(args: Args): Promise<void> {
     tls: cert && key
       ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") }
       : undefined,
+    deflate: args.flags.has("deflate"),
   }, (ws) => {
     ws.on("message", (data, isBinary) => {
       if (ws.readyState !== "open") return;
@@ -94,7 +96,7 @@ async function echo(args: Args): Promise<void> {
 }
 
 function connectCommand(args: Args): void {
-  checkFlags(args, ["echo", "protocol", "header", "ca"]);
+  checkFlags(args, ["echo", "protocol", "header", "ca", "deflate"]);
   const url = args.positional[0];
   if (url === undefined) die("connect needs a URL");
   const headers = new Headers();
@@ -111,6 +113,7 @@ function connectCommand(args: Args): void {
       protocols: args.flags.get("protocol") ?? [],
       headers,
       tls: ca ? { ca: readFileSync(ca, "utf8") } : undefined,
+      deflate: args.flags.has("deflate"),
     });
   } catch (err) {
     die((err as Error).message);

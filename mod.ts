@@ -76,6 +76,17 @@ export {
   randomMask,
 } from "./src/protocol/frame.ts";
 export { applyMask } from "./src/protocol/mask.ts";
+export {
+  acceptDeflateResponse,
+  CONTEXT_TAKEOVER,
+  type DeflateOptions,
+  type DeflateParams,
+  type Extension,
+  negotiateDeflate,
+  offerDeflate,
+  parseExtensions,
+  PerMessageDeflate,
+} from "./src/protocol/deflate.ts";
 export { isValidUtf8, Utf8Validator } from "./src/protocol/utf8.ts";
 export {
   DEFAULT_MAX_PAYLOAD,

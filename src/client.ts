@@ -7,7 +7,18 @@
 import { HandshakeError, TimeoutError, WSError } from "./errors.ts";
 import { type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { checkServerResponse, encodeClientRequest, generateKey } from "./protocol/handshake.ts";
-import { HeadReader, HttpParseError, parseResponseHead } from "./protocol/http.ts";
+import {
+  HeadReader,
+  HttpParseError,
+  parseResponseHead,
+  type ResponseHead,
+} from "./protocol/http.ts";
+import {
+  type DeflateOptions,
+  type DeflateParams,
+  offerDeflate,
+  PerMessageDeflate,
+} from "./protocol/deflate.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { WS } from "./ws.ts";
@@ -36,6 +47,8 @@ export interface ConnectOptions {
   idleTimeout?: number;
   /** Outgoing bytes above which the socket stops reading until the buffer drains (default 1 MiB). */
   highWaterMark?: number;
+  /** Offer permessage-deflate (RFC 7692), with these options if an object (default off). */
+  deflate?: boolean | DeflateOptions;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -67,12 +80,15 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
   const protocols = options.protocols ?? [];
   const key = generateKey();
+  const deflate = options.deflate === true ? {} : options.deflate || undefined;
+  const headers = new Headers(options.headers);
+  if (deflate) headers.set("Sec-WebSocket-Extensions", offerDeflate(deflate));
   const request = encodeClientRequest({
     host: u.host,
     path: u.pathname + u.search,
     key,
     protocols,
-    headers: options.headers,
+    headers,
   });
   const ws = new WS({
     side: "client",
@@ -133,9 +149,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
         if ("error" in r) {
           return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
         }
-        let protocol: string;
+        let protocol: string, params: DeflateParams | undefined, head: ResponseHead;
         try {
-          protocol = checkServerResponse(parseResponseHead(r.head), key, protocols).protocol;
+          head = parseResponseHead(r.head);
+          ({ protocol, deflate: params } = checkServerResponse(head, key, protocols, deflate));
         } catch (err) {
           if (!(err instanceof HttpParseError)) return fail(err as WSError);
           return fail(
@@ -143,6 +160,12 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
           );
         }
         settle();
+        if (params) {
+          ws._negotiated(
+            new PerMessageDeflate(params, "client", deflate!),
+            head.headers.get("sec-websocket-extensions")!,
+          );
+        }
         ws._attach(conn, protocol, r.rest);
       },
       end() {

@@ -6,6 +6,7 @@
 
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
+import { type DeflateOptions, negotiateDeflate, PerMessageDeflate } from "./protocol/deflate.ts";
 import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
 import {
   encodeResponse,
@@ -54,6 +55,8 @@ export interface ResourceOptions<Data> {
   headers?: HeadersInit;
   /** Admission hook (after the server-wide one). */
   accept?: AcceptHook<Data>;
+  /** Accept permessage-deflate (RFC 7692), with these options if an object (default off). */
+  deflate?: boolean | DeflateOptions;
 }
 
 /** A resource: its handler and options. */
@@ -390,7 +393,13 @@ export function createServer<Data = unknown>(
       clearTimeout(timer);
       server._handshaking(conn, false);
       const protocol = selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
-      conn.write([encodeAcceptResponse(key, protocol, resource.headers ?? options.headers)]);
+      const deflateOption = resource.deflate ?? options.deflate;
+      const deflateOptions = deflateOption === true ? {} : deflateOption || undefined;
+      const deflate = deflateOptions &&
+        negotiateDeflate(req.headers.get("sec-websocket-extensions"), deflateOptions);
+      conn.write([
+        encodeAcceptResponse(key, protocol, resource.headers ?? options.headers, deflate?.response),
+      ]);
       const ws = new WS<Data>({
         side: "server",
         url: url.href,
@@ -401,6 +410,12 @@ export function createServer<Data = unknown>(
         topics,
         data,
       });
+      if (deflate) {
+        ws._negotiated(
+          new PerMessageDeflate(deflate.params, "server", deflateOptions!),
+          deflate.response,
+        );
+      }
       server._admitted(ws, pattern);
       ws._attach(conn, protocol, concat(rest, early), () => runHandler(resource.handler, ws));
     };

@@ -83,7 +83,10 @@ export class Topics {
     if (!set) return 0;
     const isText = typeof data === "string";
     const payload = isText ? encoder.encode(data) : toBytes(data);
-    const chunks = encodeFrame(isText ? Opcode.Text : Opcode.Binary, payload);
+    const opcode = isText ? Opcode.Text : Opcode.Binary;
+    let plain: Uint8Array[] | undefined;
+    // One compressed frame per set of compression parameters, for peers without context takeover.
+    let compressed: Map<string, Uint8Array[]> | undefined;
     let delivered = 0;
     for (const ws of set) {
       if (ws === options.except || ws.readyState !== "open") continue;
@@ -91,7 +94,27 @@ export class Topics {
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
         continue;
       }
-      ws._sendEncoded(chunks, isText ? data : payload);
+      const d = ws._deflate;
+      if (d !== undefined && payload.length >= d.threshold) {
+        if (!d.statelessOut) {
+          // Context takeover: this peer's compressed stream is its own.
+          if (isText) ws.sendText(data);
+          else ws.sendBinary(payload);
+          delivered++;
+          continue;
+        }
+        compressed ??= new Map();
+        let chunks = compressed.get(d.outKey);
+        if (!chunks) {
+          compressed.set(
+            d.outKey,
+            chunks = encodeFrame(opcode, d.compress(payload), { rsv1: true }),
+          );
+        }
+        ws._sendEncoded(chunks, isText ? data : payload);
+      } else {
+        ws._sendEncoded(plain ??= encodeFrame(opcode, payload), isText ? data : payload);
+      }
       delivered++;
     }
     return delivered;

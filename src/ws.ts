@@ -8,6 +8,7 @@ import { Emitter } from "./emitter.ts";
 import { type ProtocolError, StateError, type WSError } from "./errors.ts";
 import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
 import { Protocol, type Side } from "./protocol/protocol.ts";
+import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn } from "./transport/conn.ts";
 
@@ -146,6 +147,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal When the last data message went either way. */
   _lastMessageAt = 0;
   #topics: Topics | undefined;
+  #deflate: PerMessageDeflate | undefined;
+  #extensions = "";
   #subscribed = new Set<string>();
   #readPaused = false;
 
@@ -174,6 +177,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.highWaterMark = init.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#topics = init.topics;
+
     this.data = init.data as Data;
   }
 
@@ -208,6 +212,16 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** `connecting`, `open`, `closing` or `closed`. */
   get readyState(): ReadyState {
     return this.#state;
+  }
+
+  /** The extensions agreed in the handshake (`Sec-WebSocket-Extensions`), or `""`. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** @internal permessage-deflate, if negotiated (broadcasts compress once per parameter set). */
+  get _deflate(): PerMessageDeflate | undefined {
+    return this.#deflate;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
@@ -354,6 +368,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     else this.#conn?.destroy();
   }
 
+  /** @internal The handshake negotiated permessage-deflate (before `_attach`). */
+  _negotiated(deflate: PerMessageDeflate, extensions: string): void {
+    this.#deflate = deflate;
+    this.#extensions = extensions;
+  }
+
   /** @internal The client's handshake is under way; `abort` cancels it. */
   _connecting(abort: () => void): void {
     this.#abortConnect = abort;
@@ -371,7 +391,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#abortConnect = undefined;
     this.#conn = conn;
     this.#protocol = protocol;
-    const proto = new Protocol({ side: this.side, maxPayload: this.maxPayload }, {
+    const proto = new Protocol({
+      side: this.side,
+      maxPayload: this.maxPayload,
+      deflate: this.#deflate,
+    }, {
       message: (data, isBinary) => {
         this._lastMessageAt = this._lastSeenAt;
         this.emit("message", data, isBinary);

@@ -7,6 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { HandshakeError } from "../errors.ts";
+import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
 import { encodeResponse, hasToken, type RequestHead, type ResponseHead } from "./http.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -102,7 +103,8 @@ export function checkServerResponse(
   res: ResponseHead,
   key: string,
   offered: readonly string[],
-): { protocol: string } {
+  deflate?: DeflateOptions,
+): { protocol: string; deflate?: DeflateParams } {
   if (res.status !== 101) {
     throw new HandshakeError(
       "WS_ERR_HANDSHAKE_REJECTED",
@@ -122,10 +124,13 @@ export function checkServerResponse(
   if (chosen !== null && !offered.includes(chosen)) {
     throw fail(`server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`);
   }
-  if (res.headers.get("sec-websocket-extensions") !== null) {
+  const extensions = res.headers.get("sec-websocket-extensions");
+  if (extensions !== null && deflate === undefined) {
     throw fail("server selected an extension that was not offered");
   }
-  return { protocol: chosen ?? "" };
+  const params = deflate ? acceptDeflateResponse(extensions, deflate) : undefined;
+  if (typeof params === "string") throw fail(params);
+  return params ? { protocol: chosen ?? "", deflate: params } : { protocol: chosen ?? "" };
 }
 
 /** A request the server accepts: the key and offered subprotocols. */
@@ -223,8 +228,10 @@ export function encodeAcceptResponse(
   key: string,
   protocol: string,
   extra?: HeadersInit,
+  extensions?: string,
 ): Uint8Array {
   const headers = new Headers(extra);
+  if (extensions) headers.set("Sec-WebSocket-Extensions", extensions);
   headers.set("Upgrade", "websocket");
   headers.set("Connection", "Upgrade");
   headers.set("Sec-WebSocket-Accept", acceptKey(key));

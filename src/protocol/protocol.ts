@@ -8,6 +8,7 @@
 
 import { ProtocolError, StateError } from "../errors.ts";
 import { CloseCode, encodeClosePayload, parseClosePayload } from "./close.ts";
+import type { PerMessageDeflate } from "./deflate.ts";
 import { encodeFrame, FrameParser, type FrameSink, Opcode, randomMask } from "./frame.ts";
 import { Utf8Validator } from "./utf8.ts";
 
@@ -36,6 +37,8 @@ export interface ProtocolOptions {
   maxPayload?: number;
   /** Answer pings with pongs automatically (default true). */
   autoPong?: boolean;
+  /** permessage-deflate, when the handshake negotiated it. */
+  deflate?: PerMessageDeflate;
 }
 
 /** Default {@link ProtocolOptions.maxPayload}: 64 MiB. */
@@ -66,6 +69,8 @@ export class Protocol implements FrameSink {
   readonly side: Side;
   readonly maxPayload: number;
   readonly autoPong: boolean;
+  /** permessage-deflate, if negotiated. */
+  readonly deflate: PerMessageDeflate | undefined;
   #handler: ProtocolHandler;
   #parser: FrameParser;
   #state: ProtocolState = "open";
@@ -86,6 +91,8 @@ export class Protocol implements FrameSink {
   /** Opcode of the data message in progress (0: none). */
   #msgOpcode = 0;
   #msgParts: Uint8Array[] = [];
+  /** The message in progress is compressed (RSV1 on its first frame). */
+  #msgCompressed = false;
   #msgLen = 0;
   #utf8 = new Utf8Validator();
   #ctrlParts: Uint8Array[] = [];
@@ -94,6 +101,7 @@ export class Protocol implements FrameSink {
     this.side = options.side;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.autoPong = options.autoPong ?? true;
+    this.deflate = options.deflate;
     this.#handler = handler;
     this.#parser = new FrameParser(this, { requireMask: options.side === "server" });
   }
@@ -239,7 +247,12 @@ export class Protocol implements FrameSink {
   #sendData(opcode: number, payload: Uint8Array): void {
     this.#assertCanSend();
     this.#assertNoFragmentInProgress();
-    this.#queue(opcode, payload, true);
+    const d = this.deflate;
+    if (d !== undefined && payload.length >= d.threshold) {
+      this.#queue(opcode, d.compress(payload), true, true);
+    } else {
+      this.#queue(opcode, payload, true);
+    }
   }
 
   #sendControl(opcode: number, payload: Uint8Array): void {
@@ -248,9 +261,10 @@ export class Protocol implements FrameSink {
     this.#queue(opcode, payload, true);
   }
 
-  #queue(opcode: number, payload: Uint8Array, fin: boolean): void {
+  #queue(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
     const chunks = encodeFrame(opcode, payload, {
       fin,
+      rsv1,
       mask: this.side === "client" ? randomMask() : undefined,
     });
     for (let i = 0; i < chunks.length; i++) {
@@ -278,7 +292,10 @@ export class Protocol implements FrameSink {
 
   /** @internal FrameSink */
   frameHeader(fin: boolean, rsv: number, opcode: number, length: number): boolean {
-    if (rsv !== 0) {
+    // RSV1 marks a compressed message: on the first frame of a data message only (RFC 7692 §6).
+    const compressed = rsv === 4 && this.deflate !== undefined &&
+      (opcode === Opcode.Text || opcode === Opcode.Binary);
+    if (rsv !== 0 && !compressed) {
       return this.#fail(
         rsv & 4
           ? "WS_ERR_UNEXPECTED_RSV_1"
@@ -328,6 +345,7 @@ export class Protocol implements FrameSink {
         );
       }
       this.#msgOpcode = opcode;
+      this.#msgCompressed = compressed;
     } else {
       return this.#fail(
         "WS_ERR_INVALID_OPCODE",
@@ -353,7 +371,8 @@ export class Protocol implements FrameSink {
       this.#ctrlParts.push(data);
       return true;
     }
-    if (this.#msgOpcode === Opcode.Text && !this.#utf8.push(data)) {
+    // Compressed text can only be checked once inflated, at the end of the message.
+    if (this.#msgOpcode === Opcode.Text && !this.#msgCompressed && !this.#utf8.push(data)) {
       return this.#fail(
         "WS_ERR_INVALID_UTF8",
         "text message is not valid UTF-8",
@@ -374,10 +393,26 @@ export class Protocol implements FrameSink {
     }
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
-    const data = concat(this.#msgParts, this.#msgLen);
+    let data = concat(this.#msgParts, this.#msgLen);
     this.#msgOpcode = 0;
     this.#msgParts = [];
     this.#msgLen = 0;
+    if (this.#msgCompressed) {
+      this.#msgCompressed = false;
+      try {
+        data = this.deflate!.decompress(data, this.maxPayload);
+      } catch (err) {
+        const e = err as ProtocolError;
+        return this.#fail(e.code, e.message, e.closeCode);
+      }
+      if (opcode === Opcode.Text && !this.#utf8.push(data)) {
+        return this.#fail(
+          "WS_ERR_INVALID_UTF8",
+          "text message is not valid UTF-8",
+          CloseCode.InvalidPayload,
+        );
+      }
+    }
     if (opcode === Opcode.Text) {
       if (!this.#utf8.end()) {
         return this.#fail(

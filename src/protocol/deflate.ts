@@ -1,0 +1,426 @@
+/**
+ * permessage-deflate (RFC 7692): negotiating the extension in the opening handshake, and
+ * compressing and decompressing messages.
+ *
+ * Compression uses `node:zlib`'s one-shot raw deflate with a sync flush, which behaves the same on
+ * Deno, Bun and Node and keeps the protocol core synchronous. Context takeover is kept by handing
+ * the previous messages' last window of data to zlib as a preset dictionary: that is exactly the
+ * window a streaming peer keeps, so the bytes on the wire are standard, and an idle connection
+ * holds at most one window per direction instead of two live zlib streams. Only one zlib
+ * operation runs at a time in a process (the calls are synchronous), so many sockets cannot pile
+ * up zlib memory, and inflating stops as soon as the output would pass the message size limit.
+ *
+ * @module
+ */
+
+import * as zlib from "node:zlib";
+import { ProtocolError } from "../errors.ts";
+
+/** Options for permessage-deflate, on a server, a resource or a client. */
+export interface DeflateOptions {
+  /** Server: never keep context between messages it sends (client: ask for that). */
+  serverNoContextTakeover?: boolean;
+  /** Ask the client not to keep context between messages it sends (client: promise it). */
+  clientNoContextTakeover?: boolean;
+  /** Largest LZ77 window the server uses (9-15; default 15). */
+  serverMaxWindowBits?: number;
+  /** Largest LZ77 window the client uses (9-15; default 15). */
+  clientMaxWindowBits?: number;
+  /** zlib compression level, 0-9 (default 6). */
+  level?: number;
+  /** zlib memory level, 1-9 (default 8). */
+  memLevel?: number;
+  /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
+  threshold?: number;
+}
+
+/** What both ends agreed on. */
+export interface DeflateParams {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number;
+}
+
+/**
+ * True if this runtime's `node:zlib` honours a preset dictionary for raw inflate, which context
+ * takeover needs here (Deno's does not). Without it, a server grants only offers without context
+ * takeover (it may always add both `no_context_takeover` parameters) and a client asks for them.
+ * Probed with a message that was compressed against its own text as the dictionary.
+ */
+export const CONTEXT_TAKEOVER: boolean = (() => {
+  const probe = "wsdriver-probe-dictionary";
+  try {
+    const out = zlib.inflateRawSync(new Uint8Array([42, 199, 37, 1, 0, 0, 0, 255, 255]), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      dictionary: new TextEncoder().encode(probe),
+    });
+    return new TextDecoder().decode(out) === probe;
+  } catch {
+    return false;
+  }
+})();
+
+/** The extension's name in `Sec-WebSocket-Extensions`. */
+export const EXTENSION_NAME = "permessage-deflate";
+/** Default {@link DeflateOptions.threshold}. */
+export const DEFAULT_THRESHOLD = 1024;
+/** What RFC 7692 §7.2.1 strips from every compressed message and §7.2.2 puts back. */
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+type Param = [name: string, value: string | true];
+/** One extension of a `Sec-WebSocket-Extensions` header: its name and parameters, in order. */
+export interface Extension {
+  name: string;
+  params: Param[];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Parses a `Sec-WebSocket-Extensions` value (RFC 6455 §9.1 grammar, quoted values allowed).
+ * Returns undefined if it does not follow the grammar.
+ *
+ * @example
+ * ```ts
+ * parseExtensions("permessage-deflate; client_max_window_bits, x-foo");
+ * // [{ name: "permessage-deflate", params: [["client_max_window_bits", true]] }, { name: "x-foo", params: [] }]
+ * ```
+ */
+export function parseExtensions(header: string): Extension[] | undefined {
+  const out: Extension[] = [];
+  // Split on commas and semicolons outside quoted strings.
+  const items: string[][] = [[]];
+  let cur = "", quoted = false;
+  for (let i = 0; i < header.length; i++) {
+    const c = header[i];
+    if (quoted) {
+      if (c === "\\" && i + 1 < header.length) cur += header[++i];
+      else if (c === '"') quoted = false;
+      else cur += c;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === ";") {
+      items[items.length - 1].push(cur);
+      cur = "";
+    } else if (c === ",") {
+      items[items.length - 1].push(cur);
+      items.push([]);
+      cur = "";
+    } else cur += c;
+  }
+  if (quoted) return undefined;
+  items[items.length - 1].push(cur);
+  for (const item of items) {
+    const name = item[0].trim();
+    if (name === "" && item.length === 1) continue; // empty list element, allowed by #rule
+    if (!TOKEN.test(name)) return undefined;
+    const params: Param[] = [];
+    for (const p of item.slice(1)) {
+      const eq = p.indexOf("=");
+      const key = (eq < 0 ? p : p.slice(0, eq)).trim();
+      if (!TOKEN.test(key)) return undefined;
+      if (eq < 0) {
+        params.push([key, true]);
+        continue;
+      }
+      const value = p.slice(eq + 1).trim();
+      if (!TOKEN.test(value)) return undefined;
+      params.push([key, value]);
+    }
+    out.push({ name, params });
+  }
+  return out;
+}
+
+/** A window-bits value as RFC 7692 §7.1.2 allows it: 8-15, decimal, no leading zero. */
+function windowBits(value: string | true): number | undefined {
+  if (value === true || !/^(8|9|1[0-5])$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/**
+ * Validates one offer's (or the response's) parameters: known names, each at most once, values as
+ * the RFC allows them. `client_max_window_bits` may come without a value in an offer.
+ */
+function readParams(params: Param[], inOffer: boolean): Map<string, string | true> | undefined {
+  const seen = new Map<string, string | true>();
+  for (const [name, value] of params) {
+    if (seen.has(name)) return undefined;
+    switch (name) {
+      case "server_no_context_takeover":
+      case "client_no_context_takeover":
+        if (value !== true) return undefined;
+        break;
+      case "server_max_window_bits":
+        if (windowBits(value) === undefined) return undefined;
+        break;
+      case "client_max_window_bits":
+        if (!(inOffer && value === true) && windowBits(value) === undefined) return undefined;
+        break;
+      default:
+        return undefined;
+    }
+    seen.set(name, value);
+  }
+  return seen;
+}
+
+function clampBits(bits: number | undefined): number {
+  return Math.min(15, Math.max(9, bits ?? 15));
+}
+
+/**
+ * Server side: picks the first acceptable permessage-deflate offer of the client's
+ * `Sec-WebSocket-Extensions` header and builds the response value; undefined declines (no offer,
+ * or none the server can honour: RFC 7692 §5 says to decline offers with unknown or repeated
+ * parameters or bad values, and zlib cannot compress with a 256-byte window, so an offer that
+ * limits the server to 8 bits is declined too).
+ *
+ * @example
+ * ```ts
+ * negotiateDeflate("permessage-deflate; client_max_window_bits", {});
+ * // { params: {...}, response: "permessage-deflate; client_max_window_bits=15" }
+ * ```
+ */
+export function negotiateDeflate(
+  header: string | null,
+  options: DeflateOptions,
+): { params: DeflateParams; response: string } | undefined {
+  if (header === null) return undefined;
+  const offers = parseExtensions(header);
+  if (!offers) return undefined;
+  for (const offer of offers) {
+    if (offer.name !== EXTENSION_NAME) continue;
+    const p = readParams(offer.params, true);
+    if (!p) continue;
+    const offeredServerBits = p.get("server_max_window_bits");
+    const serverBitsLimit = offeredServerBits === undefined ? 15 : windowBits(offeredServerBits)!;
+    if (serverBitsLimit < 9) continue;
+    const serverBits = Math.min(serverBitsLimit, clampBits(options.serverMaxWindowBits));
+    const offeredClientBits = p.get("client_max_window_bits");
+    let clientBits = 15;
+    if (offeredClientBits !== undefined) {
+      clientBits = offeredClientBits === true ? 15 : windowBits(offeredClientBits)!;
+      if (options.clientMaxWindowBits !== undefined) {
+        clientBits = Math.min(clientBits, clampBits(options.clientMaxWindowBits));
+      }
+    }
+    const params: DeflateParams = {
+      serverNoContextTakeover: p.has("server_no_context_takeover") ||
+        !!options.serverNoContextTakeover ||
+        !CONTEXT_TAKEOVER,
+      clientNoContextTakeover: p.has("client_no_context_takeover") ||
+        !!options.clientNoContextTakeover ||
+        !CONTEXT_TAKEOVER,
+      serverMaxWindowBits: serverBits,
+      clientMaxWindowBits: clientBits,
+    };
+    let response = EXTENSION_NAME;
+    if (params.serverNoContextTakeover) response += "; server_no_context_takeover";
+    if (params.clientNoContextTakeover) response += "; client_no_context_takeover";
+    if (offeredServerBits !== undefined || serverBits < 15) {
+      response += `; server_max_window_bits=${serverBits}`;
+    }
+    if (offeredClientBits !== undefined) response += `; client_max_window_bits=${clientBits}`;
+    return { params, response };
+  }
+  return undefined;
+}
+
+/**
+ * Client side: the `Sec-WebSocket-Extensions` offer for `options`.
+ *
+ * @example
+ * ```ts
+ * offerDeflate({}); // "permessage-deflate; client_max_window_bits"
+ * ```
+ */
+export function offerDeflate(options: DeflateOptions): string {
+  let offer = EXTENSION_NAME;
+  if (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; server_no_context_takeover";
+  if (options.clientNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; client_no_context_takeover";
+  if (options.serverMaxWindowBits !== undefined) {
+    offer += `; server_max_window_bits=${clampBits(options.serverMaxWindowBits)}`;
+  }
+  offer += options.clientMaxWindowBits !== undefined
+    ? `; client_max_window_bits=${clampBits(options.clientMaxWindowBits)}`
+    : "; client_max_window_bits";
+  return offer;
+}
+
+/**
+ * Client side: checks the server's `Sec-WebSocket-Extensions` answer to {@link offerDeflate}.
+ * Returns the agreed parameters, undefined if the server declined, or a string saying why the
+ * answer is invalid (the client must then fail the connection, RFC 7692 §5).
+ *
+ * @example
+ * ```ts
+ * acceptDeflateResponse("permessage-deflate; server_no_context_takeover", {});
+ * ```
+ */
+export function acceptDeflateResponse(
+  header: string | null,
+  options: DeflateOptions,
+): DeflateParams | undefined | string {
+  if (header === null) return undefined;
+  const exts = parseExtensions(header);
+  if (!exts) return "malformed Sec-WebSocket-Extensions";
+  if (exts.length === 0) return undefined;
+  if (exts.length > 1 || exts[0].name !== EXTENSION_NAME) {
+    return `server selected an extension that was not offered: ${header}`;
+  }
+  const p = readParams(exts[0].params, false);
+  if (!p) return `invalid permessage-deflate parameters: ${header}`;
+  const serverBits = windowBits(p.get("server_max_window_bits") ?? "15")!;
+  if (
+    options.serverMaxWindowBits !== undefined && serverBits > clampBits(options.serverMaxWindowBits)
+  ) {
+    return "server_max_window_bits is larger than offered";
+  }
+  if (
+    (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) && !p.has("server_no_context_takeover")
+  ) {
+    return "server_no_context_takeover was requested but not granted";
+  }
+  const clientBitsValue = p.get("client_max_window_bits");
+  const clientBits = clientBitsValue === undefined
+    ? clampBits(options.clientMaxWindowBits)
+    : windowBits(clientBitsValue)!;
+  if (clientBits < 9) {
+    return "client_max_window_bits=8 cannot be honoured (zlib's raw deflate needs 9)";
+  }
+  if (
+    options.clientMaxWindowBits !== undefined && clientBits > clampBits(options.clientMaxWindowBits)
+  ) {
+    return "client_max_window_bits is larger than offered";
+  }
+  return {
+    serverNoContextTakeover: p.has("server_no_context_takeover"),
+    clientNoContextTakeover: p.has("client_no_context_takeover") ||
+      !!options.clientNoContextTakeover ||
+      !CONTEXT_TAKEOVER,
+    serverMaxWindowBits: serverBits,
+    clientMaxWindowBits: clientBits,
+  };
+}
+
+/** Keeps the last `size` bytes of `window` followed by `data`. */
+function slide(window: Uint8Array | undefined, data: Uint8Array, size: number): Uint8Array {
+  if (data.length >= size) return data.slice(data.length - size);
+  const keep = Math.min(window?.length ?? 0, size - data.length);
+  const out = new Uint8Array(keep + data.length);
+  if (keep > 0) out.set(window!.subarray(window!.length - keep));
+  out.set(data, keep);
+  return out;
+}
+
+/** The inflate window: the most a peer can reach back, whatever window bits it uses. */
+const MAX_WINDOW = 1 << 15;
+
+/**
+ * One connection's compressor and decompressor.
+ *
+ * @example
+ * ```ts
+ * const d = new PerMessageDeflate(params, "server", {});
+ * const wire = d.compress(new TextEncoder().encode("hello hello hello"));
+ * d.decompress(wire, 1 << 20);
+ * ```
+ */
+export class PerMessageDeflate {
+  readonly params: DeflateParams;
+  /** Messages shorter than this go uncompressed. */
+  readonly threshold: number;
+  #level: number;
+  #memLevel: number;
+  #outBits: number;
+  #outTakeover: boolean;
+  #inTakeover: boolean;
+  #outWindow: Uint8Array | undefined;
+  #inWindow: Uint8Array | undefined;
+
+  constructor(params: DeflateParams, side: "server" | "client", options: DeflateOptions) {
+    this.params = params;
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.#level = options.level ?? 6;
+    this.#memLevel = options.memLevel ?? 8;
+    const server = side === "server";
+    this.#outBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    this.#outTakeover = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
+    this.#inTakeover = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
+  }
+
+  /**
+   * True if what this side sends does not depend on earlier messages, so one compressed payload
+   * can go to every peer that negotiated the same parameters.
+   */
+  get statelessOut(): boolean {
+    return !this.#outTakeover;
+  }
+
+  /** A key shared by connections whose compressed output is interchangeable (when stateless). */
+  get outKey(): string {
+    return `${this.#outBits}/${this.#level}/${this.#memLevel}`;
+  }
+
+  /** Compresses one message's payload; the result is what goes on the wire (RSV1 set). */
+  compress(data: Uint8Array): Uint8Array {
+    const out = zlib.deflateRawSync(data, {
+      level: this.#level,
+      memLevel: this.#memLevel,
+      windowBits: this.#outBits,
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      dictionary: this.#outTakeover ? this.#outWindow : undefined,
+    });
+    if (this.#outTakeover) this.#outWindow = slide(this.#outWindow, data, 1 << this.#outBits);
+    // Z_SYNC_FLUSH ends with the empty stored block whose 4 bytes RFC 7692 strips.
+    const n = out.byteLength;
+    const tail = n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff &&
+      out[n - 1] === 0xff;
+    return new Uint8Array(out.buffer, out.byteOffset, tail ? n - 4 : n);
+  }
+
+  /**
+   * Decompresses one message's payload, refusing to produce more than `maxSize` bytes. Throws a
+   * {@link ProtocolError}: 1009 when the message would be larger, 1007 when it is not valid deflate.
+   */
+  decompress(data: Uint8Array, maxSize: number): Uint8Array {
+    const input = new Uint8Array(data.length + 4);
+    input.set(data);
+    input.set(TAIL, data.length);
+    let out: Uint8Array;
+    try {
+      out = zlib.inflateRawSync(input, {
+        windowBits: 15,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        dictionary: this.#inTakeover ? this.#inWindow : undefined,
+        maxOutputLength: Math.max(1, maxSize),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new ProtocolError(
+          "WS_ERR_MESSAGE_TOO_BIG",
+          `inflated message over the limit of ${maxSize} bytes`,
+          1009,
+        );
+      }
+      throw new ProtocolError(
+        "WS_ERR_INVALID_DEFLATE",
+        `invalid compressed data: ${(err as Error).message}`,
+        1007,
+      );
+    }
+    if (out.length > maxSize) {
+      throw new ProtocolError(
+        "WS_ERR_MESSAGE_TOO_BIG",
+        `inflated message over the limit of ${maxSize} bytes`,
+        1009,
+      );
+    }
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    if (this.#inTakeover) this.#inWindow = slide(this.#inWindow, bytes, MAX_WINDOW);
+    return bytes;
+  }
+}
