@@ -18,13 +18,16 @@ import { serve } from "./src/server.ts";
 
 const USAGE = `usage:
   wsdriver echo --port N [--host H] [--protocol NAME]... [--cert FILE --key FILE] [--deflate]
+      [--tcp]
       Echo server: text back as text, binary as binary, on any path. Prints
-      "listening on URL" and runs until killed. --deflate accepts permessage-deflate.
+      "listening on URL" and runs until killed. --deflate accepts permessage-deflate;
+      --tcp also takes raw TCP clients on the same port (newline-delimited messages).
   wsdriver connect URL [--echo] [--protocol NAME]... [--header "Name: value"]... [--ca FILE]
       [--deflate]
       Sends each line of standard input as a text message and prints every message
       received; with --echo, sends every message back instead. Exits 0 when the
-      connection closes. --deflate offers permessage-deflate.`;
+      connection closes. --deflate offers permessage-deflate. A tcp://HOST:PORT URL
+      connects over raw TCP (newline-delimited messages).`;
 
 interface Args {
   command: string | undefined;
@@ -32,7 +35,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate"]);
+const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate", "tcp"]);
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
@@ -72,7 +75,7 @@ function checkFlags(args: Args, allowed: string[]): void {
 }
 
 async function echo(args: Args): Promise<void> {
-  checkFlags(args, ["port", "host", "protocol", "cert", "key", "deflate"]);
+  checkFlags(args, ["port", "host", "protocol", "cert", "key", "deflate", "tcp"]);
   const port = Number(one(args, "port") ?? "8080");
   if (!Number.isInteger(port) || port < 0 || port > 65535) die("--port must be 0-65535");
   const cert = one(args, "cert"), key = one(args, "key");
@@ -85,6 +88,7 @@ async function echo(args: Args): Promise<void> {
       ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") }
       : undefined,
     deflate: args.flags.has("deflate"),
+    raw: args.flags.has("tcp"),
   }, (ws) => {
     ws.on("message", (data, isBinary) => {
       if (ws.readyState !== "open") return;

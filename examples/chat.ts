@@ -42,6 +42,8 @@ document.getElementById("form").onsubmit = (e) => {
 const server = await serve({
   port: Number(process.env.PORT ?? 8080),
   hostname: process.env.HOST ?? "127.0.0.1",
+  // `nc 127.0.0.1 8080` users join /chat too: one line, one message.
+  raw: { path: "/chat" },
   fetch: (request) =>
     new URL(request.url).pathname === "/"
       ? new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } })
@@ -78,6 +80,7 @@ console.log(`wsdriver chat demo listening on ${server.url}
 Connect from another terminal:
   deno run -A cli.ts connect ${server.url}/chat
   bun cli.ts connect ${server.url}/chat
+  nc ${server.hostname} ${server.port}        (raw TCP: type a line, press Enter)
 Stop with Ctrl+C.`);
 
 const stop = async () => {

@@ -20,6 +20,7 @@ import {
   PerMessageDeflate,
 } from "./protocol/deflate.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
+import type { RawFraming } from "./protocol/raw.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { WS } from "./ws.ts";
 
@@ -49,6 +50,8 @@ export interface ConnectOptions {
   highWaterMark?: number;
   /** Offer permessage-deflate (RFC 7692), with these options if an object (default off). */
   deflate?: boolean | DeflateOptions;
+  /** For `tcp://` URLs (raw TCP, no WebSocket): how messages are delimited (default `"line"`). */
+  framing?: RawFraming;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -71,10 +74,12 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   const u = new URL(url);
-  if (u.protocol !== "ws:" && u.protocol !== "wss:") {
-    throw new TypeError(`not a WebSocket URL: ${u.href}`);
+  const raw = u.protocol === "tcp:";
+  if (u.protocol !== "ws:" && u.protocol !== "wss:" && !raw) {
+    throw new TypeError(`not a WebSocket or tcp: URL: ${u.href}`);
   }
   if (u.hash !== "") throw new TypeError("a WebSocket URL may not have a fragment");
+  if (raw && u.port === "") throw new TypeError("a tcp: URL needs a port");
   const secure = u.protocol === "wss:";
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
@@ -96,6 +101,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     maxPayload: options.maxPayload,
     closeTimeout: options.closeTimeout,
     highWaterMark: options.highWaterMark,
+    raw: raw ? options.framing ?? "line" : undefined,
   });
   if (options.heartbeat || options.idleTimeout) {
     const sweeper = new Sweeper({ heartbeat: options.heartbeat, idleTimeout: options.idleTimeout });
@@ -138,6 +144,11 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
       settle();
       conn.destroy();
     });
+    if (raw) {
+      // No handshake: a raw connection is open once TCP is.
+      settle();
+      return ws._attach(conn, "", new Uint8Array(0));
+    }
     const reader = new HeadReader(options.maxHeadSize);
     let done = false;
     conn.setHandlers({

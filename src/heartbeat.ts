@@ -72,7 +72,7 @@ export class Sweeper {
         ws.close(1001, "idle timeout");
         continue;
       }
-      if (!hb) continue;
+      if (!hb || ws.kind === "raw") continue; // raw TCP has no ping
       if (ws._pingSentAt !== 0) {
         if (now - ws._pingSentAt >= hb.timeout) {
           ws._fatal(

@@ -175,6 +175,7 @@ export class RpcError extends WSError {
   /** True if the peer sent this error in an error frame; false if it was raised on this side. */
   readonly remote: boolean;
 
+  /** An error with `code`; `remote` marks one the peer sent, `cause` what led to it. */
   constructor(
     code: RpcErrorCode | (string & Record<never, never>),
     message: string,
@@ -294,6 +295,12 @@ export interface RpcContext<C extends RpcConnection = RpcConnection> {
   readonly rpc: Rpc<C>;
   /** The connection the request came through. */
   readonly connection: C;
+  /**
+   * Makes a request to the peer on behalf of this one: unlike `rpc.request`, it is allowed while
+   * shutdown waits for this request (so a responder that needs the peer can still finish), and it
+   * is cancelled when `signal` aborts.
+   */
+  request(data: RpcSendData, options?: RpcRequestOptions): Promise<RpcData>;
 }
 
 /**
@@ -598,8 +605,8 @@ interface Outgoing {
   resolve(data: RpcData): void;
   reject(error: RpcError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** The request's own signal and, for `ctx.request`, the responder's, with their listeners. */
+  aborts: Array<{ signal: AbortSignal; listener: () => void }>;
 }
 
 interface Incoming {
@@ -637,7 +644,7 @@ function timerDelay(ms: number): number | undefined {
  * const server = await serve({ port: 8080 }, (ws) => {
  *   const rpc = new Rpc(ws, {
  *     responder: async (data, ctx) => {
- *       if (data === "whoami") return await ctx.rpc.request("your name?"); // ask back
+ *       if (data === "whoami") return await ctx.request("your name?"); // ask back
  *       throw Object.assign(new Error("unknown command"), { code: "E_UNKNOWN" });
  *     },
  *   });
@@ -759,6 +766,15 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
    * ```
    */
   request(data: RpcSendData, options: RpcRequestOptions = {}): Promise<RpcData> {
+    return this.#call(data, options, undefined);
+  }
+
+  /** `request`, and `ctx.request` with the responder's `parent` signal. */
+  #call(
+    data: RpcSendData,
+    options: RpcRequestOptions,
+    parent: AbortSignal | undefined,
+  ): Promise<RpcData> {
     const signal = options.signal;
     const timeout = options.timeout ?? this.timeout;
     try {
@@ -770,12 +786,14 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     if (this.#state === "closed" || (connState !== "open" && connState !== "connecting")) {
       return Promise.reject(new RpcError("RPC_ERR_CLOSED", `the connection is ${connState}`));
     }
-    if (this.#state === "shutting-down") {
+    // A responder's own requests help finish what shutdown waits for, so they are let through.
+    if (this.#state === "shutting-down" && !parent) {
       return Promise.reject(
         new RpcError("RPC_ERR_SHUTDOWN", "shutdown has begun: no new requests are sent"),
       );
     }
     if (signal?.aborted) return Promise.reject(abortedError(signal));
+    if (parent?.aborted) return Promise.reject(abortedError(parent));
     if (this.#outgoing.size >= this.maxInFlight) {
       return Promise.reject(
         new RpcError("RPC_ERR_TOO_MANY", `${this.maxInFlight} requests are already in flight`),
@@ -797,7 +815,7 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
       );
     }
     return new Promise<RpcData>((resolve, reject) => {
-      const entry: Outgoing = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const entry: Outgoing = { resolve, reject, timer: undefined, aborts: [] };
       // Registered before sending: a connection may deliver the response synchronously.
       this.#outgoing.set(id, entry);
       const delay = timerDelay(timeout);
@@ -806,9 +824,11 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
           this.#cancel(id, new RpcError("RPC_ERR_TIMEOUT", `no response within ${timeout} ms`));
         }, delay);
       }
-      if (signal) {
-        entry.onAbort = () => this.#cancel(id, abortedError(signal));
-        signal.addEventListener("abort", entry.onAbort, { once: true });
+      for (const s of [signal, parent]) {
+        if (!s) continue;
+        const listener = () => this.#cancel(id, abortedError(s));
+        s.addEventListener("abort", listener, { once: true });
+        entry.aborts.push({ signal: s, listener });
       }
       try {
         this.connection.sendBinary(frame);
@@ -895,7 +915,7 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     if (!entry) return undefined;
     this.#outgoing.delete(id);
     clearTimeout(entry.timer);
-    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    for (const a of entry.aborts) a.signal.removeEventListener("abort", a.listener);
     this.#drainCheck?.();
     return entry;
   }
@@ -1007,12 +1027,14 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     const entry: Incoming = { controller: new AbortController() };
     this.#incoming.set(id, entry);
     this.#running++;
+    const signal = entry.controller.signal;
     const ctx: RpcContext<C> = {
       id,
       isBinary: typeof data !== "string",
-      signal: entry.controller.signal,
+      signal,
       rpc: this,
       connection: this.connection,
+      request: (data, options = {}) => this.#call(data, options, signal),
     };
     // A promise around the call turns a synchronous throw into a rejection like an async one.
     new Promise<RpcReply>((resolve) => resolve(responder(data, ctx))).then(

@@ -16,6 +16,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "./protocol/http.ts";
+import { type RawFraming, RawType } from "./protocol/raw.ts";
 import { originAllowed, type OriginPolicy, Router } from "./router.ts";
 import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
 import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
@@ -103,8 +104,24 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   ) => Response | Promise<Response>;
   /** Largest request body passed to `fetch`, in bytes (default 1 MiB); over it: 413. */
   maxBodySize?: number;
+  /**
+   * Also accept raw TCP clients on the same port (default off): the first bytes decide, an HTTP
+   * request head goes the HTTP/WebSocket way, anything else (or silence for `detectTimeout`) is a
+   * raw connection, handed as a `WS` of kind `"raw"` to the resource at `raw.path`.
+   */
+  raw?: boolean | RawOptions;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
+}
+
+/** Raw TCP clients on a server's port. */
+export interface RawOptions {
+  /** `"line"`: newline-delimited UTF-8 text (default); `"length"`: length-prefixed messages. */
+  framing?: RawFraming;
+  /** The resource that serves raw clients (default: the `serve` handler, or the resource at `/`). */
+  path?: string;
+  /** Milliseconds to wait for a first byte before taking a silent client as raw (default 300). */
+  detectTimeout?: number;
 }
 
 /** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
@@ -305,6 +322,7 @@ export function createServer<Data = unknown>(
     : options.heartbeat ?? DEFAULT_HEARTBEAT;
   const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
   const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
+  const rawOptions: RawOptions | undefined = options.raw === true ? {} : options.raw || undefined;
   /** Connections past the request checks and not yet open: they count against maxClients. */
   const admitting = new Map<string, number>();
   const count = (pattern: string, delta: number) =>
@@ -313,7 +331,9 @@ export function createServer<Data = unknown>(
   const handshake = (conn: Conn, parsed?: { req: RequestHead; rest: Uint8Array }) => {
     server._handshaking(conn, true);
     const reader = new HeadReader(options.maxHeadSize);
-    let state: "head" | "admitting" | "body" | "done" = "head";
+    let state: "detect" | "head" | "admitting" | "body" | "done" = rawOptions && !parsed
+      ? "detect"
+      : "head";
     const early: Uint8Array[] = [];
     let bodyLength = 0, bodyReady: (() => void) | undefined;
     let timer = setTimeout(() => conn.destroy(), timeout);
@@ -329,18 +349,20 @@ export function createServer<Data = unknown>(
       // A peer that never closes its side must not hold the socket forever.
       timer = setTimeout(() => conn.destroy(), closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
     };
-    const admit = async (
-      req: RequestHead,
-      url: URL,
-      offered: string[],
-      key: string,
-      rest: Uint8Array,
+    /**
+     * The checks and hooks every connection passes, WebSocket or raw; resolves with the resource
+     * and the data to attach, or undefined once the connection was refused.
+     */
+    const admission = async (
+      path: string,
+      info: Omit<UpgradeInfo, "path" | "params">,
+      refuse: (status: number, body: string, headers?: Headers) => void,
     ) => {
-      const match = router.match(url.pathname) ?? (fallback && { resource: fallback, params: {} });
-      if (!match) return reject(404, "no such resource");
+      const match = router.match(path) ?? (fallback && { resource: fallback, params: {} });
+      if (!match) return refuse(404, "no such resource");
       const resource = match.resource;
-      if (!originAllowed(resource.origins ?? options.origins, req.headers.get("origin"))) {
-        return reject(403, "origin not allowed");
+      if (!originAllowed(resource.origins ?? options.origins, info.headers.get("origin"))) {
+        return refuse(403, "origin not allowed");
       }
       const pattern = resource.pattern;
       const inResource = server.clientsOf(pattern).size + (admitting.get(pattern) ?? 0);
@@ -351,37 +373,24 @@ export function createServer<Data = unknown>(
         (serverMax !== undefined && total >= serverMax) ||
         (resourceMax !== undefined && inResource >= resourceMax)
       ) {
-        return reject(503, "too many clients", new Headers({ "Retry-After": "5" }));
+        return refuse(503, "too many clients", new Headers({ "Retry-After": "5" }));
       }
-      url.protocol = options.tls ? "wss:" : "ws:";
-      const request: UpgradeRequest = {
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        params: match.params,
-      };
-      const info: UpgradeInfo = {
-        ...request,
-        url: url.href,
-        protocols: offered,
-        remoteAddress: conn.remoteAddress,
-        remotePort: conn.remotePort,
-      };
+      const full: UpgradeInfo = { ...info, path, params: match.params };
       let data: Data | undefined;
       state = "admitting";
       count(pattern, 1);
       try {
         for (const hook of [options.accept, resource.accept]) {
           if (!hook) continue;
-          const verdict = await hook(info);
+          const verdict = await hook(full);
           if (state !== "admitting") return; // the client left meanwhile
           if (verdict instanceof Response) {
-            return reject(verdict.status, await verdict.text(), verdict.headers);
+            return refuse(verdict.status, await verdict.text(), verdict.headers);
           }
           if (verdict) data = verdict.data;
         }
       } catch (err) {
-        if (state === "admitting") reject(500, "internal error");
+        if (state === "admitting") refuse(500, "internal error");
         queueMicrotask(() => {
           throw err;
         });
@@ -392,6 +401,33 @@ export function createServer<Data = unknown>(
       state = "done";
       clearTimeout(timer);
       server._handshaking(conn, false);
+      const request: UpgradeRequest = {
+        path,
+        query: info.query,
+        headers: info.headers,
+        params: match.params,
+      };
+      return { resource, data, request };
+    };
+    const admit = async (
+      req: RequestHead,
+      url: URL,
+      offered: string[],
+      key: string,
+      rest: Uint8Array,
+    ) => {
+      url.protocol = options.tls ? "wss:" : "ws:";
+      const info = {
+        query: url.searchParams,
+        headers: req.headers,
+        url: url.href,
+        protocols: offered,
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+      };
+      const admitted = await admission(url.pathname, info, reject);
+      if (!admitted) return;
+      const { resource, data, request } = admitted;
       const protocol = selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
       const deflateOption = resource.deflate ?? options.deflate;
       const deflateOptions = deflateOption === true ? {} : deflateOption || undefined;
@@ -416,8 +452,47 @@ export function createServer<Data = unknown>(
           deflate.response,
         );
       }
-      server._admitted(ws, pattern);
+      server._admitted(ws, resource.pattern);
       ws._attach(conn, protocol, concat(rest, early), () => runHandler(resource.handler, ws));
+    };
+    const admitRaw = async (rest: Uint8Array) => {
+      const path = rawOptions!.path ?? "/";
+      const framing = rawOptions!.framing ?? "line";
+      const refuse = (status: number, body: string) => {
+        state = "done";
+        clearTimeout(timer);
+        conn.write([encodeRawRefusal(framing, status, body)]);
+        conn.end();
+        timer = setTimeout(() => conn.destroy(), closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
+      };
+      const host = conn.remoteAddress.includes(":")
+        ? `[${conn.remoteAddress}]`
+        : conn.remoteAddress;
+      const url = `tcp://${host}:${conn.remotePort}`;
+      const info = {
+        query: new URLSearchParams(),
+        headers: new Headers(),
+        url,
+        protocols: [],
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+      };
+      const admitted = await admission(path, info, refuse);
+      if (!admitted) return;
+      const { resource, data, request } = admitted;
+      const ws = new WS<Data>({
+        side: "server",
+        url,
+        maxPayload: resource.maxPayload ?? options.maxPayload,
+        closeTimeout,
+        highWaterMark: options.highWaterMark,
+        request,
+        topics,
+        data,
+        raw: framing,
+      });
+      server._admitted(ws, resource.pattern);
+      ws._attach(conn, "", concat(rest, early), () => runHandler(resource.handler, ws));
     };
     const http = (req: RequestHead, url: URL, rest: Uint8Array) => {
       if (req.headers.has("transfer-encoding")) return reject(411, "send a Content-Length");
@@ -473,8 +548,42 @@ export function createServer<Data = unknown>(
       if (!check.ok) return reject(check.status, check.body, check.headers);
       admit(req, url, check.protocols, check.key, rest);
     };
+    let detected: Uint8Array = new Uint8Array(0);
+    const detect = (chunk: Uint8Array) => {
+      detected = concat(detected, [chunk]);
+      const http = looksLikeHttp(detected);
+      if (http === undefined) return;
+      clearTimeout(detectTimer);
+      if (http) {
+        state = "head";
+        onHead(detected);
+      } else {
+        state = "admitting";
+        admitRaw(detected);
+      }
+    };
+    const detectTimer = state === "detect"
+      ? setTimeout(() => {
+        if (state !== "detect") return;
+        state = "admitting";
+        admitRaw(detected);
+      }, rawOptions!.detectTimeout ?? DEFAULT_DETECT_TIMEOUT)
+      : undefined;
+    const onHead = (chunk: Uint8Array) => {
+      const r = reader.push(chunk);
+      if (!r.done) return;
+      if ("error" in r) return reject(431, "request head too large");
+      let req;
+      try {
+        req = parseRequestHead(r.head);
+      } catch (err) {
+        return reject(400, (err as HttpParseError).message);
+      }
+      onRequest(req, r.rest);
+    };
     conn.setHandlers({
       data(chunk) {
+        if (state === "detect") return detect(chunk);
         if (state === "admitting") {
           early.push(chunk);
           return;
@@ -484,17 +593,7 @@ export function createServer<Data = unknown>(
           if (early.reduce((n, c) => n + c.length, 0) >= bodyLength) bodyReady!();
           return;
         }
-        if (state !== "head") return;
-        const r = reader.push(chunk);
-        if (!r.done) return;
-        if ("error" in r) return reject(431, "request head too large");
-        let req;
-        try {
-          req = parseRequestHead(r.head);
-        } catch (err) {
-          return reject(400, (err as HttpParseError).message);
-        }
-        onRequest(req, r.rest);
+        if (state === "head") onHead(chunk);
       },
       end() {
         if (state !== "done") {
@@ -505,6 +604,7 @@ export function createServer<Data = unknown>(
       close() {
         state = "done";
         clearTimeout(timer);
+        clearTimeout(detectTimer);
         server._handshaking(conn, false);
       },
       drain() {},
@@ -563,6 +663,32 @@ export async function serve<Data = unknown>(
     ),
   );
   return server;
+}
+
+/** Default {@link RawOptions.detectTimeout}. */
+export const DEFAULT_DETECT_TIMEOUT = 300;
+
+/**
+ * True if `b` starts like an HTTP request line (an upper-case method and a space), false if it
+ * cannot, undefined while it still might.
+ */
+function looksLikeHttp(b: Uint8Array): boolean | undefined {
+  let i = 0;
+  while (i < b.length && i < 16 && b[i] >= 0x41 && b[i] <= 0x5a) i++;
+  if (i === b.length && i < 16) return undefined;
+  return i > 0 && b[i] === 0x20;
+}
+
+/** What a refused raw client is told: a line, or a close frame of the length-prefixed framing. */
+function encodeRawRefusal(framing: RawFraming, status: number, body: string): Uint8Array {
+  const text = new TextEncoder().encode(framing === "line" ? `error: ${status} ${body}\n` : body);
+  if (framing === "line") return text;
+  const out = new Uint8Array(7 + text.length);
+  out[0] = RawType.Close;
+  new DataView(out.buffer).setUint32(1, 2 + text.length);
+  new DataView(out.buffer).setUint16(5, CloseCode.PolicyViolation);
+  out.set(text, 7);
+  return out;
 }
 
 function concat(first: Uint8Array, more: Uint8Array[]): Uint8Array {

@@ -7,7 +7,14 @@
 import { Emitter } from "./emitter.ts";
 import { type ProtocolError, StateError, type WSError } from "./errors.ts";
 import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
-import { Protocol, type Side } from "./protocol/protocol.ts";
+import {
+  DEFAULT_MAX_PAYLOAD,
+  Protocol,
+  type ProtocolHandler,
+  type Side,
+  type WireProtocol,
+} from "./protocol/protocol.ts";
+import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn } from "./transport/conn.ts";
@@ -64,6 +71,8 @@ export interface WSInit<Data> {
   request?: UpgradeRequest;
   topics?: Topics;
   data?: Data;
+  /** A raw TCP connection (no WebSocket framing) with this framing. */
+  raw?: RawFraming;
 }
 
 /** Default {@link WS.highWaterMark}: 1 MiB. */
@@ -138,6 +147,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * and broadcasts skip (or close) it.
    */
   readonly highWaterMark: number;
+  /**
+   * `"websocket"`, or `"raw"` for a raw TCP connection (same events and methods; no pings,
+   * fragments or subprotocols).
+   */
+  readonly kind: "websocket" | "raw";
+  /** Framing of a raw connection. */
+  readonly framing: RawFraming | undefined;
   /** Application data, e.g. what a server's `accept` hook attached. */
   data: Data;
   /** @internal When the peer last sent anything (ms since epoch). */
@@ -155,7 +171,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #state: ReadyState = "connecting";
   #protocol = "";
   #conn: Conn | undefined;
-  #proto: Protocol | undefined;
+  #proto: WireProtocol | undefined;
   #native: NativeSocket | undefined;
   #engine: Engine | undefined;
   #abortConnect: (() => void) | undefined;
@@ -176,6 +192,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.maxPayload = init.maxPayload;
     this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.highWaterMark = init.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.kind = init.raw ? "raw" : "websocket";
+    this.framing = init.raw;
     this.#topics = init.topics;
 
     this.data = init.data as Data;
@@ -391,11 +409,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#abortConnect = undefined;
     this.#conn = conn;
     this.#protocol = protocol;
-    const proto = new Protocol({
-      side: this.side,
-      maxPayload: this.maxPayload,
-      deflate: this.#deflate,
-    }, {
+    const handler: ProtocolHandler = {
       message: (data, isBinary) => {
         this._lastMessageAt = this._lastSeenAt;
         this.emit("message", data, isBinary);
@@ -411,7 +425,16 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         this.#armCloseTimer();
         this.emit("error", err);
       },
-    });
+    };
+    const proto: WireProtocol = this.framing
+      ? new RawProtocol({
+        framing: this.framing,
+        maxPayload: this.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      }, handler)
+      : new Protocol(
+        { side: this.side, maxPayload: this.maxPayload, deflate: this.#deflate },
+        handler,
+      );
     this.#proto = proto;
     this.#engine = proto;
     this.#state = "open";
@@ -420,6 +443,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       data: (chunk) => this.#receive(chunk),
       end: () => {
         this.#transportEnded = true;
+        proto.eof();
         conn.end();
       },
       close: () => this.#closed(),
@@ -574,8 +598,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
     const proto = this.#proto!;
-    const clean = proto.closeSent && proto.closeReceived && !proto.failed;
-    const code = proto.closeReceived || proto.failed ? proto.closeCode : CloseCode.Abnormal;
+    // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
+    const ended = this.kind === "raw"
+      ? proto.closeSent || proto.closeReceived
+      : proto.closeSent && proto.closeReceived;
+    const clean = ended && !proto.failed;
+    const code = ended || proto.closeReceived || proto.failed
+      ? proto.closeCode
+      : CloseCode.Abnormal;
     const reason = proto.closeReceived ? proto.closeReason : "";
     proto.abort();
     this.#state = "closed";

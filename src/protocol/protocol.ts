@@ -41,6 +41,34 @@ export interface ProtocolOptions {
   deflate?: PerMessageDeflate;
 }
 
+/**
+ * What the layer above needs from a connection's protocol: {@link Protocol} for WebSocket, and
+ * `RawProtocol` for raw TCP connections with the same API.
+ */
+export interface WireProtocol {
+  readonly state: ProtocolState;
+  readonly closeSent: boolean;
+  readonly closeReceived: boolean;
+  readonly failed: boolean;
+  readonly closeCode: number;
+  readonly closeReason: string;
+  readonly shouldCloseTransport: boolean;
+  readonly outputBytes: number;
+  receive(chunk: Uint8Array): void;
+  /** The peer ended its stream (EOF). */
+  eof(): void;
+  abort(): void;
+  takeOutput(): Uint8Array[];
+  sendText(text: string): void;
+  sendBinary(data: Uint8Array): void;
+  sendFragment(payload: Uint8Array, isBinary: boolean, fin: boolean): void;
+  ping(payload?: Uint8Array): void;
+  pong(payload?: Uint8Array): void;
+  /** A frame encoded once for many connections, and its payload for framings of their own. */
+  sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
 /** Default {@link ProtocolOptions.maxPayload}: 64 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
@@ -65,7 +93,7 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * for (const chunk of p.takeOutput()) socket.write(chunk);
  * ```
  */
-export class Protocol implements FrameSink {
+export class Protocol implements FrameSink, WireProtocol {
   readonly side: Side;
   readonly maxPayload: number;
   readonly autoPong: boolean;
@@ -145,6 +173,9 @@ export class Protocol implements FrameSink {
     if (this.#state === "closed") return;
     this.#parser.push(chunk);
   }
+
+  /** EOF before a close frame: abnormal for WebSocket, reported as 1006 by the layer above. */
+  eof(): void {}
 
   /** Stops reading for good (the transport is gone). */
   abort(): void {

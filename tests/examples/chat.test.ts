@@ -6,7 +6,7 @@ import process from "node:process";
 import { describe, it } from "node:test";
 import { connect } from "../../src/client.ts";
 import type { WS } from "../../src/ws.ts";
-import { once, ROOT, thisRuntime, withTimeout } from "../_helpers.ts";
+import { once, RawClient, ROOT, thisRuntime, withTimeout } from "../_helpers.ts";
 
 async function open(url: string): Promise<WS> {
   const ws = connect(url);
@@ -61,6 +61,23 @@ describe("chat demo", () => {
       echo.send("mirror");
       assert.deepEqual(await back, ["mirror", false]);
       assert.equal(otherGot, 0, "another room hears nothing");
+      // An `nc` user: raw TCP, one line per message, in the same /chat room.
+      const port = Number(new URL(url).port);
+      const nc = await RawClient.connect(port);
+      try {
+        const atA2 = once(a, "message");
+        nc.write("hi from nc\n");
+        assert.deepEqual(await atA2, ["hi from nc", false]);
+        a.send("hi nc");
+        await nc.waitFor(
+          (b) => new TextDecoder().decode(b).includes("hi nc\n"),
+          5000,
+          "the line at nc",
+        );
+        assert.equal(new TextDecoder().decode(nc.received), "hi from nc\nhi nc\n");
+      } finally {
+        nc.destroy();
+      }
       const closes = [a, b, other, echo].map((ws) => once<[number]>(ws, "close", 10_000));
       child.kill("SIGTERM");
       for (const c of await Promise.all(closes)) assert.equal(c[0], 1001);
