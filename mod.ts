@@ -50,6 +50,33 @@ export {
 export { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./src/heartbeat.ts";
 export { originAllowed, type OriginPolicy, Router } from "./src/router.ts";
 export { connect, type ConnectOptions } from "./src/client.ts";
+export {
+  decodeRpcFrame,
+  DEFAULT_RPC_MAX_IN_FLIGHT,
+  DEFAULT_RPC_SHUTDOWN_TIMEOUT,
+  DEFAULT_RPC_TIMEOUT,
+  encodeRpcFrame,
+  isRpcMessage,
+  Rpc,
+  RPC_MAGIC,
+  RPC_VERSION,
+  type RpcConnection,
+  type RpcContext,
+  type RpcData,
+  RpcError,
+  type RpcErrorCode,
+  type RpcEvents,
+  type RpcFrame,
+  RpcKind,
+  type RpcOptions,
+  RpcPayloadType,
+  type RpcReply,
+  type RpcRequestOptions,
+  type RpcResponder,
+  type RpcSendData,
+  type RpcShutdownOptions,
+  type RpcState,
+} from "./src/rpc.ts";
 export { fromWebSocket, type FromWebSocketOptions } from "./src/adapters/websocket.ts";
 export {
   type BunServerWebSocket,

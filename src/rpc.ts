@@ -251,6 +251,11 @@ export interface RpcConnection {
   readonly readyState: string;
   /** Largest message the connection accepts, if it sets one (default 64 MiB). */
   readonly maxPayload?: number | undefined;
+  /**
+   * Message framing of a raw TCP connection: RPC needs `"length"`, whose binary messages arrive
+   * intact (`"line"` would split frames at newline bytes).
+   */
+  readonly framing?: string | undefined;
   /** Sends one binary message; throws once the connection is closing or closed. */
   sendBinary(data: Uint8Array): void;
   /** Adds a listener for complete messages. */
@@ -693,12 +698,19 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
 
   /**
    * Attaches the RPC layer to `connection`. Throws an {@link RpcError} `RPC_ERR_ATTACHED` if the
-   * connection already has one, and a RangeError for a bad option.
+   * connection already has one, a TypeError for a raw connection with line framing, and a
+   * RangeError for a bad option.
    */
   constructor(connection: C, options: RpcOptions<C> = {}) {
     super();
     if (attached.has(connection)) {
       throw new RpcError("RPC_ERR_ATTACHED", "this connection already has an Rpc");
+    }
+    if (connection.framing !== undefined && connection.framing !== "length") {
+      throw new TypeError(
+        `RPC needs binary messages; a raw connection with "${connection.framing}" framing ` +
+          `cannot carry them intact (use "length")`,
+      );
     }
     const timeout = options.timeout ?? DEFAULT_RPC_TIMEOUT;
     checkTimeout(timeout, "timeout");
