@@ -140,8 +140,11 @@ function connectCommand(args: Args): void {
   });
   ws.on("error", (err) => console.error(`wsdriver: ${err.message}`));
   ws.on("close", (code, reason) => {
-    console.error(`closed ${code}${reason ? ` ${reason}` : ""}`);
-    process.exit(opened ? 0 : 1);
+    // Exit once the line is out: Node writes to pipes asynchronously and exit() would cut it.
+    process.stderr.write(
+      `closed ${code}${reason ? ` ${reason}` : ""}\n`,
+      () => process.exit(opened ? 0 : 1),
+    );
   });
   let opened = false;
   ws.once("open", () => (opened = true));

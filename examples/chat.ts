@@ -11,7 +11,7 @@
  */
 
 import process from "node:process";
-import { serve, type WS } from "../mod.ts";
+import { Rpc, serve, type WS } from "../mod.ts";
 
 const rooms = new Map<string, Set<WS>>();
 
@@ -54,8 +54,23 @@ const server = await serve({
     ws.on("message", (data) => ws.send(data));
     return;
   }
+  if (path === "/rpc") {
+    // Request/response over the same kind of socket: "who <room>" lists a room's size, "time"
+    // answers the server's clock, anything else is a typed remote error.
+    new Rpc(ws, {
+      responder: (data) => {
+        const [verb, arg] = String(data).split(" ");
+        if (verb === "time") return new Date().toISOString();
+        if (verb === "who") return `${rooms.get(arg ?? "/chat")?.size ?? 0} in ${arg ?? "/chat"}`;
+        throw Object.assign(new Error(`unknown request ${JSON.stringify(verb)}`), {
+          code: "UNKNOWN",
+        });
+      },
+    });
+    return;
+  }
   if (path !== "/chat" && !path.startsWith("/chat/")) {
-    ws.close(4404, "no such room: use /chat, /chat/<room> or /echo");
+    ws.close(4404, "no such room: use /chat, /chat/<room>, /echo or /rpc");
     return;
   }
   let room = rooms.get(path);
@@ -77,6 +92,7 @@ console.log(`wsdriver chat demo listening on ${server.url}
   page:  ${server.url.replace(/^ws/, "http")}/   (open it in two browser tabs)
   chat:  ${server.url}/chat   (or ${server.url}/chat/<room>)
   echo:  ${server.url}/echo
+  rpc:   ${server.url}/rpc    (requests "time" and "who /chat", with wsdriver's Rpc)
 Connect from another terminal:
   deno run -A cli.ts connect ${server.url}/chat
   bun cli.ts connect ${server.url}/chat

@@ -94,6 +94,28 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    it("echo --tcp also serves raw TCP clients on the same port; connect speaks tcp://", async () => {
+      if (skipIfNoBuild(runtime)) return;
+      const cli = spawnCli(runtime, ["echo", "--port", "0", "--host", "127.0.0.1", "--tcp"]);
+      try {
+        const [, port] = await waitOutput(cli, /listening on ws:\/\/127\.0\.0\.1:(\d+)/);
+        const client = spawnCli(runtime, ["connect", `tcp://127.0.0.1:${port}`]);
+        client.child.stdin!.write("over raw tcp\n");
+        await waitOutput(client, /over raw tcp\n/);
+        client.child.stdin!.end();
+        assert.equal(await withTimeout(client.exited, 10_000, "exit"), 0, client.stderr());
+        const ws = connect(`ws://127.0.0.1:${port}/`);
+        await once(ws, "open", 10_000);
+        const echo = once(ws, "message");
+        ws.send("and websocket");
+        assert.deepEqual(await echo, ["and websocket", false]);
+        ws.close();
+        await once(ws, "close");
+      } finally {
+        await stopCli(cli);
+      }
+    });
+
     it("fails with exit code 1 when it cannot connect, and 2 on bad usage", async () => {
       if (skipIfNoBuild(runtime)) return;
       const server = await serve({ port: 0, hostname: "127.0.0.1" }, () => {});

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { connect } from "../../src/client.ts";
+import { Rpc, RpcError } from "../../src/rpc.ts";
 import type { WS } from "../../src/ws.ts";
 import { once, RawClient, ROOT, thisRuntime, withTimeout } from "../_helpers.ts";
 
@@ -61,6 +62,16 @@ describe("chat demo", () => {
       echo.send("mirror");
       assert.deepEqual(await back, ["mirror", false]);
       assert.equal(otherGot, 0, "another room hears nothing");
+      // Request/response on /rpc.
+      const rpcSocket = await open(`${url}/rpc`);
+      const rpc = new Rpc(rpcSocket);
+      assert.equal(await rpc.request("who /chat"), "2 in /chat");
+      assert.match(String(await rpc.request("time")), /^\d{4}-\d\d-\d\dT/);
+      await assert.rejects(
+        rpc.request("dance"),
+        (e: unknown) => e instanceof RpcError && e.appCode === "UNKNOWN",
+      );
+      rpcSocket.close();
       // An `nc` user: raw TCP, one line per message, in the same /chat room.
       const port = Number(new URL(url).port);
       const nc = await RawClient.connect(port);
