@@ -179,6 +179,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> = [];
   #pendingBytes = 0;
   #inReceive = false;
+  #flushQueued = false;
   #deferredCallbacks: SendCallback[] = [];
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #transportEnded = false;
@@ -547,13 +548,21 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     } finally {
       this.#inReceive = false;
     }
-    this.#flush();
+    this.#flushNow();
   }
 
-  /** Writes everything the protocol produced; while reading, waits for the end of the chunk. */
+  /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
   #flush(callback?: SendCallback): void {
     if (callback) this.#deferredCallbacks.push(callback);
-    if (this.#inReceive) return;
+    if (this.#inReceive || this.#flushQueued) return;
+    // Sends made in the same turn (a loop, a broadcast burst) go out as one write.
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushNow);
+  }
+
+  /** Writes everything the protocol produced so far, in one write. */
+  #flushNow = (): void => {
+    this.#flushQueued = false;
     const conn = this.#conn, proto = this.#proto;
     if (!conn || !proto) {
       // A native socket writes by itself: the data is handed over.
@@ -582,7 +591,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
-  }
+  };
 
   #leaveTopics(): void {
     for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
