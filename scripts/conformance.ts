@@ -1,7 +1,8 @@
 /**
  * Runs the conformance catalogue (tests/conformance, organised like Autobahn|Testsuite) against
- * the wsdriver echo server (`cli.ts echo`) on Deno, Bun and Node, and prints a markdown table:
- * case group × runtime with OK counts, then every non-OK case id with its reason.
+ * the wsdriver echo server on Deno, Bun and Node (`cli.ts echo` for groups 1-10, `cli.ts echo
+ * --deflate` for the compression groups 12 and 13), and prints a markdown table: case group ×
+ * runtime with OK counts, then every non-OK case id with its reason.
  *
  * Usage (from the repository root):
  *   deno run -A scripts/conformance.ts [--write] [--full] [--build]
@@ -10,7 +11,8 @@
  *   --write      replace the section between `<!-- conformance:start -->` and
  *                `<!-- conformance:end -->` in README.md (if the markers are absent: print only)
  *   --readme F   the file --write updates (default: README.md of the repository)
- *   --full       Autobahn's round-trip counts for 9.7.x/9.8.x (1000 instead of 100 per case)
+ *   --full       Autobahn's message counts: 1000 per case in 9.7.x/9.8.x (instead of 100) and
+ *                in 12.x/13.x (instead of 5)
  *   --build      run `npm run build` first (Node runs the build in npm/)
  *   --runtime    only these runtimes (default: all three)
  *   --case       only these cases, e.g. `--case 6.4 --case 7.1.5`
@@ -79,8 +81,8 @@ if (cases.length === 0) usage(`no case matches ${filters.join(", ")}`);
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 
-function echoCommand(runtime: Runtime): string[] {
-  const args = ["echo", "--port", "0", "--host", "127.0.0.1"];
+function echoCommand(runtime: Runtime, deflate: boolean): string[] {
+  const args = ["echo", "--port", "0", "--host", "127.0.0.1", ...(deflate ? ["--deflate"] : [])];
   if (runtime === "deno") return [bin("deno"), "run", "-A", join(ROOT, "cli.ts"), ...args];
   if (runtime === "bun") return [bin("bun"), join(ROOT, "cli.ts"), ...args];
   return ["node", join(ROOT, "npm", "esm", "cli.js"), ...args];
@@ -112,8 +114,8 @@ interface EchoServer {
   log: () => string;
 }
 
-async function startEcho(runtime: Runtime): Promise<EchoServer> {
-  const [cmd, ...args] = echoCommand(runtime);
+async function startEcho(runtime: Runtime, deflate: boolean): Promise<EchoServer> {
+  const [cmd, ...args] = echoCommand(runtime, deflate);
   const child = new Deno.Command(cmd, {
     args,
     cwd: ROOT,
@@ -198,23 +200,35 @@ for (const runtime of runtimes) {
     continue;
   }
   const v = await version(runtime);
-  console.error(`conformance: ${name} ${v}: ${cases.length} cases against \`cli.ts echo\` …`);
-  let server: EchoServer;
-  try {
-    server = await startEcho(runtime);
-  } catch (err) {
-    notes.push(`${name}: ${(err as Error).message}`);
-    continue;
-  }
   const t0 = performance.now();
-  let results: CaseResult[];
-  try {
-    results = await runSuiteAgainstServer(cases, { host: "127.0.0.1", port: server.port }, (r) => {
-      if (!r.ok) console.error(`  ${name} ${r.id}: ${r.reason}`);
-    });
-  } finally {
-    await stopEcho(server);
+  const results: CaseResult[] = [];
+  let started = true;
+  // Groups 1-10 against `echo`, the compression groups against `echo --deflate`.
+  for (const deflate of [false, true]) {
+    const part = cases.filter((c) => (c.compression !== undefined) === deflate);
+    if (part.length === 0) continue;
+    const cmd = `cli.ts echo${deflate ? " --deflate" : ""}`;
+    console.error(`conformance: ${name} ${v}: ${part.length} cases against \`${cmd}\` …`);
+    let server: EchoServer;
+    try {
+      server = await startEcho(runtime, deflate);
+    } catch (err) {
+      notes.push(`${name}: ${(err as Error).message}`);
+      started = false;
+      break;
+    }
+    try {
+      const target = { host: "127.0.0.1", port: server.port };
+      results.push(
+        ...await runSuiteAgainstServer(part, target, (r) => {
+          if (!r.ok) console.error(`  ${name} ${r.id}: ${r.reason}`);
+        }),
+      );
+    } finally {
+      await stopEcho(server);
+    }
   }
+  if (!started) continue;
   const ms = performance.now() - t0;
   const ok = results.filter((r) => r.ok).length;
   console.error(`conformance: ${name}: ${ok}/${results.length} OK in ${(ms / 1000).toFixed(1)} s`);
@@ -222,13 +236,16 @@ for (const runtime of runtimes) {
 }
 
 const rounds = limits.roundTrips;
+const compressed = limits.compressedMessages;
 const raw = [
   "The [Autobahn|Testsuite](https://github.com/crossbario/autobahn-testsuite) case catalogue " +
-  "(same case ids; groups 12/13, compression, not yet), with strict expected outcomes " +
-  "(`tests/conformance/README.md`), run by the fuzzing client of `tests/conformance/` against " +
-  `the echo server \`cli.ts echo\` on each runtime; 9.7.x/9.8.x send ${rounds} messages per case` +
-  `${rounds === 1000 ? "" : " (Autobahn: 1000)"}. \`npm test\` runs the same cases in process ` +
-  "against the server and the client on every runtime. Generated by " +
+  "(same case ids, plus wsdriver's own 13.8.x-13.11.x: every window size with every context " +
+  "takeover combination), with strict expected outcomes (`tests/conformance/README.md`), run by " +
+  "the fuzzing client of `tests/conformance/` against the echo server on each runtime: " +
+  "`cli.ts echo`, and `cli.ts echo --deflate` for the compression groups 12 and 13. 9.7.x/9.8.x " +
+  `send ${rounds} messages per case${rounds === 1000 ? "" : " (Autobahn: 1000)"}, 12.x/13.x ` +
+  `${compressed}${compressed === 1000 ? "" : " (Autobahn: 1000)"}. \`npm test\` runs the same ` +
+  "cases in process against the server and the client on every runtime. Generated by " +
   "`deno run -A scripts/conformance.ts --write`.",
   "",
   columns.length > 0 ? markdownReport(columns) : "No runtime could be run.",

@@ -288,9 +288,6 @@ export function acceptDeflateResponse(
   const clientBits = clientBitsValue === undefined
     ? clampBits(options.clientMaxWindowBits)
     : windowBits(clientBitsValue)!;
-  if (clientBits < 9) {
-    return "client_max_window_bits=8 cannot be honoured (zlib's raw deflate needs 9)";
-  }
   if (
     options.clientMaxWindowBits !== undefined && clientBits > clampBits(options.clientMaxWindowBits)
   ) {
@@ -343,11 +340,13 @@ export class PerMessageDeflate {
 
   constructor(params: DeflateParams, side: "server" | "client", options: DeflateOptions) {
     this.params = params;
-    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    this.#level = options.level ?? 6;
-    this.#memLevel = options.memLevel ?? 8;
     const server = side === "server";
     this.#outBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    // zlib's raw deflate cannot keep to a 256-byte window; RFC 7692 §6 lets every message go
+    // uncompressed instead, so an 8-bit window means: never compress.
+    this.threshold = this.#outBits < 9 ? Infinity : options.threshold ?? DEFAULT_THRESHOLD;
+    this.#level = options.level ?? 6;
+    this.#memLevel = options.memLevel ?? 8;
     this.#outTakeover = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
     this.#inTakeover = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
   }

@@ -1,6 +1,7 @@
 /**
  * The conformance case catalogue, organised and numbered like the Autobahn|Testsuite cases
- * (1.1.1 … 10.1.1, without 12/13, compression), so results can be set beside published reports.
+ * (1.1.1 … 13.7.18, and wsdriver's own 13.8.x … 13.11.x), so results can be set beside published
+ * reports.
  * The cases are written from Autobahn's public case descriptions; every expected outcome is
  * strict (one exact outcome: the echo, the pong, the close code, or "fail the connection" = our
  * close frame with the code and then the TCP connection closed, nothing else in between). Where
@@ -13,6 +14,16 @@
 
 import process from "node:process";
 import {
+  type AcceptFunction,
+  autobahnAccept,
+  autobahnAcceptFallback,
+  autobahnOffer,
+  describeParams,
+  expectedServerAgreement,
+  sameAgreement,
+  windowAccept,
+} from "./compression.ts";
+import {
   CaseFailure,
   closePayload,
   concatBytes,
@@ -24,6 +35,7 @@ import {
   repeatTo,
   toBytes,
 } from "./fuzzer.ts";
+import { Slicer, type TestData, testData } from "./testdata.ts";
 
 /** One case. `run` resolves if the peer behaved exactly as expected, else throws. */
 export interface Case {
@@ -37,7 +49,17 @@ export interface Case {
   expectation: string;
   /** Deadline for the whole case in ms (default {@link DEFAULT_CASE_TIMEOUT}). */
   timeout?: number;
+  /** permessage-deflate negotiation (groups 12 and 13): the peer under test must enable it. */
+  compression?: CaseCompression;
   run(f: Fuzzer): Promise<void>;
+}
+
+/** How a compression case negotiates permessage-deflate. */
+export interface CaseCompression {
+  /** The fuzzing client's `Sec-WebSocket-Extensions` offer (Autobahn's client offers). */
+  offer: string;
+  /** The fuzzing server's answer to a client's offers (Autobahn's server accept function). */
+  accept: AcceptFunction;
 }
 
 /** Deadline of one case unless it says otherwise. */
@@ -54,6 +76,8 @@ export const GROUPS: Readonly<Record<number, string>> = {
   7: "Close handling",
   9: "Limits/performance",
   10: "Auto-fragmentation",
+  12: "WebSocket Compression (different payloads)",
+  13: "WebSocket Compression (different parameters)",
 };
 
 /**
@@ -66,13 +90,15 @@ export const GROUPS: Readonly<Record<number, string>> = {
 export interface Limits {
   /** 9.7.x/9.8.x: messages per case (Autobahn: 1000). */
   roundTrips: number;
+  /** 12.x/13.x: compressed messages per case, one at a time (Autobahn: 1000). */
+  compressedMessages: number;
 }
 
 /** Autobahn's counts. */
-export const FULL_LIMITS: Limits = { roundTrips: 1000 };
+export const FULL_LIMITS: Limits = { roundTrips: 1000, compressedMessages: 1000 };
 
 /** The default, scaled-down counts (see {@link Limits}). */
-export const SCALED_LIMITS: Limits = { roundTrips: 100 };
+export const SCALED_LIMITS: Limits = { roundTrips: 100, compressedMessages: 5 };
 
 /** The limits selected by the environment (`WSDRIVER_CONFORMANCE=full` for Autobahn's). */
 export function limitsFromEnv(): Limits {
@@ -1146,6 +1172,229 @@ export function buildCases(limits: Limits = SCALED_LIMITS): Case[] {
     },
   );
 
+  // ---------------------------------------------------------------------------------------------
+  // 12, 13 WebSocket compression (permessage-deflate, RFC 7692)
+  cases.push(...compressionCases(limits));
+
+  return cases;
+}
+
+/**
+ * The messages wsdriver sends uncompressed: those shorter than its default `threshold` (1024
+ * bytes). The compression cases expect every echo of at least this size compressed and every
+ * shorter one not (when permessage-deflate was agreed).
+ */
+export const WSDRIVER_THRESHOLD = 1024;
+
+/**
+ * Autobahn's MSG_SIZES of 12.x/13.x: (payload length, auto-fragment size (0: one frame), its case
+ * timeout in seconds for 1000 messages).
+ */
+const COMPRESSION_SIZES: ReadonlyArray<readonly [number, number, number]> = [
+  [16, 0, 60],
+  [64, 0, 60],
+  [256, 0, 120],
+  [1024, 0, 240],
+  [4096, 0, 480],
+  [8192, 0, 480],
+  [16384, 0, 480],
+  [32768, 0, 480],
+  [65536, 0, 480],
+  [131072, 0, 480],
+  [8192, 256, 480],
+  [16384, 256, 480],
+  [32768, 256, 480],
+  [65536, 256, 480],
+  [131072, 256, 480],
+  [131072, 1024, 480],
+  [131072, 4096, 480],
+  [131072, 32768, 480],
+];
+
+/**
+ * Checks the agreement of the opening handshake. With the fuzzer as the client (the peer is the
+ * server under test), the response must agree to exactly what {@link expectedServerAgreement}
+ * says for the offer, or to that with both `no_context_takeover` parameters added (a server may
+ * always add them, RFC 7692 §7.1.1; wsdriver on Deno does, its `node:zlib` lacking preset
+ * dictionaries), or be absent where every offer must be declined. With the fuzzer as the server,
+ * it answered itself and the client under test had to take the answer (it fails the case by
+ * failing the connection).
+ */
+function checkAgreement(f: Fuzzer, offer: string): void {
+  if (f.role !== "client") return;
+  const want = expectedServerAgreement(offer);
+  const got = f.deflate?.agreement;
+  const response = f.negotiation.response;
+  if (want === undefined) {
+    if (response !== undefined) {
+      throw new CaseFailure(
+        `expected the server to decline ${JSON.stringify(offer)} (no Sec-WebSocket-Extensions: ` +
+          `no offer it can honour); it answered ${JSON.stringify(response)}`,
+      );
+    }
+    return;
+  }
+  if (!got) {
+    throw new CaseFailure(
+      `expected the server to accept ${JSON.stringify(offer)} with ${describeParams(want)}; ` +
+        "it declined (no Sec-WebSocket-Extensions)",
+    );
+  }
+  if (!sameAgreement(got, want)) {
+    throw new CaseFailure(
+      `expected the server to accept ${JSON.stringify(offer)} with ${describeParams(want)} ` +
+        `(or both no_context_takeover added); it answered ${JSON.stringify(response)}: ` +
+        describeParams(got),
+    );
+  }
+}
+
+/**
+ * Sends `count` consecutive slices of `data` of `len` bytes, one at a time, each compressed when
+ * permessage-deflate was agreed and cut into `frag`-byte frames (0: one frame), and expects each
+ * echo byte for byte, compressed exactly when it is at least {@link WSDRIVER_THRESHOLD} bytes and
+ * the peer can compress (its window is 9 bits or more); then a clean close.
+ */
+async function compressedEcho(
+  f: Fuzzer,
+  offer: string,
+  data: TestData,
+  sizes: ReadonlyArray<readonly [number, number]>,
+  count: number,
+): Promise<void> {
+  checkAgreement(f, offer);
+  const slicer = new Slicer(data);
+  const d = f.deflate;
+  const peerCompresses = d !== undefined && d.peerWindowBits >= 9;
+  for (let k = 0; k < count; k++) {
+    const [len, frag] = sizes[k % sizes.length];
+    const msg = slicer.next(len);
+    await f.sendMessage(msg, data.binary, {
+      compress: d?.out !== undefined,
+      fragmentSize: frag > 0 ? frag : undefined,
+    });
+    await f.expectMessage(
+      msg,
+      data.binary,
+      f.timing.event,
+      peerCompresses && len >= WSDRIVER_THRESHOLD,
+    );
+  }
+  await f.closeNormally();
+}
+
+/** Groups 12 and 13 (see README.md in this directory for the data and the scaling). */
+function compressionCases(limits: Limits): Case[] {
+  const cases: Case[] = [];
+  const data = testData();
+  const count = limits.compressedMessages;
+  /** Autobahn's timeout for its 1000 messages, scaled to `count`, at least 60 s. */
+  const timeout = (secs: number) => Math.max(60_000, (secs * count) | 0);
+  const kind = (d: TestData) =>
+    `${d.desc} (${d.binary ? "binary" : "utf8"}, ${d.bytes.length} bytes, generated)`;
+  const ECHO = "Every message is echoed byte for byte, in order, as the same type; an echo of " +
+    `${WSDRIVER_THRESHOLD} bytes or more compressed (RSV1 on its first frame only), a shorter ` +
+    "one not; then a clean close with 1000.";
+
+  // 12.x: Autobahn's default offer and accept, every data set, every size.
+  const defaultOffer = autobahnOffer(false, 0);
+  const defaultAccept = autobahnAccept(false, 0);
+  ["json_data1", "lena512", "gutenberg_faust", "html_data1", "ooms"].forEach((key, j) => {
+    const d = data[key];
+    COMPRESSION_SIZES.forEach(([len, frag, secs], i) => {
+      cases.push({
+        id: `12.${j + 1}.${i + 1}`,
+        group: 12,
+        category: kind(d),
+        description: `Send ${count} compressed messages each of payload size ${len}, ` +
+          `auto-fragment to ${frag} octets. Use default permessage-deflate offer ` +
+          `(${JSON.stringify(defaultOffer)}).`,
+        expectation: `The server agrees to the offer as asked. ${ECHO}`,
+        timeout: timeout(secs),
+        compression: { offer: defaultOffer, accept: defaultAccept },
+        run: (f) => compressedEcho(f, defaultOffer, d, [[len, frag]], count),
+      });
+    });
+  });
+
+  // 13.1–13.7: Autobahn's offer/accept combinations, the JSON data, every size.
+  const combos: Array<[Array<[boolean, number]>, AcceptFunction, string]> = [
+    [[[false, 0]], autobahnAccept(false, 0), "[(False, 0)]"],
+    [[[true, 0]], autobahnAccept(true, 0), "[(True, 0)]"],
+    [[[false, 8]], autobahnAccept(false, 8), "[(False, 8)]"],
+    [[[false, 15]], autobahnAccept(false, 15), "[(False, 15)]"],
+    [[[true, 8]], autobahnAccept(true, 8), "[(True, 8)]"],
+    [[[true, 15]], autobahnAccept(true, 15), "[(True, 15)]"],
+    [
+      [[true, 8], [true, 0], [false, 0]],
+      autobahnAcceptFallback(),
+      "[(True, 8), (True, 0), (False, 0)]",
+    ],
+  ];
+  const json = data.json_data1;
+  combos.forEach(([offers, accept, acceptDesc], j) => {
+    const offer = offers.map(([nct, bits]) => autobahnOffer(nct, bits)).join(", ");
+    const offerDesc = `[${offers.map(([n, b]) => `(${n ? "True" : "False"}, ${b})`).join(", ")}]`;
+    const declined = expectedServerAgreement(offer) === undefined;
+    const category = `${kind(json)} - client offers (requestNoContextTakeover, ` +
+      `requestMaxWindowBits): ${offerDesc} / server accept (requestNoContextTakeover, ` +
+      `requestMaxWindowBits): ${acceptDesc}`;
+    COMPRESSION_SIZES.forEach(([len, frag, secs], i) => {
+      cases.push({
+        id: `13.${j + 1}.${i + 1}`,
+        group: 13,
+        category,
+        description: `Send ${count} compressed messages each of payload size ${len}, ` +
+          `auto-fragment to ${frag} octets. Use permessage-deflate client offers ` +
+          `${
+            JSON.stringify(offer)
+          }; a fuzzing server answers with Autobahn's accept ${acceptDesc}.`,
+        expectation: declined
+          ? "A server declines the offers (zlib cannot compress with a 256-byte window) and " +
+            "echoes every message uncompressed; a client takes client_max_window_bits=8 and " +
+            "sends every echo uncompressed (no zlib window is that small). Byte for byte, in " +
+            "order; then a clean close with 1000."
+          : `The server agrees to the first offer as asked. ${ECHO}` +
+            (j === 6 ? " (A client takes client_max_window_bits=8: echoes uncompressed.)" : ""),
+        timeout: timeout(secs),
+        compression: { offer, accept },
+        run: (f) => compressedEcho(f, offer, json, [[len, frag]], count),
+      });
+    });
+  });
+
+  // 13.8–13.11 (wsdriver's additions): every window size 9 … 15 in both directions, with each
+  // combination of context takeover.
+  const mixed: ReadonlyArray<readonly [number, number]> = [[16384, 0], [65536, 4096], [1024, 0]];
+  const takeovers: Array<[boolean, boolean, string]> = [
+    [false, false, "context takeover both ways"],
+    [true, false, "server_no_context_takeover"],
+    [false, true, "client_no_context_takeover"],
+    [true, true, "no context takeover either way"],
+  ];
+  takeovers.forEach(([snct, cnct, what], j) => {
+    for (let bits = 9; bits <= 15; bits++) {
+      const offer = `permessage-deflate${snct ? "; server_no_context_takeover" : ""}${
+        cnct ? "; client_no_context_takeover" : ""
+      }; server_max_window_bits=${bits}; client_max_window_bits=${bits}`;
+      cases.push({
+        id: `13.${8 + j}.${bits - 8}`,
+        group: 13,
+        category: `${kind(json)} - window sizes 9 … 15 both ways, ${what} (not in Autobahn)`,
+        description: `Send ${count} compressed messages of 16384, 65536 (in 4096-octet frames) ` +
+          `and 1024 bytes in turn, with ${bits}-bit windows both ways and ${what}: the client ` +
+          `offers ${JSON.stringify(offer)}; a fuzzing server answers with server_max_window_bits=` +
+          `${bits}, client_max_window_bits=${bits}${snct ? ", server_no_context_takeover" : ""}` +
+          `${cnct ? ", client_no_context_takeover" : ""}.`,
+        expectation: `The server agrees to the offer as asked. ${ECHO} The peer's messages ` +
+          "inflate within the agreed window (and without earlier messages where it agreed to no " +
+          "context takeover).",
+        timeout: timeout(480),
+        compression: { offer, accept: windowAccept(bits, snct, cnct) },
+        run: (f) => compressedEcho(f, offer, json, mixed, count),
+      });
+    }
+  });
   return cases;
 }
 

@@ -31,8 +31,11 @@ for (const group of Object.keys(GROUPS).map(Number)) {
         const fs = await FuzzingServer.start({ hostname: "127.0.0.1", port: 0, cases: [c] });
         try {
           const result = fs.result(c.id);
-          const ws = connect(fs.url(c.id), { maxPayload: MAX_PAYLOAD });
+          // Groups 12 and 13: the client offers permessage-deflate (default options).
+          const ws = connect(fs.url(c.id), { maxPayload: MAX_PAYLOAD, deflate: !!c.compression });
           const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+          const errors: string[] = [];
+          ws.on("error", (err) => errors.push(err.message));
           ws.on("message", (data) => {
             if (ws.readyState === "open") ws.send(data);
           });
@@ -41,7 +44,10 @@ for (const group of Object.keys(GROUPS).map(Number)) {
           // A client that never completes the handshake never reaches the case: do not wait for it.
           const neverOpened = closed.then(() =>
             opened ? new Promise<never>(() => {}) : Promise.reject(
-              new Error(`case ${c.id}: the client closed before the handshake completed`),
+              new Error(
+                `case ${c.id}: the client closed before the handshake completed` +
+                  (errors.length ? `: ${errors.join("; ")}` : ""),
+              ),
             )
           );
           neverOpened.catch(() => {});

@@ -11,6 +11,7 @@
  */
 
 import type * as net from "node:net";
+import { type DeflateAgreement, DeflateCodec } from "./compression.ts";
 
 /** Which end of the connection the fuzzer plays. */
 export type Role = "client" | "server";
@@ -48,7 +49,8 @@ export interface SendOptions {
 
 /** What the peer did, in order. */
 export type PeerEvent =
-  | { type: "message"; data: Uint8Array; binary: boolean; frames: number }
+  /** A data message; `compressed`: RSV1 was set on its first frame (`data` is inflated). */
+  | { type: "message"; data: Uint8Array; binary: boolean; frames: number; compressed: boolean }
   | { type: "ping"; payload: Uint8Array }
   | { type: "pong"; payload: Uint8Array }
   | { type: "close"; code: number | undefined; reason: Uint8Array }
@@ -191,7 +193,8 @@ const OPCODE_NAMES: Record<number, string> = {
 /** Short printable form of some bytes, for failure messages. */
 export function preview(b: Uint8Array, max = 32): string {
   if (isUtf8(b)) {
-    const s = strictDecoder.decode(b.length > max * 4 ? b.subarray(0, max * 4) : b);
+    // The cut may end inside a code point: decode it leniently.
+    const s = new TextDecoder().decode(b.length > max * 4 ? b.subarray(0, max * 4) : b);
     const cut = s.length > max ? `${s.slice(0, max)}…` : s;
     if (/^[\x20-\x7e\u00a0-\uffff]*$/.test(cut)) return JSON.stringify(cut);
   }
@@ -203,9 +206,9 @@ export function preview(b: Uint8Array, max = 32): string {
 export function describeEvent(ev: PeerEvent): string {
   switch (ev.type) {
     case "message":
-      return `${ev.binary ? "binary" : "text"} message of ${ev.data.length} bytes ${
-        preview(ev.data)
-      }`;
+      return `${ev.compressed ? "compressed " : ""}${
+        ev.binary ? "binary" : "text"
+      } message of ${ev.data.length} bytes ${preview(ev.data)}`;
     case "ping":
       return `ping ${preview(ev.payload)}`;
     case "pong":
@@ -235,6 +238,8 @@ function validCloseCode(code: number): boolean {
  */
 class PeerParser {
   #expectMasked: boolean;
+  /** permessage-deflate was agreed: RSV1 may mark a data message's first frame. */
+  #deflate: boolean;
   #emit: (ev: PeerEvent) => void;
   #chunks: Uint8Array[] = [];
   #avail = 0;
@@ -251,11 +256,13 @@ class PeerParser {
   #msgOpcode = 0;
   #msgPieces: Uint8Array[] = [];
   #msgFrames = 0;
+  #msgCompressed = false;
   #closed = false;
 
-  constructor(expectMasked: boolean, emit: (ev: PeerEvent) => void) {
+  constructor(expectMasked: boolean, emit: (ev: PeerEvent) => void, deflate = false) {
     this.#expectMasked = expectMasked;
     this.#emit = emit;
+    this.#deflate = deflate;
   }
 
   push(chunk: Uint8Array): void {
@@ -356,7 +363,15 @@ class PeerParser {
         this.#expectMasked ? "an unmasked frame from a client" : "a masked frame from a server",
       );
     }
-    if (rsv !== 0) return this.#violation(`RSV bits ${rsv} set without an extension`);
+    const firstFrame = (opcode === 1 || opcode === 2) && this.#msgOpcode === 0;
+    if (rsv !== 0 && !(this.#deflate && rsv === 4 && firstFrame)) {
+      if (!this.#deflate) return this.#violation(`RSV bits ${rsv} set without an extension`);
+      if (rsv !== 4) return this.#violation(`RSV bits ${rsv} set (permessage-deflate uses RSV1)`);
+      return this.#violation(
+        `RSV1 on a ${OPCODE_NAMES[opcode] ?? opcode} frame (RFC 7692 §6: only on the first ` +
+          "frame of a data message)",
+      );
+    }
     if (opcode >= 8) {
       if (opcode > 10) return this.#violation(`reserved control opcode ${opcode}`);
       if (!fin) return this.#violation(`fragmented ${OPCODE_NAMES[opcode]} frame`);
@@ -367,6 +382,7 @@ class PeerParser {
       if (this.#msgOpcode !== 0) return this.#violation("new message inside a fragmented one");
       this.#msgOpcode = opcode;
       this.#msgFrames = 0;
+      this.#msgCompressed = rsv === 4;
     } else {
       return this.#violation(`reserved data opcode ${opcode}`);
     }
@@ -404,8 +420,13 @@ class PeerParser {
     const frames = this.#msgFrames;
     this.#msgPieces = [];
     this.#msgOpcode = 0;
-    if (!binary && !isUtf8(data)) return this.#violation("text message is not UTF-8");
-    this.#emit({ type: "message", data, binary, frames });
+    const compressed = this.#msgCompressed;
+    this.#msgCompressed = false;
+    // A compressed text message is checked once inflated (Fuzzer).
+    if (!binary && !compressed && !isUtf8(data)) {
+      return this.#violation("text message is not UTF-8");
+    }
+    this.#emit({ type: "message", data, binary, frames, compressed });
   }
 }
 
@@ -423,12 +444,30 @@ export class Fuzzer {
   #eof = false;
   #disposed = false;
   #closed: Promise<void>;
+  /** permessage-deflate, when the handshake agreed on it. */
+  readonly deflate: DeflateCodec | undefined;
+  /** The `Sec-WebSocket-Extensions` values of the opening handshake (absent: not sent). */
+  negotiation: { offer?: string; response?: string } = {};
+  /** Inflating is asynchronous: with deflate, every event goes through this chain, in order. */
+  #pipeline: Promise<void> = Promise.resolve();
+  #pipelineStopped = false;
 
-  constructor(socket: net.Socket, role: Role, rest: Uint8Array, timing: Partial<Timing> = {}) {
+  constructor(
+    socket: net.Socket,
+    role: Role,
+    rest: Uint8Array,
+    timing: Partial<Timing> = {},
+    deflate?: DeflateAgreement,
+  ) {
     this.socket = socket;
     this.role = role;
     this.timing = { ...DEFAULT_TIMING, ...timing };
-    this.#parser = new PeerParser(role === "server", (ev) => this.#push(ev));
+    this.deflate = deflate && new DeflateCodec(deflate, role);
+    this.#parser = new PeerParser(
+      role === "server",
+      (ev) => (this.deflate ? this.#inflateThenPush(ev) : this.#push(ev)),
+      deflate !== undefined,
+    );
     socket.setNoDelay(true);
     socket.on("data", (b: Uint8Array) => this.#parser.push(new Uint8Array(b)));
     let reset = false;
@@ -436,7 +475,10 @@ export class Fuzzer {
     const eof = () => {
       if (this.#eof) return;
       this.#eof = true;
-      this.#push({ type: "eof", reset });
+      const ev: PeerEvent = { type: "eof", reset };
+      // Behind any message still being inflated.
+      if (this.deflate) this.#pipeline = this.#pipeline.then(() => this.#push(ev));
+      else this.#push(ev);
     };
     socket.on("end", eof);
     this.#closed = new Promise((resolve) => {
@@ -447,6 +489,32 @@ export class Fuzzer {
       if (socket.destroyed) resolve();
     });
     if (rest.length > 0) this.#parser.push(rest.slice());
+  }
+
+  /** Queues `ev` behind the events before it, inflating a compressed message first. */
+  #inflateThenPush(ev: PeerEvent): void {
+    this.#pipeline = this.#pipeline.then(async () => {
+      if (this.#pipelineStopped) return;
+      if (ev.type !== "message" || !ev.compressed) return this.#push(ev);
+      let data: Uint8Array;
+      try {
+        data = await this.deflate!.in.decompress(ev.data);
+      } catch (err) {
+        this.#pipelineStopped = true;
+        return this.#push({
+          type: "violation",
+          reason: `a compressed message that does not inflate with the agreed parameters ` +
+            `(window ${this.deflate!.in.windowBits} bits, ${
+              this.deflate!.in.takeover ? "with" : "without"
+            } context takeover): ${(err as Error).message}`,
+        });
+      }
+      if (!ev.binary && !isUtf8(data)) {
+        this.#pipelineStopped = true;
+        return this.#push({ type: "violation", reason: "inflated text message is not UTF-8" });
+      }
+      this.#push({ ...ev, data });
+    });
   }
 
   #push(ev: PeerEvent): void {
@@ -504,14 +572,20 @@ export class Fuzzer {
 
   /**
    * Sends a message as `fragmentSize`-byte frames (one frame if absent), like Autobahn's
-   * `sendMessage`; an empty message is one empty frame.
+   * `sendMessage`; an empty message is one empty frame. With `compress`, the payload is
+   * compressed first (permessage-deflate must be agreed) and RSV1 set on the first frame only;
+   * the fragments are then pieces of the compressed payload (Autobahn's auto-fragmentation).
    */
   async sendMessage(
     payload: Uint8Array | string,
     binary: boolean,
-    options: SendOptions & { fragmentSize?: number } = {},
+    options: SendOptions & { fragmentSize?: number; compress?: boolean } = {},
   ): Promise<void> {
-    const data = toBytes(payload);
+    let data = toBytes(payload);
+    if (options.compress) {
+      if (!this.deflate?.out) throw new CaseFailure("no permessage-deflate to compress with");
+      data = await this.deflate.out.compress(data);
+    }
     const size = options.fragmentSize ?? Math.max(1, data.length);
     const frames: FrameSpec[] = [];
     for (let off = 0; off < data.length || frames.length === 0; off += size) {
@@ -519,6 +593,7 @@ export class Fuzzer {
         opcode: frames.length === 0 ? (binary ? 2 : 1) : 0,
         payload: data.subarray(off, off + size),
         fin: off + size >= data.length,
+        rsv: options.compress && frames.length === 0 ? 4 : 0,
       });
     }
     await this.send(frames, options);
@@ -567,18 +642,24 @@ export class Fuzzer {
     throw new CaseFailure(`expected ${what}; got ${describeEvent(ev)}`);
   }
 
-  /** The next event must be this exact message (bytes and type). */
+  /**
+   * The next event must be this exact message (bytes and type); if `compressed` is given, RSV1
+   * must (true) or must not (false) have been set on it.
+   */
   async expectMessage(
     data: Uint8Array | string,
     binary: boolean,
     ms = this.timing.event,
+    compressed?: boolean,
   ): Promise<void> {
     const want = toBytes(data);
-    const what = `the echo: ${binary ? "binary" : "text"} message of ${want.length} bytes ${
+    const how = compressed === undefined ? "" : compressed ? "compressed " : "uncompressed ";
+    const what = `the echo: ${how}${binary ? "binary" : "text"} message of ${want.length} bytes ${
       preview(want)
     }`;
     const ev = await this.#expectEvent(what, ms);
     if (ev.type !== "message" || ev.binary !== binary) this.#unexpected(what, ev);
+    if (compressed !== undefined && ev.compressed !== compressed) this.#unexpected(what, ev);
     const at = firstDifference(ev.data, want);
     if (at >= 0) {
       throw new CaseFailure(
@@ -663,6 +744,8 @@ export class Fuzzer {
   /** Stops the connection for good and waits (bounded) until the socket is closed. */
   async dispose(): Promise<void> {
     this.#disposed = true;
+    this.#pipelineStopped = true;
+    this.deflate?.close();
     const w = this.#wake;
     this.#wake = undefined;
     w?.();

@@ -6,6 +6,7 @@
 
 import * as net from "node:net";
 import type { Case } from "./cases.ts";
+import { type DeflateAgreement, readResponse } from "./compression.ts";
 import { Fuzzer, type Timing } from "./fuzzer.ts";
 import { acceptKey, hasToken, randomKey, readHead } from "./handshake.ts";
 import { type CaseResult, failedResult, runCaseOn } from "./runner.ts";
@@ -20,8 +21,17 @@ export interface ServerTarget {
 
 const CONNECT_TIMEOUT = 5000;
 
-/** Opens a TCP connection and completes the opening handshake for `path`. */
-export async function openClientFuzzer(target: ServerTarget, path: string): Promise<Fuzzer> {
+/**
+ * Opens a TCP connection and completes the opening handshake for `path`, offering the
+ * `Sec-WebSocket-Extensions` value `offer` if given. A response that agrees on permessage-deflate
+ * must be valid for the offer (RFC 7692 §5, §7.1); the fuzzer then compresses and decompresses
+ * with the agreed parameters.
+ */
+export async function openClientFuzzer(
+  target: ServerTarget,
+  path: string,
+  offer?: string,
+): Promise<Fuzzer> {
   const socket = net.connect({ host: target.host, port: target.port });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -39,7 +49,8 @@ export async function openClientFuzzer(target: ServerTarget, path: string): Prom
     const head = readHead(socket, CONNECT_TIMEOUT);
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        (offer === undefined ? "" : `Sec-WebSocket-Extensions: ${offer}\r\n`) + "\r\n",
     );
     const { head: res, rest } = await head;
     if (!/^HTTP\/1\.1 101( |$)/.test(res.line)) throw new Error(`expected 101, got ${res.line}`);
@@ -52,10 +63,19 @@ export async function openClientFuzzer(target: ServerTarget, path: string): Prom
     if (res.headers.get("sec-websocket-accept") !== acceptKey(key)) {
       throw new Error("wrong Sec-WebSocket-Accept");
     }
-    if (res.headers.has("sec-websocket-extensions")) {
-      throw new Error("the server accepted an extension that was not offered");
+    const response = res.headers.get("sec-websocket-extensions");
+    let agreement: DeflateAgreement | undefined;
+    if (response !== undefined) {
+      if (offer === undefined) {
+        throw new Error("the server accepted an extension that was not offered");
+      }
+      const r = readResponse(response, offer);
+      if (typeof r === "string") throw new Error(`invalid permessage-deflate response: ${r}`);
+      agreement = r;
     }
-    return new Fuzzer(socket, "client", rest, target.timing);
+    const f = new Fuzzer(socket, "client", rest, target.timing, agreement);
+    f.negotiation = { offer, response };
+    return f;
   } catch (err) {
     socket.destroy();
     throw err;
@@ -67,7 +87,7 @@ export async function runCaseAgainstServer(c: Case, target: ServerTarget): Promi
   const t0 = performance.now();
   let f: Fuzzer;
   try {
-    f = await openClientFuzzer(target, `/${c.id}`);
+    f = await openClientFuzzer(target, `/${c.id}`, c.compression?.offer);
   } catch (err) {
     return failedResult(
       c,

@@ -7,6 +7,13 @@
 
 import * as net from "node:net";
 import { type Case, CASES } from "./cases.ts";
+import {
+  type DeflateAgreement,
+  type OfferedExtension,
+  parseExtensions,
+  PMD,
+  readResponse,
+} from "./compression.ts";
 import { Fuzzer, type Timing } from "./fuzzer.ts";
 import { acceptKey, hasToken, readHead } from "./handshake.ts";
 import { type CaseResult, failedResult, runCaseOn } from "./runner.ts";
@@ -124,11 +131,36 @@ export class FuzzingServer {
       if (c) this.#deferred(c.id).resolve(failedResult(c, `bad upgrade request: ${problem}`));
       return;
     }
+    // permessage-deflate: the case's accept function answers the client's offers.
+    const offer = head.headers.get("sec-websocket-extensions");
+    let response: string | undefined;
+    let agreement: DeflateAgreement | undefined;
+    if (c.compression) {
+      const offers = offer === undefined ? [] : parseExtensions(offer);
+      const bad = typeof offers === "string"
+        ? `a malformed Sec-WebSocket-Extensions offer: ${offers}`
+        : !offers.some((o) => o.name === PMD)
+        ? `no permessage-deflate offer (Sec-WebSocket-Extensions: ${offer ?? "absent"})`
+        : undefined;
+      if (bad) {
+        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        this.#deferred(c.id).resolve(failedResult(c, `the client sent ${bad}`));
+        return;
+      }
+      response = c.compression.accept(offers as OfferedExtension[]);
+      if (response !== undefined) {
+        const r = readResponse(response, offer!);
+        if (typeof r === "string") throw new Error(`the case's own response is invalid: ${r}`);
+        agreement = r;
+      }
+    }
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
+        (response === undefined ? "" : `Sec-WebSocket-Extensions: ${response}\r\n`) + "\r\n",
     );
-    const f = new Fuzzer(socket, "server", rest, this.#timing);
+    const f = new Fuzzer(socket, "server", rest, this.#timing, agreement);
+    f.negotiation = { offer, response };
     const r = await runCaseOn(c, f);
     r.ms = performance.now() - t0;
     this.#deferred(c.id).resolve(r);

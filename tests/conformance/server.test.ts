@@ -1,7 +1,8 @@
 /**
  * Conformance of the wsdriver SERVER: an in-process echo server (`serve`, text back as text,
- * binary as binary) against the fuzzing client, one test per Autobahn case id. Runs under
- * deno test, bun test and node --test, so every runtime's server is covered.
+ * binary as binary) against the fuzzing client, one test per Autobahn case id; with
+ * permessage-deflate (default options) for the compression cases. Runs under deno test, bun test
+ * and node --test, so every runtime's server is covered.
  */
 
 import assert from "node:assert/strict";
@@ -33,7 +34,8 @@ for (const group of Object.keys(GROUPS).map(Number)) {
       it(`${c.id} ${c.description}`, async () => {
         const sockets: WS[] = [];
         const server = await serve(
-          { port: 0, hostname: "127.0.0.1", maxPayload: MAX_PAYLOAD },
+          // Groups 12 and 13 need permessage-deflate (default options).
+          { port: 0, hostname: "127.0.0.1", maxPayload: MAX_PAYLOAD, deflate: !!c.compression },
           (ws) => {
             sockets.push(ws);
             ws.on("message", (data, isBinary) => {

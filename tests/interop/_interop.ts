@@ -431,6 +431,13 @@ export interface Pair {
   label: string;
   peer: PeerProcess;
   caps: Capabilities;
+  /**
+   * The `Sec-WebSocket-Extensions` value both sides must have agreed on: wsdriver's
+   * `ws.extensions`, and the peer's report where its API tells (default `""`: none).
+   */
+  extensions?: string;
+  /** What the peer reports if not {@link extensions} (Bun's client: its own normalised form). */
+  peerExtensions?: string;
 }
 
 /** Runs `fn`; a failure names the pair, the step and shows the peer's output. */
@@ -499,9 +506,11 @@ async function checkOpen(pair: Pair, inbox: Inbox): Promise<void> {
   if (open.protocol !== null) {
     assert.equal(open.protocol, PROTOCOL, "the subprotocol the peer agreed on");
   }
-  // Several clients offer permessage-deflate, which wsdriver does not implement: declined.
+  // Without deflate on the wsdriver side, the offers of several clients are declined.
+  const want = pair.extensions ?? "";
+  assert.equal(inbox.ws.extensions, want, "the extensions wsdriver agreed on");
   if (open.extensions !== null) {
-    assert.equal(open.extensions, "", "the extensions the peer agreed on");
+    assert.equal(open.extensions, pair.peerExtensions ?? want, "the extensions the peer agreed on");
   }
 }
 
@@ -598,6 +607,12 @@ export async function connectionOne(pair: Pair, inbox: Inbox): Promise<void> {
     });
   }
 
+  await wsdriverCloses(pair, inbox);
+}
+
+/** wsdriver closes with 4002 "wsdriver bye"; both sides must see exactly that. */
+async function wsdriverCloses(pair: Pair, inbox: Inbox): Promise<void> {
+  const ws = inbox.ws;
   await step(pair, 'wsdriver closes with 4002 "wsdriver bye"', async () => {
     ws.close(4002, "wsdriver bye");
     const [code, , clean] = await withTimeout(inbox.closed, T, "wsdriver's close event");
@@ -609,6 +624,60 @@ export async function connectionOne(pair: Pair, inbox: Inbox): Promise<void> {
     if (seen.clean !== null) assert.equal(seen.clean, true, "the peer's wasClean");
     assert.deepEqual(inbox.errors.map(String), [], "wsdriver error events");
   });
+}
+
+/**
+ * The messages of the compression exchange: under the 1024-byte threshold both sides default to
+ * (sent uncompressed), then compressible text and random (incompressible) binary of 1 KiB,
+ * 64 KiB and 1 MiB, and compressible binary.
+ */
+export function deflatePayloads(): Array<{ name: string; data: string | Uint8Array }> {
+  const list: Array<{ name: string; data: string | Uint8Array }> = [
+    { name: "100-byte text (under the threshold)", data: text(100) },
+    { name: "600-byte random binary (under the threshold)", data: bytes(600) },
+  ];
+  for (const n of [1024, 65536, MIB]) {
+    const size = n >= MIB ? `${n / MIB} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} bytes`;
+    list.push({ name: `${size} compressible text`, data: text(n) });
+    list.push({ name: `${size} random binary`, data: bytes(n) });
+  }
+  list.push({
+    name: "256 KiB compressible binary",
+    data: Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i % 251) ^ ((i >> 12) & 0xff)),
+  });
+  return list;
+}
+
+/**
+ * The first connection of a pair with permessage-deflate agreed: the extensions on both sides,
+ * compressible and random payloads of every size up to 16 MiB (one under the threshold), a burst
+ * that makes consecutive messages refer to each other under context takeover, then wsdriver
+ * closes with 4002 "wsdriver bye".
+ */
+export async function connectionDeflate(pair: Pair, inbox: Inbox): Promise<void> {
+  const ws = inbox.ws;
+  await step(pair, "subprotocol and extensions", () => checkOpen(pair, inbox));
+  for (const p of deflatePayloads()) {
+    await step(pair, `echo ${p.name}`, () => echo(pair, inbox, p.data, p.name));
+  }
+  await step(pair, "a burst of 100 similar texts and random binaries sent at once", async () => {
+    const burst = Array.from(
+      { length: 100 },
+      (_, i) => (i % 2 === 0 ? `burst ${i}: ${text(2000 + i)}` : bytes(2000 + i, i)),
+    );
+    for (const m of burst) ws.send(m);
+    for (const [i, m] of burst.entries()) {
+      assertMessage(await inbox.messages.next(T, `echo ${i} of the burst`), m, `burst #${i}`);
+    }
+    for (const [i, m] of burst.entries()) await peerReceived(pair, m, `burst #${i}`);
+  });
+  await step(pair, "echo 16 MiB compressible text", () => {
+    return echo(pair, inbox, text(16 * MIB), "16 MiB compressible text", T_BIG);
+  });
+  await step(pair, "echo 16 MiB random binary", () => {
+    return echo(pair, inbox, bytes(16 * MIB), "16 MiB random binary", T_BIG);
+  });
+  await wsdriverCloses(pair, inbox);
 }
 
 /** The second connection of a pair: the peer closes with 4001 "peer bye". */

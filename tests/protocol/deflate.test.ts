@@ -169,12 +169,21 @@ describe("offerDeflate and acceptDeflateResponse (client)", () => {
       serverMaxWindowBits: 10,
       clientMaxWindowBits: 12,
     });
+    // An 8-bit client window is accepted: the client then never compresses (RFC 7692 §6).
+    const eight = acceptDeflateResponse(
+      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=8`,
+      {},
+    );
+    assert.equal(typeof eight, "object");
+    assert.equal(
+      new PerMessageDeflate(eight as DeflateParams, "client", {}).threshold,
+      Infinity,
+    );
     const bad: Array<[string, object]> = [
       ["x-foo", {}],
       ["permessage-deflate, permessage-deflate", {}],
       ["permessage-deflate; foo", {}],
       ["permessage-deflate; client_max_window_bits", {}],
-      ["permessage-deflate; client_max_window_bits=8", {}],
       ["permessage-deflate; server_max_window_bits=12", { serverMaxWindowBits: 10 }],
       ["permessage-deflate; client_max_window_bits=12", { clientMaxWindowBits: 10 }],
       ["permessage-deflate; client_no_context_takeover", { serverNoContextTakeover: true }],

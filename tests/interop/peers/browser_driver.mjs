@@ -28,7 +28,8 @@ const ARGS = [
   "--disable-sync",
 ];
 
-const [mode, url] = process.argv.slice(2);
+// Chromium always offers permessage-deflate: `--deflate` changes nothing.
+const [mode, url] = process.argv.slice(2).filter((a) => a !== "--deflate");
 if (mode !== "client" || !url) {
   console.error("usage: node browser_driver.mjs client URL");
   process.exit(2);

@@ -1,10 +1,14 @@
 /**
  * Bun's own WebSocket as an interop peer (not a test file).
  *
- *   bun bun_peer.ts client URL   # built-in WebSocket: two connections to URL, one after the
- *                                # other, then exit
- *   bun bun_peer.ts server       # Bun.serve with websocket handlers on 127.0.0.1:0;
- *                                # prints "listening on ws://127.0.0.1:PORT"
+ *   bun bun_peer.ts client URL [--deflate]  # built-in WebSocket: two connections to URL, one
+ *                                           # after the other, then exit
+ *   bun bun_peer.ts server [--deflate]      # Bun.serve with websocket handlers on 127.0.0.1:0;
+ *                                           # prints "listening on ws://127.0.0.1:PORT"
+ *
+ * Bun's client offers permessage-deflate by itself (`--deflate` changes nothing there); with
+ * `--deflate` the server is started with `perMessageDeflate: true` (then it always asks for no
+ * context takeover both ways).
  *
  * Bun can ping and observe pings and pongs (client: `ws.ping()` and "ping"/"pong" events;
  * server: `ws.ping()` and the `ping`/`pong` handlers), but cannot send fragments.
@@ -29,6 +33,7 @@ interface BunApi {
     fetch(req: Request, server: BunServer): Response | undefined;
     websocket: {
       maxPayloadLength: number;
+      perMessageDeflate: boolean;
       open(ws: ServerWebSocket): void;
       message(ws: ServerWebSocket, message: string | Uint8Array): void;
       ping(ws: ServerWebSocket, data: Uint8Array): void;
@@ -47,7 +52,9 @@ interface BunServer {
 }
 
 const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
-const [mode, url] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const deflate = args.includes("--deflate");
+const [mode, url] = args.filter((a) => a !== "--deflate");
 const decoder = new TextDecoder();
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -72,6 +79,7 @@ if (mode === "client" && url) {
     },
     websocket: {
       maxPayloadLength: 64 * 1024 * 1024,
+      perMessageDeflate: deflate,
       open(ws) {
         // ServerWebSocket does not tell which extensions were agreed on.
         report({ event: "open", protocol: ws.data.protocol, extensions: null });

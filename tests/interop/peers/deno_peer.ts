@@ -1,12 +1,14 @@
 /**
  * Deno's own WebSocket as an interop peer (not a test file).
  *
- *   deno run -A deno_peer.ts client URL   # built-in WebSocket: two connections to URL, one after
- *                                         # the other, then exit
- *   deno run -A deno_peer.ts server       # Deno.serve + Deno.upgradeWebSocket on 127.0.0.1:0;
- *                                         # prints "listening on ws://127.0.0.1:PORT"
+ *   deno run -A deno_peer.ts client URL [--deflate]  # built-in WebSocket: two connections to
+ *                                                    # URL, one after the other, then exit
+ *   deno run -A deno_peer.ts server [--deflate]      # Deno.serve + Deno.upgradeWebSocket on
+ *                                                    # 127.0.0.1:0; prints "listening on …"
  *
- * Deno's API cannot send pings, observe pings or pongs, or send fragments.
+ * Deno's API cannot send pings, observe pings or pongs, or send fragments. Neither its client nor
+ * its server speaks permessage-deflate (Deno 2.x: no offer, offers ignored), so `--deflate`
+ * changes nothing: the pair checks that wsdriver with deflate on talks to it uncompressed.
  * Typed through `globalThis` so that the npm build (tsc with Node types) compiles it too.
  */
 import process from "node:process";
@@ -24,7 +26,7 @@ interface DenoApi {
 }
 
 const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
-const [mode, url] = process.argv.slice(2);
+const [mode, url] = process.argv.slice(2).filter((a) => a !== "--deflate");
 
 if (mode === "client" && url) {
   for (let n = 1; n <= 2; n++) {

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Python `websockets` (10.4, Debian's python3-websockets) as an interop peer (not a test file).
 
-    /usr/bin/python3 python_peer.py client URL   # two connections to URL, one after the other
-    /usr/bin/python3 python_peer.py server       # websockets.serve on 127.0.0.1:0; prints
-                                                 # "listening on ws://127.0.0.1:PORT"
+    /usr/bin/python3 python_peer.py client URL [--deflate]  # two connections to URL, one after
+                                                            # the other
+    /usr/bin/python3 python_peer.py server [--deflate]      # websockets.serve on 127.0.0.1:0;
+                                                            # prints "listening on ws://…"
 
 websockets can ping (and await the pong), and send a fragmented message (an iterable of
-fragments), but it does not expose received pings or pongs. Its client offers
-permessage-deflate by default, which wsdriver must decline. The peer protocol is described in
-tests/interop/README.md and peers/web_peer.ts.
+fragments), but it does not expose received pings or pongs. Its client offers and its server
+accepts permessage-deflate by default (the server asks for 12-bit windows both ways), so
+`--deflate` changes nothing: a wsdriver server without deflate must decline the offer. The `open`
+report's `extensions` is the Sec-WebSocket-Extensions value of the handshake ("" if none). The
+peer protocol is described in tests/interop/README.md and peers/web_peer.ts.
 """
 
 import asyncio
@@ -47,7 +50,8 @@ async def command(ws, cmd):
 
 
 async def run_peer(ws):
-    extensions = ", ".join(ext.name for ext in ws.extensions)
+    # The response head (sent by a server, received by a client).
+    extensions = ws.response_headers.get("Sec-WebSocket-Extensions", "")
     report(event="open", protocol=ws.subprotocol or "", extensions=extensions)
     try:
         async for msg in ws:
@@ -84,7 +88,7 @@ async def server():
 
 
 def main():
-    args = sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--deflate"]
     if len(args) == 2 and args[0] == "client":
         asyncio.run(client(args[1]))
     elif args == ["server"]:

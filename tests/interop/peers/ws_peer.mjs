@@ -2,9 +2,14 @@
  * The npm `ws` package on Node as an interop peer (not a test file). Plain ESM JavaScript: it
  * runs on the machine's `node` (20 or later), which cannot run TypeScript.
  *
- *   node ws_peer.mjs client URL   # two connections to URL, one after the other, then exit
- *   node ws_peer.mjs server       # WebSocketServer on 127.0.0.1:0; prints
- *                                 # "listening on ws://127.0.0.1:PORT"
+ *   node ws_peer.mjs client URL [--deflate]  # two connections to URL, one after the other, then
+ *                                            # exit
+ *   node ws_peer.mjs server [--deflate]      # WebSocketServer on 127.0.0.1:0; prints
+ *                                            # "listening on ws://127.0.0.1:PORT"
+ *
+ * `--deflate` enables permessage-deflate (ws's default options): the client offers it (which a
+ * ws client does by default anyway), the server accepts it (off by default in ws). The `open`
+ * report's `extensions` is the Sec-WebSocket-Extensions value of the handshake ("" if none).
  *
  * `ws` can do everything the interop suite asks: ping, observe pings and pongs, and send a
  * message in fragments (`send(data, { fin: false })`). The peer protocol is described in
@@ -77,14 +82,15 @@ function runPeer(ws) {
   });
 }
 
-const [mode, url] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const deflate = args.includes("--deflate");
+const [mode, url] = args.filter((a) => a !== "--deflate");
 if (mode === "client" && url) {
   for (let n = 1; n <= 2; n++) {
-    const ws = new WebSocket(url, OFFERED, { maxPayload: MAX_PAYLOAD });
-    ws.on(
-      "open",
-      () => report({ event: "open", protocol: ws.protocol, extensions: ws.extensions }),
-    );
+    const ws = new WebSocket(url, OFFERED, { maxPayload: MAX_PAYLOAD, perMessageDeflate: true });
+    let extensions = "";
+    ws.on("upgrade", (res) => (extensions = res.headers["sec-websocket-extensions"] ?? ""));
+    ws.on("open", () => report({ event: "open", protocol: ws.protocol, extensions }));
     await runPeer(ws);
   }
 } else if (mode === "server") {
@@ -92,11 +98,18 @@ if (mode === "client" && url) {
     host: "127.0.0.1",
     port: 0,
     maxPayload: MAX_PAYLOAD,
+    perMessageDeflate: deflate,
     handleProtocols: (offered) => SUPPORTED.find((p) => offered.has(p)) ?? false,
+  });
+  // The response head, to report the Sec-WebSocket-Extensions value it carries.
+  let extensions = "";
+  wss.on("headers", (headers) => {
+    const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+    extensions = line ? line.slice(line.indexOf(":") + 1).trim() : "";
   });
   wss.on("listening", () => console.log(`listening on ws://127.0.0.1:${wss.address().port}`));
   wss.on("connection", (ws) => {
-    report({ event: "open", protocol: ws.protocol, extensions: ws.extensions });
+    report({ event: "open", protocol: ws.protocol, extensions });
     runPeer(ws);
   });
 } else {
