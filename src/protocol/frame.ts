@@ -202,33 +202,12 @@ export function encodeFrame(
   options: EncodeOptions = {},
 ): Uint8Array[] {
   const n = payload.length;
-  const ext = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
   const mask = options.mask;
-  const hlen = 2 + ext + (mask ? 4 : 0);
+  const hlen = headerLength(n, mask !== undefined);
   const inline = mask !== undefined || n <= COPY_THRESHOLD;
   const out = new Uint8Array(inline ? hlen + n : hlen);
-  out[0] = (options.fin === false ? 0 : 0x80) | (options.rsv1 ? 0x40 : 0) | opcode;
-  if (ext === 0) {
-    out[1] = n;
-  } else if (ext === 2) {
-    out[1] = 126;
-    out[2] = n >>> 8;
-    out[3] = n & 0xff;
-  } else {
-    out[1] = 127;
-    const hi = Math.floor(n / 0x100000000);
-    out[2] = hi >>> 24;
-    out[3] = (hi >>> 16) & 0xff;
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = n >>> 24;
-    out[7] = (n >>> 16) & 0xff;
-    out[8] = (n >>> 8) & 0xff;
-    out[9] = n & 0xff;
-  }
+  writeHeader(out, 0, opcode, n, options);
   if (mask) {
-    out[1] |= 0x80;
-    out.set(mask, 2 + ext);
     maskInto(payload, mask, out, hlen);
     return [out];
   }
@@ -237,6 +216,67 @@ export function encodeFrame(
     return [out];
   }
   return [out, payload];
+}
+
+/** Largest text that {@link encodeTextFrame} encodes in place (it reserves 3 bytes a char). */
+export const TEXT_IN_PLACE_LIMIT = 16 * 1024;
+
+/**
+ * Encodes a whole text frame with one allocation: the UTF-8 goes straight behind a header slot
+ * sized for the worst case, and the header is written right before it once the length is known.
+ * For texts up to {@link TEXT_IN_PLACE_LIMIT} characters.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeTextFrame("hello"); // [0x81, 5, 0x68, 0x65, 0x6c, 0x6c, 0x6f]
+ * ```
+ */
+export function encodeTextFrame(text: string, mask?: Uint8Array): Uint8Array {
+  const reserve = headerLength(text.length * 3, mask !== undefined);
+  const buf = new Uint8Array(reserve + text.length * 3);
+  const { written } = utf8Encoder.encodeInto(text, buf.subarray(reserve));
+  const start = reserve - headerLength(written, mask !== undefined);
+  writeHeader(buf, start, 0x1, written, { mask });
+  if (mask) applyMask(buf.subarray(reserve, reserve + written), mask);
+  return buf.subarray(start, reserve + written);
+}
+
+const utf8Encoder = new TextEncoder();
+
+function headerLength(n: number, masked: boolean): number {
+  return 2 + (n < 126 ? 0 : n < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+/** Writes a frame header for a payload of `n` bytes at `out[at]`. */
+function writeHeader(
+  out: Uint8Array,
+  at: number,
+  opcode: number,
+  n: number,
+  options: EncodeOptions,
+): void {
+  out[at] = (options.fin === false ? 0 : 0x80) | (options.rsv1 ? 0x40 : 0) | opcode;
+  const maskBit = options.mask ? 0x80 : 0;
+  let p = at + 2;
+  if (n < 126) {
+    out[at + 1] = maskBit | n;
+  } else if (n < 0x10000) {
+    out[at + 1] = maskBit | 126;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[at + 1] = maskBit | 127;
+    const hi = Math.floor(n / 0x100000000);
+    out[p++] = hi >>> 24;
+    out[p++] = (hi >>> 16) & 0xff;
+    out[p++] = (hi >>> 8) & 0xff;
+    out[p++] = hi & 0xff;
+    out[p++] = n >>> 24;
+    out[p++] = (n >>> 16) & 0xff;
+    out[p++] = (n >>> 8) & 0xff;
+    out[p++] = n & 0xff;
+  }
+  if (options.mask) out.set(options.mask, p);
 }
 
 const POOL_SIZE = 8192;

@@ -9,7 +9,15 @@
 import { ProtocolError, StateError } from "../errors.ts";
 import { CloseCode, encodeClosePayload, parseClosePayload } from "./close.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
-import { encodeFrame, FrameParser, type FrameSink, Opcode, randomMask } from "./frame.ts";
+import {
+  encodeFrame,
+  encodeTextFrame,
+  FrameParser,
+  type FrameSink,
+  Opcode,
+  randomMask,
+  TEXT_IN_PLACE_LIMIT,
+} from "./frame.ts";
 import { Utf8Validator } from "./utf8.ts";
 
 /** Which end of the connection this is: it decides who masks. */
@@ -198,6 +206,14 @@ export class Protocol implements FrameSink, WireProtocol {
 
   /** Queues a text message. */
   sendText(text: string): void {
+    if (this.deflate === undefined && text.length <= TEXT_IN_PLACE_LIMIT) {
+      this.#assertCanSend();
+      this.#assertNoFragmentInProgress();
+      const frame = encodeTextFrame(text, this.side === "client" ? randomMask() : undefined);
+      this.#out.push(frame);
+      this.#outBytes += frame.length;
+      return;
+    }
     this.#sendData(Opcode.Text, textEncoder.encode(text));
   }
 

@@ -15,6 +15,9 @@ import type {
   Transport,
 } from "./conn.ts";
 
+/** Up to this many bytes, the chunks of one write are joined into one buffer. */
+const COALESCE_LIMIT = 16 * 1024;
+
 class NodeConn implements Conn {
   #socket: net.Socket;
   #handlers: ConnHandlers | undefined;
@@ -55,11 +58,30 @@ class NodeConn implements Conn {
       callback?.(new Error("socket is closed"));
       return;
     }
+    const cb = callback ? (err?: Error | null) => callback(err ?? undefined) : undefined;
     const last = chunks.length - 1;
-    if (last > 0) s.cork();
+    if (last === 0) {
+      s.write(chunks[0], cb);
+      return;
+    }
+    let total = 0;
+    for (let i = 0; i <= last; i++) total += chunks[i].length;
+    if (total <= COALESCE_LIMIT) {
+      // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
+      // a writev with a Buffer wrapper and a write request per frame.
+      const out = new Uint8Array(total);
+      let off = 0;
+      for (let i = 0; i <= last; i++) {
+        out.set(chunks[i], off);
+        off += chunks[i].length;
+      }
+      s.write(out, cb);
+      return;
+    }
+    s.cork();
     for (let i = 0; i < last; i++) s.write(chunks[i]);
-    s.write(chunks[last], callback ? (err) => callback(err ?? undefined) : undefined);
-    if (last > 0) s.uncork();
+    s.write(chunks[last], cb);
+    s.uncork();
   }
 
   end(): void {
