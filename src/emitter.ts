@@ -22,46 +22,59 @@ export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) =>
  * ```
  */
 export class Emitter<E extends EventMap> {
-  #listeners = new Map<keyof E, Array<{ fn: Listener<E, keyof E>; once: boolean }>>();
+  /**
+   * Listeners by event, created on first use. An `on` listener is stored as the function itself
+   * and a `once` listener wrapped, so that idle sockets with a few listeners stay small.
+   */
+  #listeners: { [K in keyof E]?: Entry<E>[] } | undefined;
 
   /** Adds a listener. */
   on<K extends keyof E>(event: K, listener: Listener<E, K>): this {
-    this.#add(event, listener, false);
+    this.#add(event, listener as Listener<E, keyof E>);
     return this;
   }
 
   /** Adds a listener that runs at most once. */
   once<K extends keyof E>(event: K, listener: Listener<E, K>): this {
-    this.#add(event, listener, true);
+    this.#add(event, { once: listener as Listener<E, keyof E> });
     return this;
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<K extends keyof E>(event: K, listener: Listener<E, K>): this {
-    const list = this.#listeners.get(event);
+    const list = this.#listeners?.[event];
     if (!list) return this;
-    const i = list.findIndex((l) => l.fn === listener);
+    const i = list.findIndex((l) =>
+      l === listener || (typeof l !== "function" && l.once === listener)
+    );
     if (i >= 0) {
+      // Copy on write: emit iterates a snapshot even if a listener adds or removes listeners.
       const copy = list.slice();
       copy.splice(i, 1);
-      this.#listeners.set(event, copy);
+      this.#listeners![event] = copy;
     }
     return this;
   }
 
   /** Number of listeners for `event`. */
   listenerCount<K extends keyof E>(event: K): number {
-    return this.#listeners.get(event)?.length ?? 0;
+    return this.#listeners?.[event]?.length ?? 0;
   }
 
   /** Calls the listeners of `event` in order; true if there were any. */
   protected emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
-    const list = this.#listeners.get(event);
+    const list = this.#listeners?.[event];
     if (!list || list.length === 0) return false;
     for (const l of list) {
-      if (l.once) this.off(event, l.fn);
+      let fn: Listener<E, keyof E>;
+      if (typeof l === "function") {
+        fn = l;
+      } else {
+        fn = l.once;
+        this.off(event, fn);
+      }
       try {
-        l.fn(...args);
+        fn(...args);
       } catch (err) {
         queueMicrotask(() => {
           throw err;
@@ -71,9 +84,11 @@ export class Emitter<E extends EventMap> {
     return true;
   }
 
-  #add<K extends keyof E>(event: K, fn: Listener<E, K>, once: boolean): void {
-    const list = this.#listeners.get(event) ?? [];
-    // Copy on write: emit iterates a snapshot even if a listener adds or removes listeners.
-    this.#listeners.set(event, [...list, { fn: fn as Listener<E, keyof E>, once }]);
+  #add<K extends keyof E>(event: K, entry: Entry<E>): void {
+    const listeners = this.#listeners ??= Object.create(null) as { [K in keyof E]?: Entry<E>[] };
+    const list = listeners[event];
+    listeners[event] = list ? [...list, entry] : [entry];
   }
 }
+
+type Entry<E extends EventMap> = Listener<E, keyof E> | { once: Listener<E, keyof E> };

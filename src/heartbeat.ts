@@ -51,8 +51,8 @@ export class Sweeper {
   /** Watches `ws` until it closes. */
   add(ws: WS): void {
     if (this.#tick === 0) return;
+    // Closed sockets are dropped by the next sweep: no listener per socket.
     this.#sockets.add(ws);
-    ws.once("close", () => this.#sockets.delete(ws));
     this.#timer ??= setInterval(() => this.#sweep(), this.#tick);
   }
 
@@ -67,6 +67,10 @@ export class Sweeper {
     const now = Date.now();
     const hb = this.heartbeat, idle = this.idleTimeout;
     for (const ws of this.#sockets) {
+      if (ws.readyState === "closed") {
+        this.#sockets.delete(ws);
+        continue;
+      }
       if (ws.readyState !== "open") continue;
       if (idle !== undefined && now - ws._lastMessageAt >= idle) {
         ws.close(1001, "idle timeout");

@@ -237,15 +237,17 @@ export class Server<Data = unknown> {
   /** @internal */
   _admitted(ws: WS<Data>, pattern: string): void {
     this.clients.add(ws);
+    ws._resource = pattern;
     let set = this.#byResource.get(pattern);
     if (!set) this.#byResource.set(pattern, set = new Set());
-    const resourceClients = set;
-    resourceClients.add(ws);
+    set.add(ws);
     this.#sweeper.add(ws as WS);
-    ws.once("close", () => {
-      this.clients.delete(ws);
-      resourceClients.delete(ws);
-    });
+  }
+
+  /** @internal A client closed (WS's owner hook). */
+  _forget(ws: WS<Data>): void {
+    this.clients.delete(ws);
+    this.#byResource.get(ws._resource)?.delete(ws);
   }
 
   /**
@@ -445,6 +447,7 @@ export function createServer<Data = unknown>(
         request,
         topics,
         data,
+        owner: server,
       });
       if (deflate) {
         ws._negotiated(
@@ -490,6 +493,7 @@ export function createServer<Data = unknown>(
         topics,
         data,
         raw: framing,
+        owner: server,
       });
       server._admitted(ws, resource.pattern);
       ws._attach(conn, "", concat(rest, early), () => runHandler(resource.handler, ws));

@@ -17,7 +17,7 @@ import {
 import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { Topics } from "./topics.ts";
-import type { Conn } from "./transport/conn.ts";
+import type { Conn, ConnHandlers } from "./transport/conn.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -73,6 +73,8 @@ export interface WSInit<Data> {
   data?: Data;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
+  /** Told once the socket is closed (a server's client sets): one shared hook, no closure each. */
+  owner?: { _forget(ws: WS<Data>): void };
 }
 
 /** Default {@link WS.highWaterMark}: 1 MiB. */
@@ -163,9 +165,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal When the last data message went either way. */
   _lastMessageAt = 0;
   #topics: Topics | undefined;
+  #owner: { _forget(ws: WS<Data>): void } | undefined;
+  /** @internal The server resource pattern this socket belongs to. */
+  _resource = "";
   #deflate: PerMessageDeflate | undefined;
   #extensions = "";
-  #subscribed = new Set<string>();
+  #subscribed: Set<string> | undefined;
   #readPaused = false;
 
   #state: ReadyState = "connecting";
@@ -196,6 +201,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.kind = init.raw ? "raw" : "websocket";
     this.framing = init.raw;
     this.#topics = init.topics;
+    this.#owner = init.owner;
 
     this.data = init.data as Data;
   }
@@ -209,23 +215,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
     }
     if (this.#state === "closed") return;
-    this.#subscribed.add(topic);
+    (this.#subscribed ??= new Set()).add(topic);
     this.#topics._add(topic, this);
   }
 
   /** Leaves `topic`. */
   unsubscribe(topic: string): void {
-    if (this.#subscribed.delete(topic)) this.#topics!._remove(topic, this);
+    if (this.#subscribed?.delete(topic)) this.#topics!._remove(topic, this);
   }
 
   /** True if subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
-    return this.#subscribed.has(topic);
+    return this.#subscribed?.has(topic) ?? false;
   }
 
   /** Topics this socket is subscribed to. */
   get topics(): string[] {
-    return [...this.#subscribed];
+    return [...(this.#subscribed ?? [])];
   }
 
   /** `connecting`, `open`, `closing` or `closed`. */
@@ -410,23 +416,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#abortConnect = undefined;
     this.#conn = conn;
     this.#protocol = protocol;
-    const handler: ProtocolHandler = {
-      message: (data, isBinary) => {
-        this._lastMessageAt = this._lastSeenAt;
-        this.emit("message", data, isBinary);
-      },
-      ping: (payload) => this.emit("ping", payload),
-      pong: (payload) => this.emit("pong", payload),
-      close: () => {
-        this.#state = "closing";
-        this.#armCloseTimer();
-      },
-      error: (err: ProtocolError) => {
-        this.#state = "closing";
-        this.#armCloseTimer();
-        this.emit("error", err);
-      },
-    };
+    const handler = new ProtocolEvents(this);
     const proto: WireProtocol = this.framing
       ? new RawProtocol({
         framing: this.framing,
@@ -440,22 +430,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#engine = proto;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = Date.now();
-    conn.setHandlers({
-      data: (chunk) => this.#receive(chunk),
-      end: () => {
-        this.#transportEnded = true;
-        proto.eof();
-        conn.end();
-      },
-      close: () => this.#closed(),
-      drain: () => {
-        if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
-          this.#readPaused = false;
-          conn.resume();
-        }
-        this.emit("drain");
-      },
-    });
+    conn.setHandlers(new ConnEvents(this));
     this.#opened(beforeOpen);
     if (rest.length > 0) this.#receive(rest);
   }
@@ -474,18 +449,63 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#opened(beforeOpen);
   }
 
+  /** @internal The protocol delivered a message (see ProtocolEvents). */
+  _message(data: string | Uint8Array, isBinary: boolean): void {
+    this._lastMessageAt = this._lastSeenAt;
+    this.emit("message", data, isBinary);
+  }
+
+  /** @internal A ping or pong arrived. */
+  _control(kind: "ping" | "pong", payload: Uint8Array): void {
+    this.emit(kind, payload);
+  }
+
+  /** @internal The peer's close frame arrived, or the protocol failed (with `error`). */
+  _closing(error?: ProtocolError): void {
+    this.#state = "closing";
+    this.#armCloseTimer();
+    if (error) this.emit("error", error);
+  }
+
+  /** @internal The transport delivered bytes. */
+  _data(chunk: Uint8Array): void {
+    this.#receive(chunk);
+  }
+
+  /** @internal The peer ended its stream. */
+  _end(): void {
+    this.#transportEnded = true;
+    this.#proto!.eof();
+    this.#conn!.end();
+  }
+
+  /** @internal The transport closed. */
+  _transportClosed(): void {
+    this.#closed();
+  }
+
+  /** @internal The transport's buffer drained. */
+  _drain(): void {
+    const conn = this.#conn!;
+    if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
+      this.#readPaused = false;
+      conn.resume();
+    }
+    this.emit("drain");
+  }
+
   /** @internal A native socket delivered a message. */
   _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
-    this._lastSeenAt = this._lastMessageAt = Date.now();
+    this._lastSeenAt = Date.now();
     this._pingSentAt = 0;
-    this.emit("message", data, isBinary);
+    this._message(data, isBinary);
   }
 
   /** @internal A native socket delivered a ping or pong. */
   _nativeControl(kind: "ping" | "pong", payload: Uint8Array): void {
     this._lastSeenAt = Date.now();
     this._pingSentAt = 0;
-    this.emit(kind, payload);
+    this._control(kind, payload);
   }
 
   /** @internal A native socket flushed its buffer. */
@@ -499,6 +519,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     clearTimeout(this.#closeTimer);
     this.#state = "closed";
     this.#leaveTopics();
+    this.#owner?._forget(this);
     this.emit("close", code, reason, wasClean);
   }
 
@@ -594,8 +615,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   };
 
   #leaveTopics(): void {
+    if (!this.#subscribed) return;
     for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
-    this.#subscribed.clear();
+    this.#subscribed = undefined;
   }
 
   #armCloseTimer(): void {
@@ -623,6 +645,53 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }
     this.#deferredCallbacks = [];
+    this.#owner?._forget(this);
     this.emit("close", code, reason, clean);
+  }
+}
+
+/**
+ * A socket's protocol events, forwarded to it: one small object per socket instead of a closure
+ * per event (idle connections are mostly such bookkeeping).
+ */
+class ProtocolEvents implements ProtocolHandler {
+  #ws: WS<unknown>;
+  constructor(ws: WS<unknown>) {
+    this.#ws = ws;
+  }
+  message(data: string | Uint8Array, isBinary: boolean): void {
+    this.#ws._message(data, isBinary);
+  }
+  ping(payload: Uint8Array): void {
+    this.#ws._control("ping", payload);
+  }
+  pong(payload: Uint8Array): void {
+    this.#ws._control("pong", payload);
+  }
+  close(): void {
+    this.#ws._closing();
+  }
+  error(error: ProtocolError): void {
+    this.#ws._closing(error);
+  }
+}
+
+/** A socket's transport events, forwarded to it (see {@link ProtocolEvents}). */
+class ConnEvents implements ConnHandlers {
+  #ws: WS<unknown>;
+  constructor(ws: WS<unknown>) {
+    this.#ws = ws;
+  }
+  data(chunk: Uint8Array): void {
+    this.#ws._data(chunk);
+  }
+  end(): void {
+    this.#ws._end();
+  }
+  close(): void {
+    this.#ws._transportClosed();
+  }
+  drain(): void {
+    this.#ws._drain();
   }
 }

@@ -36,6 +36,8 @@ export interface FrameSink {
   frameError(code: string, message: string, closeCode: number): void;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 const enum State {
   Header,
   Payload,
@@ -57,16 +59,23 @@ export class FrameParser {
   #requireMask: boolean;
   #state = State.Header;
   /** Header bytes of a header split across chunks. */
-  #hdr = new Uint8Array(14);
+  #hdr: Uint8Array = NO_BYTES;
   #hdrLen = 0;
   #remaining = 0;
   #masked = false;
-  #key = new Uint8Array(4);
+  #key: Uint8Array = NO_BYTES;
   #keyOffset = 0;
 
   constructor(sink: FrameSink, options: { requireMask: boolean }) {
     this.#sink = sink;
     this.#requireMask = options.requireMask;
+  }
+
+  /** Header and key space, allocated on first use: an idle connection holds none. */
+  #scratch(): void {
+    const b = new Uint8Array(18);
+    this.#hdr = b.subarray(0, 14);
+    this.#key = b.subarray(14);
   }
 
   /** Stops parsing for good; later input is ignored. */
@@ -107,6 +116,7 @@ export class FrameParser {
       if (this.#hdrLen > 0 || avail < 2 || avail < headerSize(chunk[pos + 1])) {
         const want = this.#hdrLen < 2 ? 2 : headerSize(this.#hdr[1]);
         const take = Math.min(want - this.#hdrLen, avail);
+        if (this.#hdr === NO_BYTES) this.#scratch();
         this.#hdr.set(chunk.subarray(pos, pos + take), this.#hdrLen);
         this.#hdrLen += take;
         pos += take;
@@ -153,6 +163,7 @@ export class FrameParser {
     }
     this.#masked = masked;
     if (masked) {
+      if (this.#key === NO_BYTES) this.#scratch();
       this.#key[0] = buf[p];
       this.#key[1] = buf[p + 1];
       this.#key[2] = buf[p + 2];

@@ -18,6 +18,10 @@ import type {
 /** Up to this many bytes, the chunks of one write are joined into one buffer. */
 const COALESCE_LIMIT = 16 * 1024;
 
+/** Where a socket keeps its NodeConn, so that one set of listener functions serves every socket. */
+const CONN = Symbol("wsdriver.conn");
+type Tagged = net.Socket & { [CONN]: NodeConn };
+
 class NodeConn implements Conn {
   #socket: net.Socket;
   #handlers: ConnHandlers | undefined;
@@ -29,18 +33,33 @@ class NodeConn implements Conn {
     this.#socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
+    (socket as Tagged)[CONN] = this;
     socket.setNoDelay(true);
     socket.pause();
-    socket.on("data", (buf: Uint8Array) => {
-      // A plain Uint8Array view (no copy): users get the same type on every runtime.
-      this.#handlers?.data(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
-    });
-    socket.on("end", () => this.#handlers?.end());
-    socket.on("error", (err) => {
-      this.#error = err;
-    });
-    socket.on("close", () => this.#handlers?.close(this.#error));
-    socket.on("drain", () => this.#handlers?.drain());
+    socket.on("data", NodeConn.#onData);
+    socket.on("end", NodeConn.#onEnd);
+    socket.on("error", NodeConn.#onError);
+    socket.on("close", NodeConn.#onClose);
+    socket.on("drain", NodeConn.#onDrain);
+  }
+
+  // Shared listeners (node:events calls them with the socket as `this`): no closures per socket.
+  static #onData(this: Tagged, buf: Uint8Array): void {
+    // A plain Uint8Array view (no copy): users get the same type on every runtime.
+    this[CONN].#handlers?.data(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  }
+  static #onEnd(this: Tagged): void {
+    this[CONN].#handlers?.end();
+  }
+  static #onError(this: Tagged, err: Error): void {
+    this[CONN].#error = err;
+  }
+  static #onClose(this: Tagged): void {
+    const conn = this[CONN];
+    conn.#handlers?.close(conn.#error);
+  }
+  static #onDrain(this: Tagged): void {
+    this[CONN].#handlers?.drain();
   }
 
   get bufferedAmount(): number {
