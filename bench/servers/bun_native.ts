@@ -1,0 +1,65 @@
+/**
+ * Peer bench server on Bun: `Bun.serve` with its native WebSocket (uWebSockets), compression off.
+ * `/` echoes each message as the same type; `/broadcast` relays every message to every client on
+ * `/broadcast` (`ws.subscribe` + `server.publish`). Prints `listening on PORT`.
+ *
+ * ```sh
+ * bun bench/servers/bun_native.ts [port]
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+
+/** The slice of Bun's API used here, typed locally (no Bun types needed). */
+interface BunSocket {
+  data: { broadcast: boolean };
+  send(data: string | Uint8Array): number;
+  subscribe(topic: string): void;
+}
+interface BunServer {
+  port: number;
+  upgrade(req: Request, options: { data: { broadcast: boolean } }): boolean;
+  publish(topic: string, data: string | Uint8Array): number;
+}
+interface BunServeOptions {
+  port: number;
+  hostname: string;
+  fetch(req: Request, server: BunServer): Response | undefined;
+  websocket: {
+    perMessageDeflate: boolean;
+    idleTimeout: number;
+    maxPayloadLength: number;
+    open(ws: BunSocket): void;
+    message(ws: BunSocket, message: string | Uint8Array): void;
+  };
+}
+
+const Bun = (globalThis as unknown as { Bun: { serve(o: BunServeOptions): BunServer } }).Bun;
+const port = Number(process.argv[2] ?? 0);
+
+const server = Bun.serve({
+  port,
+  hostname: "127.0.0.1",
+  fetch(req, server) {
+    const path = req.url.slice(req.url.indexOf("/", 8));
+    if (server.upgrade(req, { data: { broadcast: path === "/broadcast" } })) return undefined;
+    return new Response("expected a WebSocket upgrade", { status: 400 });
+  },
+  websocket: {
+    perMessageDeflate: false,
+    idleTimeout: 0, // no ping timer: the other servers have no heartbeat either
+    maxPayloadLength: 64 * 1024 * 1024,
+    open(ws) {
+      if (ws.data.broadcast) ws.subscribe("b");
+    },
+    message(ws, message) {
+      if (ws.data.broadcast) server.publish("b", message);
+      else ws.send(message);
+    },
+  },
+});
+console.log(`listening on ${server.port}`);
+// Exit cleanly on SIGTERM (the runner stops servers so), so that --cpu-prof writes its profile.
+process.on("SIGTERM", () => process.exit(0));

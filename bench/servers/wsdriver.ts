@@ -1,0 +1,31 @@
+/**
+ * wsdriver bench server for Deno and Bun (Node: `wsdriver_node.mjs`, the same on the npm build).
+ * `/` echoes each message as the same type; `/broadcast` relays every message to every client on
+ * `/broadcast` through `server.publish`, which encodes the frame once. Prints `listening on PORT`.
+ *
+ * ```sh
+ * deno run -A bench/servers/wsdriver.ts [port]
+ * bun bench/servers/wsdriver.ts [port]
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { serve, type Server } from "../../mod.ts";
+
+const port = Number(process.argv[2] ?? 0);
+const server: Server = await serve(
+  { port, hostname: "127.0.0.1", heartbeat: false },
+  (ws) => {
+    if (ws.request?.path === "/broadcast") {
+      ws.subscribe("b");
+      ws.on("message", (data) => server.publish("b", data));
+    } else {
+      ws.on("message", (data) => ws.send(data));
+    }
+  },
+);
+console.log(`listening on ${server.port}`);
+// Exit cleanly on SIGTERM (the runner stops servers so), so that --cpu-prof writes its profile.
+process.on("SIGTERM", () => process.exit(0));
