@@ -36,8 +36,12 @@ function deno(): DenoNamespace {
   return (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 }
 
-/** Size of the per-connection read buffer; each read's bytes are copied out of it. */
-const READ_SIZE = 64 * 1024;
+/**
+ * Read buffer sizes: a connection starts small (an idle one holds only this while its read is
+ * pending) and doubles its buffer whenever a read fills it, up to the maximum.
+ */
+const READ_MIN = 4 * 1024;
+const READ_MAX = 64 * 1024;
 /** Queued chunks are joined into writes of up to this size, to save async ops. */
 const WRITE_BATCH = 256 * 1024;
 
@@ -83,14 +87,21 @@ class DenoConn implements Conn {
   }
 
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_MIN);
     try {
       while (!this.#closed) {
         if (this.#paused) await new Promise<void>((r) => (this.#resume = r));
         const n = await this.#conn.read(buf);
         if (n === null) break;
         if (this.#closed) return;
-        this.#handlers!.data(buf.slice(0, n));
+        if (n * 2 >= buf.length) {
+          // A mostly full buffer is handed over as is; the next read gets a new (larger) one.
+          const full = buf.subarray(0, n);
+          buf = new Uint8Array(n === buf.length ? Math.min(buf.length * 2, READ_MAX) : buf.length);
+          this.#handlers!.data(full);
+        } else {
+          this.#handlers!.data(buf.slice(0, n));
+        }
       }
     } catch (err) {
       return this.#close(err as Error);
