@@ -7,7 +7,7 @@
  *   loadgen echo      --port P [--path /] [--conns N] [--inflight W] [--size B] [--binary]
  *   loadgen handshake --port P [--parallel P]
  *   loadgen broadcast --port P [--path /broadcast] [--conns N] [--inflight W] [--size B]
- *   loadgen idle      --port P [--conns N] [--warm N]
+ *   loadgen idle      --port P [--conns N] [--warm N] [--deflate]
  *   common:           [--host 127.0.0.1] [--warmup S] [--duration S] [--timeout S]
  *
  * It performs the opening handshake itself (fixed key, checks the 101 and the accept value),
@@ -25,6 +25,8 @@
  *            all; deliveries/s (frames received, all connections).
  * idle:      opens --warm connections, prints "warm", waits for a line on stdin, opens N more,
  *            prints "ready N", and holds them until stdin gives another line or closes.
+ * --deflate: every upgrade request offers permessage-deflate (for the idle memory with
+ *            compression negotiated; no scenario sends compressed frames).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -72,6 +74,7 @@ static const char *host = "127.0.0.1";
 static int port = 0;
 static const char *path = NULL;
 static int nconns = 1, inflight = 1, msg_size = 32, binary = 0, parallel = 16, warm = 100;
+static int offer_deflate = 0; /* --deflate: offer permessage-deflate in the upgrade request */
 static double warmup = 0.5, duration = 2.5, timeout_s = 60;
 static int scenario = SC_ECHO;
 
@@ -312,8 +315,9 @@ static void conn_start(conn_t *c) {
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                   path, host, port);
+                   "%sSec-WebSocket-Version: 13\r\n\r\n",
+                   path, host, port,
+                   offer_deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
   tx_reserve(c, (size_t)n);
   memcpy(c->tx + c->tx_len, req, (size_t)n);
   c->tx_len += (size_t)n;
@@ -357,7 +361,10 @@ static void check_head(conn_t *c, const char *head, size_t len) {
       accept = vl == strlen(ACCEPT) && !memcmp(v, ACCEPT, vl);
       if (!accept) fail("conn %d: wrong Sec-WebSocket-Accept \"%.*s\"", c->id, (int)vl, v);
     } else if (nl == 24 && !strncasecmp(line, "sec-websocket-extensions", 24)) {
-      fail("conn %d: extension accepted that was not offered", c->id);
+      /* Only the idle scenario offers it, and it sends no frames: accepting it is all it checks. */
+      if (!offer_deflate || vl < 18 || strncmp(v, "permessage-deflate", 18) != 0) {
+        fail("conn %d: extension accepted that was not offered", c->id);
+      }
     } else if (nl == 22 && !strncasecmp(line, "sec-websocket-protocol", 22)) {
       fail("conn %d: subprotocol chosen that was not offered", c->id);
     }
@@ -749,6 +756,10 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--deflate")) {
+      offer_deflate = 1;
+      continue;
+    }
     if (!strcmp(a, "--binary")) {
       binary = 1;
       continue;

@@ -213,6 +213,8 @@ interface Scenario {
   metric: (r: Record<string, number>) => number;
   /** A second figure shown next to it (p99 latency). */
   extra?: (r: Record<string, number>) => number;
+  /** Environment for the server process (e.g. BENCH_DEFLATE=1: accept permessage-deflate). */
+  serverEnv?: Record<string, string>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -287,6 +289,15 @@ const SCENARIOS: Scenario[] = [
     unit: "KiB",
     better: "lower",
     args: ["idle", "--conns", "10000", "--warm", "100"],
+    metric: (r) => r.kib_per_conn,
+  },
+  {
+    id: "idle-deflate",
+    label: "memory per idle connection with permessage-deflate negotiated (10,000)",
+    unit: "KiB",
+    better: "lower",
+    args: ["idle", "--conns", "10000", "--warm", "100", "--deflate"],
+    serverEnv: { BENCH_DEFLATE: "1" },
     metric: (r) => r.kib_per_conn,
   },
 ];
@@ -471,8 +482,12 @@ interface RunningServer {
   stop: () => Promise<void>;
 }
 
-async function startServer(spec: ServerSpec, profileDir?: string): Promise<RunningServer> {
-  const child = spawn(spec.cmd(profileDir), 0, "null", spec.env?.());
+async function startServer(
+  spec: ServerSpec,
+  profileDir?: string,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const child = spawn(spec.cmd(profileDir), 0, "null", { ...spec.env?.(), ...env });
   let exited = false;
   child.status.then(() => exited = true);
   const out = new LineReader(child.stdout);
@@ -550,16 +565,16 @@ async function measure(
   let server: RunningServer | undefined;
   try {
     try {
-      server = await startServer(spec, profileDir);
+      server = await startServer(spec, profileDir, sc.serverEnv);
     } catch {
       // One retry: e.g. another process was rebuilding npm/ at that moment.
       await sleep(2000);
-      server = await startServer(spec, profileDir);
+      server = await startServer(spec, profileDir, sc.serverEnv);
     }
     let args = [...sc.args];
-    if (sc.id === "idle") {
+    if (sc.args[0] === "idle") {
       const conns = Math.max(100, Math.min(10_000, fdLimit - 400));
-      args = ["idle", "--conns", String(conns), "--warm", "100"];
+      args = ["idle", "--conns", String(conns), "--warm", "100", ...sc.args.slice(5)];
     }
     const common = [
       "--port",
@@ -585,7 +600,7 @@ async function measure(
     const enc = new TextEncoder();
     const results: Record<string, number> = {};
     try {
-      if (sc.id === "idle") {
+      if (sc.args[0] === "idle") {
         const warm = await lgOut.next(60_000);
         if (!warm?.startsWith("warm")) throw new Error(`loadgen: ${warm ?? "no output"}`);
         await sleep(500);
@@ -839,7 +854,7 @@ function render(res: Results, scenarios: Scenario[]): string {
     );
     out.push("|---|---|---|---|---|---|");
     for (const sc of scenarios) {
-      if (sc.id === "idle") continue;
+      if (sc.args[0] === "idle") continue;
       const c = summarize(ref.samples["ref-c"]?.[sc.id]);
       let best: number | undefined, bestName = "";
       for (const rt of rts) {
@@ -1090,7 +1105,7 @@ async function main(): Promise<number> {
         if (run % 2 === 1) pair = pair.reverse();
         for (const spec of pair) {
           // The C server is a throughput ceiling; its memory use says nothing about the harness.
-          if (spec.role === "ref" && sc.id === "idle") continue;
+          if (spec.role === "ref" && sc.args[0] === "idle") continue;
           const dir = profileDir && `${profileDir}/${spec.id}.${sc.id}.${run + 1}`;
           const s = await measure(spec, sc, o, dir);
           ((samples[spec.id] ??= {})[sc.id] ??= []).push(s);

@@ -48,7 +48,7 @@ const server = Bun.serve({
     return new Response("expected a WebSocket upgrade", { status: 400 });
   },
   websocket: {
-    perMessageDeflate: false,
+    perMessageDeflate: process.env.BENCH_DEFLATE === "1",
     idleTimeout: 0, // no ping timer: the other servers have no heartbeat either
     maxPayloadLength: 64 * 1024 * 1024,
     open(ws) {

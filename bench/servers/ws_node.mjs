@@ -19,7 +19,7 @@ const subscribers = new Set();
 const wss = new WebSocketServer({
   host: "127.0.0.1",
   port,
-  perMessageDeflate: false,
+  perMessageDeflate: process.env.BENCH_DEFLATE === "1",
   clientTracking: false,
   maxPayload: 64 * 1024 * 1024,
 });

@@ -19,7 +19,7 @@ const { serve } = await import(
 
 const port = Number(process.argv[2] ?? 0);
 const server = await serve(
-  { port, hostname: "127.0.0.1", heartbeat: false },
+  { port, hostname: "127.0.0.1", heartbeat: false, deflate: process.env.BENCH_DEFLATE === "1" },
   (ws) => {
     if (ws.request?.path === "/broadcast") {
       ws.subscribe("b");
