@@ -18,7 +18,10 @@ import {
   randomMask,
   TEXT_IN_PLACE_LIMIT,
 } from "./frame.ts";
+import { type ProtocolState, WireState } from "./state.ts";
 import { Utf8Validator } from "./utf8.ts";
+
+export type { ProtocolState };
 
 /** Which end of the connection this is: it decides who masks. */
 export type Side = "server" | "client";
@@ -80,9 +83,6 @@ export interface WireProtocol {
 /** Default {@link ProtocolOptions.maxPayload}: 64 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
-/** Protocol-level connection state; `connecting` lives in the handshake layer above. */
-export type ProtocolState = "open" | "closing" | "closed";
-
 const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the message, not a byte order mark to strip.
@@ -101,7 +101,7 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * for (const chunk of p.takeOutput()) socket.write(chunk);
  * ```
  */
-export class Protocol implements FrameSink, WireProtocol {
+export class Protocol extends WireState implements FrameSink, WireProtocol {
   readonly side: Side;
   readonly maxPayload: number;
   readonly autoPong: boolean;
@@ -109,17 +109,9 @@ export class Protocol implements FrameSink, WireProtocol {
   readonly deflate: PerMessageDeflate | undefined;
   #handler: ProtocolHandler;
   #parser: FrameParser;
-  #state: ProtocolState = "open";
-  #closeSent = false;
-  #closeReceived = false;
-  #failed = false;
-  #closeCode: number = CloseCode.Abnormal;
-  #closeReason = "";
 
-  #out: Uint8Array[] = [];
   /** Opcode of the fragmented message we are sending (0: none). */
   #sendingOpcode = 0;
-  #outBytes = 0;
 
   /** Opcode of the frame being parsed. */
   #frameOpcode = 0;
@@ -134,6 +126,7 @@ export class Protocol implements FrameSink, WireProtocol {
   #ctrlParts: Uint8Array[] = [];
 
   constructor(options: ProtocolOptions, handler: ProtocolHandler) {
+    super();
     this.side = options.side;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.autoPong = options.autoPong ?? true;
@@ -142,43 +135,18 @@ export class Protocol implements FrameSink, WireProtocol {
     this.#parser = new FrameParser(this, { requireMask: options.side === "server" });
   }
 
-  /** `open`, `closing` (we sent a close frame) or `closed` (handshake done, or failed). */
-  get state(): ProtocolState {
-    return this.#state;
-  }
-  /** We sent (or queued) a close frame. */
-  get closeSent(): boolean {
-    return this.#closeSent;
-  }
-  /** The peer's close frame arrived. */
-  get closeReceived(): boolean {
-    return this.#closeReceived;
-  }
-  /** The connection was failed because of a protocol error. */
-  get failed(): boolean {
-    return this.#failed;
-  }
-  /** The peer's close code (1005 if its close frame had none), the code we failed with, or 1006. */
-  get closeCode(): number {
-    return this.#closeCode;
-  }
-  /** The peer's close reason, if any. */
-  get closeReason(): string {
-    return this.#closeReason;
-  }
-
   /**
    * True once the TCP connection should be closed after the queued output is written: the
    * connection failed, or the closing handshake is complete on the server (RFC 6455 §7.1.1: the
    * server closes first; a client waits for it).
    */
   get shouldCloseTransport(): boolean {
-    return this.#failed || (this.#state === "closed" && this.side === "server");
+    return this._failed || (this._state === "closed" && this.side === "server");
   }
 
   /** Feeds bytes read from the transport. Ignored once the connection is closed. */
   receive(chunk: Uint8Array): void {
-    if (this.#state === "closed") return;
+    if (this._state === "closed") return;
     this.#parser.push(chunk);
   }
 
@@ -188,20 +156,7 @@ export class Protocol implements FrameSink, WireProtocol {
   /** Stops reading for good (the transport is gone). */
   abort(): void {
     this.#parser.stop();
-    this.#state = "closed";
-  }
-
-  /** Bytes queued for the transport, and clears the queue. */
-  takeOutput(): Uint8Array[] {
-    const out = this.#out;
-    this.#out = [];
-    this.#outBytes = 0;
-    return out;
-  }
-
-  /** Number of bytes queued and not yet taken. */
-  get outputBytes(): number {
-    return this.#outBytes;
+    this._state = "closed";
   }
 
   /** Queues a text message. */
@@ -210,8 +165,7 @@ export class Protocol implements FrameSink, WireProtocol {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
       const frame = encodeTextFrame(text, this.side === "client" ? randomMask() : undefined);
-      this.#out.push(frame);
-      this.#outBytes += frame.length;
+      this._push(frame);
       return;
     }
     this.#sendData(Opcode.Text, textEncoder.encode(text));
@@ -248,8 +202,7 @@ export class Protocol implements FrameSink, WireProtocol {
     this.#assertCanSend();
     this.#assertNoFragmentInProgress();
     for (let i = 0; i < chunks.length; i++) {
-      this.#out.push(chunks[i]);
-      this.#outBytes += chunks[i].length;
+      this._push(chunks[i]);
     }
   }
 
@@ -270,14 +223,14 @@ export class Protocol implements FrameSink, WireProtocol {
    */
   close(code?: number, reason?: string): void {
     const payload = encodeClosePayload(code, reason);
-    if (this.#closeSent) return;
-    this.#closeSent = true;
+    if (this._closeSent) return;
+    this._closeSent = true;
     this.#queue(Opcode.Close, payload, true);
-    this.#state = this.#closeReceived ? "closed" : "closing";
+    this._state = this._closeReceived ? "closed" : "closing";
   }
 
   #assertCanSend(): void {
-    if (this.#closeSent || this.#state === "closed") {
+    if (this._closeSent || this._state === "closed") {
       throw new StateError("WS_ERR_NOT_OPEN", "cannot send: the connection is closing or closed");
     }
   }
@@ -315,22 +268,21 @@ export class Protocol implements FrameSink, WireProtocol {
       mask: this.side === "client" ? randomMask() : undefined,
     });
     for (let i = 0; i < chunks.length; i++) {
-      this.#out.push(chunks[i]);
-      this.#outBytes += chunks[i].length;
+      this._push(chunks[i]);
     }
   }
 
   /** Fails the connection: queue a close frame with `closeCode`, stop reading, report. */
   #fail(code: string, message: string, closeCode: number): false {
-    if (this.#failed) return false;
-    this.#failed = true;
+    if (this._failed) return false;
+    this._failed = true;
     this.#parser.stop();
-    if (!this.#closeSent) {
-      this.#closeSent = true;
+    if (!this._closeSent) {
+      this._closeSent = true;
       this.#queue(Opcode.Close, encodeClosePayload(closeCode), true);
     }
-    this.#closeCode = closeCode;
-    this.#state = "closed";
+    this._closeCode = closeCode;
+    this._state = "closed";
     this.#msgParts = [];
     this.#ctrlParts = [];
     this.#handler.error(new ProtocolError(code, message, closeCode));
@@ -472,7 +424,7 @@ export class Protocol implements FrameSink, WireProtocol {
     } else {
       this.#handler.message(data, true);
     }
-    return this.#state !== "closed";
+    return this._state !== "closed";
   }
 
   /** @internal FrameSink */
@@ -482,28 +434,28 @@ export class Protocol implements FrameSink, WireProtocol {
 
   #control(opcode: number, payload: Uint8Array): boolean {
     if (opcode === Opcode.Ping) {
-      if (this.autoPong && !this.#closeSent) this.#queue(Opcode.Pong, payload, true);
+      if (this.autoPong && !this._closeSent) this.#queue(Opcode.Pong, payload, true);
       this.#handler.ping(payload);
     } else if (opcode === Opcode.Pong) {
       this.#handler.pong(payload);
     } else {
       const parsed = parseClosePayload(payload);
       if (!parsed.ok) return this.#fail("WS_ERR_INVALID_CLOSE", parsed.message, parsed.closeCode);
-      this.#closeReceived = true;
-      this.#closeCode = parsed.code;
-      this.#closeReason = parsed.reason;
-      if (!this.#closeSent) {
-        this.#closeSent = true;
+      this._closeReceived = true;
+      this._closeCode = parsed.code;
+      this._closeReason = parsed.reason;
+      if (!this._closeSent) {
+        this._closeSent = true;
         // Echo the peer's code, as RFC 6455 §5.5.1 suggests; an empty close gets an empty reply.
         const echo = parsed.code === CloseCode.NoStatus ? undefined : parsed.code;
         this.#queue(Opcode.Close, encodeClosePayload(echo), true);
       }
-      this.#state = "closed";
+      this._state = "closed";
       this.#parser.stop();
       this.#handler.close(parsed.code, parsed.reason);
       return false;
     }
-    return this.#state !== "closed";
+    return this._state !== "closed";
   }
 }
 

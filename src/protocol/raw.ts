@@ -16,7 +16,8 @@
 
 import { ProtocolError, StateError } from "../errors.ts";
 import { CloseCode } from "./close.ts";
-import type { ProtocolHandler, ProtocolState, WireProtocol } from "./protocol.ts";
+import type { ProtocolHandler, WireProtocol } from "./protocol.ts";
+import { WireState } from "./state.ts";
 import { Utf8Validator } from "./utf8.ts";
 
 /** How messages are delimited on a raw connection. */
@@ -45,18 +46,10 @@ const NEWLINE = new Uint8Array([0x0a]);
  * p.receive(new TextEncoder().encode("hello\n")); // handler.message("hello", false)
  * ```
  */
-export class RawProtocol implements WireProtocol {
+export class RawProtocol extends WireState implements WireProtocol {
   readonly framing: RawFraming;
   readonly maxPayload: number;
   #handler: ProtocolHandler;
-  #state: ProtocolState = "open";
-  #closeSent = false;
-  #closeReceived = false;
-  #failed = false;
-  #closeCode: number = CloseCode.Abnormal;
-  #closeReason = "";
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
   /** Bytes of an incomplete line or frame, as received (views of the input chunks). */
   #parts: Uint8Array[] = [];
   #partsLen = 0;
@@ -65,46 +58,19 @@ export class RawProtocol implements WireProtocol {
   #frameLen = 0;
 
   constructor(options: RawProtocolOptions, handler: ProtocolHandler) {
+    super();
     this.framing = options.framing;
     this.maxPayload = options.maxPayload;
     this.#handler = handler;
   }
 
-  get state(): ProtocolState {
-    return this.#state;
-  }
-  get closeSent(): boolean {
-    return this.#closeSent;
-  }
-  get closeReceived(): boolean {
-    return this.#closeReceived;
-  }
-  get failed(): boolean {
-    return this.#failed;
-  }
-  get closeCode(): number {
-    return this.#closeCode;
-  }
-  get closeReason(): string {
-    return this.#closeReason;
-  }
   /** A raw connection has no closing handshake: once closed either way, TCP goes. */
   get shouldCloseTransport(): boolean {
-    return this.#state === "closed";
-  }
-  get outputBytes(): number {
-    return this.#outBytes;
-  }
-
-  takeOutput(): Uint8Array[] {
-    const out = this.#out;
-    this.#out = [];
-    this.#outBytes = 0;
-    return out;
+    return this._state === "closed";
   }
 
   receive(chunk: Uint8Array): void {
-    if (this.#state === "closed") return;
+    if (this._state === "closed") return;
     if (this.framing === "line") this.#lines(chunk);
     else this.#frames(chunk);
   }
@@ -135,7 +101,7 @@ export class RawProtocol implements WireProtocol {
   /** Delivers every complete line; keeps an incomplete one as parts (no copying per read). */
   #lines(chunk: Uint8Array): void {
     let start = 0;
-    while (this.#state !== "closed") {
+    while (this._state !== "closed") {
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) {
         if (start < chunk.length) {
@@ -175,7 +141,7 @@ export class RawProtocol implements WireProtocol {
   #frames(chunk: Uint8Array): void {
     this.#parts.push(chunk);
     this.#partsLen += chunk.length;
-    while (this.#state !== "closed") {
+    while (this._state !== "closed") {
       if (this.#frameType === 0) {
         if (this.#partsLen < 5) return;
         const h = this.#take(5);
@@ -220,31 +186,31 @@ export class RawProtocol implements WireProtocol {
         this.#handler.message(decoder.decode(text), false);
         continue;
       }
-      this.#closeReceived = true;
-      this.#closeCode = payload.length >= 2 ? (payload[0] << 8) | payload[1] : CloseCode.NoStatus;
-      this.#closeReason = decoder.decode(text);
-      if (!this.#closeSent) {
-        this.#queueClose(this.#closeCode === CloseCode.NoStatus ? undefined : this.#closeCode, "");
+      this._closeReceived = true;
+      this._closeCode = payload.length >= 2 ? (payload[0] << 8) | payload[1] : CloseCode.NoStatus;
+      this._closeReason = decoder.decode(text);
+      if (!this._closeSent) {
+        this.#queueClose(this._closeCode === CloseCode.NoStatus ? undefined : this._closeCode, "");
       }
-      this.#state = "closed";
-      this.#handler.close(this.#closeCode, this.#closeReason);
+      this._state = "closed";
+      this.#handler.close(this._closeCode, this._closeReason);
     }
   }
 
   /** The peer ended the stream: for a raw connection, that is how it says goodbye. */
   eof(): void {
-    if (this.#state === "closed") return;
+    if (this._state === "closed") return;
     if (this.#partsLen > 0 && this.framing === "line") {
       // A last line without its newline still counts.
       this.receive(NEWLINE);
     }
-    this.#closeReceived = true;
-    if (this.#closeCode === CloseCode.Abnormal) this.#closeCode = CloseCode.Normal;
-    this.#state = "closed";
+    this._closeReceived = true;
+    if (this._closeCode === CloseCode.Abnormal) this._closeCode = CloseCode.Normal;
+    this._state = "closed";
   }
 
   abort(): void {
-    this.#state = "closed";
+    this._state = "closed";
   }
 
   sendText(text: string): void {
@@ -273,15 +239,15 @@ export class RawProtocol implements WireProtocol {
   }
 
   close(code?: number, reason = ""): void {
-    if (this.#closeSent) return;
+    if (this._closeSent) return;
     if (this.framing === "length") this.#queueClose(code, reason);
-    this.#closeSent = true;
-    if (!this.#closeReceived) this.#closeCode = code ?? CloseCode.NoStatus;
-    this.#state = "closed";
+    this._closeSent = true;
+    if (!this._closeReceived) this._closeCode = code ?? CloseCode.NoStatus;
+    this._state = "closed";
   }
 
   #queueClose(code: number | undefined, reason: string): void {
-    this.#closeSent = true;
+    this._closeSent = true;
     if (this.framing !== "length") return;
     const r = encoder.encode(reason).subarray(0, 123);
     const payload = new Uint8Array(code === undefined ? 0 : 2 + r.length);
@@ -294,7 +260,7 @@ export class RawProtocol implements WireProtocol {
   }
 
   #send(type: number, payload: Uint8Array): void {
-    if (this.#closeSent || this.#state === "closed") {
+    if (this._closeSent || this._state === "closed") {
       throw new StateError("WS_ERR_NOT_OPEN", "cannot send: the connection is closing or closed");
     }
     this.#push(type, payload);
@@ -302,8 +268,8 @@ export class RawProtocol implements WireProtocol {
 
   #push(type: number, payload: Uint8Array): void {
     if (this.framing === "line") {
-      this.#out.push(payload, NEWLINE);
-      this.#outBytes += payload.length + 1;
+      this._push(payload);
+      this._push(NEWLINE);
       return;
     }
     const head = new Uint8Array(5);
@@ -312,25 +278,25 @@ export class RawProtocol implements WireProtocol {
     head[2] = (payload.length >>> 16) & 0xff;
     head[3] = (payload.length >>> 8) & 0xff;
     head[4] = payload.length & 0xff;
-    this.#out.push(head, payload);
-    this.#outBytes += 5 + payload.length;
+    this._push(head);
+    this._push(payload);
   }
 
   #fail(code: string, message: string, closeCode: number): void {
-    this.#failed = true;
-    this.#closeCode = closeCode;
+    this._failed = true;
+    this._closeCode = closeCode;
     this.#parts = [];
     this.#partsLen = 0;
     if (this.framing === "line") {
       // Tell a human at `nc` why the line was refused.
       const line = encoder.encode(`error: ${message}`);
-      this.#out.push(line, NEWLINE);
-      this.#outBytes += line.length + 1;
-    } else if (!this.#closeSent) {
+      this._push(line);
+      this._push(NEWLINE);
+    } else if (!this._closeSent) {
       this.#queueClose(closeCode, message);
     }
-    this.#closeSent = true;
-    this.#state = "closed";
+    this._closeSent = true;
+    this._state = "closed";
     this.#handler.error(new ProtocolError(code, message, closeCode));
   }
 }
