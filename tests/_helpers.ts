@@ -63,7 +63,8 @@ export class RawClient {
   ended = false;
   closed: Promise<void>;
 
-  private constructor(socket: net.Socket) {
+  /** Wraps a connected socket (e.g. one a test's own server accepted). */
+  constructor(socket: net.Socket) {
     this.socket = socket;
     socket.on("data", (b: Uint8Array) => {
       this.#chunks.push(new Uint8Array(b));
@@ -296,4 +297,23 @@ export async function waitOutput(
 export async function stopCli(p: CliProcess): Promise<void> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
   await withTimeout(p.exited, 10_000, "the CLI to exit");
+}
+
+/** A small seeded PRNG (mulberry32): random tests that reproduce from their seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` bytes from `rand`. */
+export function randomBytes(rand: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 256);
+  return out;
 }

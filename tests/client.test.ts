@@ -13,7 +13,7 @@ import { connect, type ConnectOptions } from "../src/client.ts";
 import { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "../src/errors.ts";
 import { serve, type ServeOptions, type Server } from "../src/server.ts";
 import type { WS } from "../src/ws.ts";
-import { clientFrame, closeCodeOf, FIXTURES, headEnd, withTimeout } from "./_helpers.ts";
+import { clientFrame, closeCodeOf, FIXTURES, headEnd, RawClient, withTimeout } from "./_helpers.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const encoder = new TextEncoder();
@@ -100,59 +100,8 @@ function decodeClientFrames(b: Uint8Array): MaskedFrame[] {
   return out;
 }
 
-/** One TCP connection accepted by a {@link RawServer}. */
-class Peer {
-  readonly socket: net.Socket;
-  #chunks: Uint8Array[] = [];
-  #waiters: Array<() => void> = [];
-  ended = false;
-  readonly closed: Promise<void>;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on("data", (b: Uint8Array) => {
-      this.#chunks.push(new Uint8Array(b));
-      this.#wake();
-    });
-    socket.on("error", () => {});
-    socket.on("end", () => {
-      this.ended = true;
-      this.#wake();
-    });
-    this.closed = new Promise((resolve) =>
-      socket.on("close", () => {
-        this.ended = true;
-        this.#wake();
-        resolve();
-      })
-    );
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  get received(): Uint8Array {
-    return concat(...this.#chunks);
-  }
-
-  /** Waits until `pred(received)` holds; fails once the peer ended without it, or on timeout. */
-  async waitFor(pred: (b: Uint8Array) => boolean, ms = 5000, what = "data"): Promise<Uint8Array> {
-    const deadline = Date.now() + ms;
-    while (true) {
-      const r = this.received;
-      if (pred(r)) return r;
-      if (this.ended) throw new Error(`connection ended before ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await withTimeout(new Promise<void>((res) => this.#waiters.push(res)), left, what).catch(
-        () => {},
-      );
-    }
-  }
-
+/** One TCP connection accepted by a {@link RawServer}: a {@link RawClient} that can read requests. */
+class Peer extends RawClient {
   /** Waits for the client's upgrade request; returns its head (without the blank line). */
   async request(): Promise<RequestSeen> {
     const b = await this.waitFor((r) => headEnd(r) > 0, 5000, "the upgrade request");
@@ -167,18 +116,6 @@ class Peer {
       headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
     }
     return { requestLine, headers, names, end };
-  }
-
-  write(data: Uint8Array | string): void {
-    this.socket.write(typeof data === "string" ? encoder.encode(data) : data);
-  }
-
-  waitClosed(ms = 5000): Promise<void> {
-    return withTimeout(this.closed, ms, "the client to close the connection");
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 

@@ -14,6 +14,9 @@ import {
 } from "../../src/protocol/deflate.ts";
 import { encodeFrame, FrameParser, Opcode } from "../../src/protocol/frame.ts";
 import { Protocol } from "../../src/protocol/protocol.ts";
+import { mulberry32, randomBytes } from "../_helpers.ts";
+
+const randomOf = (n: number, seed: number) => randomBytes(mulberry32(seed), n);
 
 const enc = new TextEncoder();
 const MASK = new Uint8Array([1, 2, 3, 4]);
@@ -30,19 +33,6 @@ function params(p: Partial<DeflateParams> = {}): DeflateParams {
     clientMaxWindowBits: 15,
     ...p,
   };
-}
-
-/** Deterministic pseudo-random bytes (mulberry32). */
-function random(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let a = seed;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = (t ^ (t >>> 14)) & 0xff;
-  }
-  return out;
 }
 
 describe("parseExtensions", () => {
@@ -235,7 +225,7 @@ describe("PerMessageDeflate", () => {
   const messages = [
     enc.encode("The quick brown fox jumps over the lazy dog. ".repeat(40)),
     enc.encode("The quick brown fox jumps over the lazy dog. ".repeat(40)),
-    random(5000, 7),
+    randomOf(5000, 7),
     new Uint8Array(0),
     enc.encode("ünïcødé ".repeat(300)),
   ];
@@ -322,14 +312,14 @@ describe("Protocol with permessage-deflate", () => {
     const { p, events } = server();
     const text = enc.encode("hello compressed world ".repeat(20));
     p.receive(frame(Opcode.Text, compress(text), { rsv1: true }));
-    const c = compress(random(3000, 3));
+    const c = compress(randomOf(3000, 3));
     p.receive(frame(Opcode.Binary, c.subarray(0, 10), { rsv1: true, fin: false }));
     p.receive(frame(Opcode.Ping, new Uint8Array(0)));
     p.receive(frame(Opcode.Continuation, c.subarray(10), {}));
     assert.deepEqual(events, [
       ["message", "hello compressed world ".repeat(20), false],
       ["ping"],
-      ["message", random(3000, 3), true],
+      ["message", randomOf(3000, 3), true],
     ]);
   });
 

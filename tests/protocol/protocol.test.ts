@@ -11,24 +11,7 @@ import {
   Protocol,
   type ProtocolOptions,
 } from "../../src/protocol/protocol.ts";
-
-/** Small seeded PRNG (mulberry32) so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(rand: () => number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (rand() * 256) >>> 0;
-  return out;
-}
+import { mulberry32, randomBytes } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 const bytes = (...b: number[]) => new Uint8Array(b);

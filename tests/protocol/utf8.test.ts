@@ -5,18 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isValidUtf8, Utf8Validator } from "../../src/protocol/utf8.ts";
-
-/** Small seeded PRNG (mulberry32) so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 const fatal = new TextDecoder("utf-8", { fatal: true });
