@@ -5,6 +5,7 @@
  */
 
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
+import { concatBytes } from "./protocol/bytes.ts";
 import { CloseCode } from "./protocol/close.ts";
 import { type DeflateOptions, negotiateDeflate, PerMessageDeflate } from "./protocol/deflate.ts";
 import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
@@ -456,7 +457,12 @@ export function createServer<Data = unknown>(
         );
       }
       server._admitted(ws, resource.pattern);
-      ws._attach(conn, protocol, concat(rest, early), () => runHandler(resource.handler, ws));
+      ws._attach(
+        conn,
+        protocol,
+        concatBytes([rest, ...early]),
+        () => runHandler(resource.handler, ws),
+      );
     };
     const admitRaw = async (rest: Uint8Array) => {
       const path = rawOptions!.path ?? "/";
@@ -496,7 +502,7 @@ export function createServer<Data = unknown>(
         owner: server,
       });
       server._admitted(ws, resource.pattern);
-      ws._attach(conn, "", concat(rest, early), () => runHandler(resource.handler, ws));
+      ws._attach(conn, "", concatBytes([rest, ...early]), () => runHandler(resource.handler, ws));
     };
     const http = (req: RequestHead, url: URL, rest: Uint8Array) => {
       if (req.headers.has("transfer-encoding")) return reject(411, "send a Content-Length");
@@ -511,7 +517,9 @@ export function createServer<Data = unknown>(
       state = "body";
       bodyReady = async () => {
         state = "admitting";
-        const body = concat(rest, early).subarray(0, bodyLength) as Uint8Array<ArrayBuffer>;
+        const body = concatBytes([rest, ...early]).subarray(0, bodyLength) as Uint8Array<
+          ArrayBuffer
+        >;
         const hasBody = req.method !== "GET" && req.method !== "HEAD";
         let response: Response;
         try {
@@ -554,7 +562,7 @@ export function createServer<Data = unknown>(
     };
     let detected: Uint8Array = new Uint8Array(0);
     const detect = (chunk: Uint8Array) => {
-      detected = concat(detected, [chunk]);
+      detected = concatBytes([detected, chunk]);
       const http = looksLikeHttp(detected);
       if (http === undefined) return;
       clearTimeout(detectTimer);
@@ -692,18 +700,5 @@ function encodeRawRefusal(framing: RawFraming, status: number, body: string): Ui
   new DataView(out.buffer).setUint32(1, 2 + text.length);
   new DataView(out.buffer).setUint16(5, CloseCode.PolicyViolation);
   out.set(text, 7);
-  return out;
-}
-
-function concat(first: Uint8Array, more: Uint8Array[]): Uint8Array {
-  if (more.length === 0) return first;
-  const total = more.reduce((n, c) => n + c.length, first.length);
-  const out = new Uint8Array(total);
-  out.set(first);
-  let off = first.length;
-  for (const c of more) {
-    out.set(c, off);
-    off += c.length;
-  }
   return out;
 }

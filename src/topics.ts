@@ -7,7 +7,7 @@
  */
 
 import { encodeFrame, Opcode } from "./protocol/frame.ts";
-import type { SendData, WS } from "./ws.ts";
+import { type SendData, toBytes, type WS } from "./ws.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
 export type SlowConsumerPolicy = "drop" | "close";
@@ -119,10 +119,4 @@ export class Topics {
     }
     return delivered;
   }
-}
-
-function toBytes(data: Exclude<SendData, string>): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -105,7 +105,8 @@ export interface NativeSocket extends Engine {
   readonly remotePort: number;
 }
 
-function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
+/** @internal Bytes of a binary send, without copying. */
+export function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) {

@@ -7,6 +7,7 @@
  */
 
 import { ProtocolError, StateError } from "../errors.ts";
+import { concatBytes } from "./bytes.ts";
 import { CloseCode, encodeClosePayload, parseClosePayload } from "./close.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import {
@@ -386,13 +387,13 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** @internal FrameSink */
   frameEnd(): boolean {
     if (this.#frameOpcode >= 0x8) {
-      const payload = concat(this.#ctrlParts, -1);
+      const payload = concatBytes(this.#ctrlParts);
       this.#ctrlParts = [];
       return this.#control(this.#frameOpcode, payload);
     }
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
-    let data = concat(this.#msgParts, this.#msgLen);
+    let data = concatBytes(this.#msgParts, this.#msgLen);
     this.#msgOpcode = 0;
     this.#msgParts = [];
     this.#msgLen = 0;
@@ -457,21 +458,4 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     return this._state !== "closed";
   }
-}
-
-/** Joins parts into one buffer; a single part is returned as is (no copy). */
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  if (parts.length === 0) return EMPTY;
-  if (total < 0) {
-    total = 0;
-    for (const p of parts) total += p.length;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -136,17 +137,7 @@ class DenoConn implements Conn {
         bytes += this.#queue[take++].chunk.length;
       }
       const batch = this.#queue.splice(0, take);
-      let data: Uint8Array;
-      if (take === 1) {
-        data = batch[0].chunk;
-      } else {
-        data = new Uint8Array(bytes);
-        let off = 0;
-        for (const p of batch) {
-          data.set(p.chunk, off);
-          off += p.chunk.length;
-        }
-      }
+      const data = concatBytes(batch.map((p) => p.chunk), bytes);
       try {
         for (let off = 0; off < data.length;) off += await this.#conn.write(data.subarray(off));
       } catch (err) {

@@ -6,6 +6,7 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -88,13 +89,7 @@ class NodeConn implements Conn {
     if (total <= COALESCE_LIMIT) {
       // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
       // a writev with a Buffer wrapper and a write request per frame.
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (let i = 0; i <= last; i++) {
-        out.set(chunks[i], off);
-        off += chunks[i].length;
-      }
-      s.write(out, cb);
+      s.write(concatBytes(chunks, total), cb);
       return;
     }
     s.cork();
