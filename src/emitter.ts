@@ -23,10 +23,12 @@ export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) =>
  */
 export class Emitter<E extends EventMap> {
   /**
-   * Listeners by event, created on first use. An `on` listener is stored as the function itself
-   * and a `once` listener wrapped, so that idle sockets with a few listeners stay small.
+   * Listeners, created on first use, as a flat list: event, listeners, event, listeners, … where
+   * "listeners" is one entry or an array of them. An `on` entry is the function itself and a
+   * `once` entry a wrapper. Sockets have a few events with mostly one listener each: this keeps an
+   * idle socket's listeners in one small array (an object keyed by event would be a dictionary).
    */
-  #listeners: { [K in keyof E]?: Entry<E>[] } | undefined;
+  #listeners: Array<keyof E | Entry<E> | Entry<E>[]> | undefined;
 
   /** Adds a listener. */
   on<K extends keyof E>(event: K, listener: Listener<E, K>): this {
@@ -42,52 +44,82 @@ export class Emitter<E extends EventMap> {
 
   /** Removes a listener added with `on` or `once`. */
   off<K extends keyof E>(event: K, listener: Listener<E, K>): this {
-    const list = this.#listeners?.[event];
-    if (!list) return this;
-    const i = list.findIndex((l) =>
-      l === listener || (typeof l !== "function" && l.once === listener)
-    );
+    const all = this.#listeners;
+    const at = all ? all.indexOf(event) : -1;
+    if (at < 0) return this;
+    const entries = all![at + 1] as Entry<E> | Entry<E>[];
+    const matches = (l: Entry<E>) =>
+      l === listener || (typeof l !== "function" && l.once === listener);
+    if (!Array.isArray(entries)) {
+      if (matches(entries)) this.#remove(at);
+      return this;
+    }
+    const i = entries.findIndex(matches);
     if (i >= 0) {
       // Copy on write: emit iterates a snapshot even if a listener adds or removes listeners.
-      const copy = list.slice();
+      const copy = entries.slice();
       copy.splice(i, 1);
-      this.#listeners![event] = copy;
+      all![at + 1] = copy.length === 1 ? copy[0] : copy;
     }
     return this;
   }
 
   /** Number of listeners for `event`. */
   listenerCount<K extends keyof E>(event: K): number {
-    return this.#listeners?.[event]?.length ?? 0;
+    const all = this.#listeners;
+    const at = all ? all.indexOf(event) : -1;
+    if (at < 0) return 0;
+    const entries = all![at + 1];
+    return Array.isArray(entries) ? entries.length : 1;
   }
 
   /** Calls the listeners of `event` in order; true if there were any. */
   protected emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
-    const list = this.#listeners?.[event];
-    if (!list || list.length === 0) return false;
-    for (const l of list) {
-      let fn: Listener<E, keyof E>;
-      if (typeof l === "function") {
-        fn = l;
-      } else {
-        fn = l.once;
-        this.off(event, fn);
-      }
-      try {
-        fn(...args);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
+    const all = this.#listeners;
+    if (all === undefined) return false;
+    const at = all.indexOf(event);
+    if (at < 0) return false;
+    const entries = all[at + 1] as Entry<E> | Entry<E>[];
+    if (!Array.isArray(entries)) {
+      this.#call(event, entries, args);
+      return true;
     }
+    for (const l of entries) this.#call(event, l, args);
     return true;
   }
 
+  #remove(at: number): void {
+    const all = this.#listeners!;
+    this.#listeners = all.length === 2 ? undefined : [...all.slice(0, at), ...all.slice(at + 2)];
+  }
+
+  #call<K extends keyof E>(event: K, l: Entry<E>, args: E[K]): void {
+    let fn: Listener<E, keyof E>;
+    if (typeof l === "function") {
+      fn = l;
+    } else {
+      fn = l.once;
+      this.off(event, fn);
+    }
+    try {
+      fn(...args);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
   #add<K extends keyof E>(event: K, entry: Entry<E>): void {
-    const listeners = this.#listeners ??= Object.create(null) as { [K in keyof E]?: Entry<E>[] };
-    const list = listeners[event];
-    listeners[event] = list ? [...list, entry] : [entry];
+    const all = this.#listeners;
+    const at = all ? all.indexOf(event) : -1;
+    if (at < 0) {
+      // Built at its exact size: `push` would reserve room for many more.
+      this.#listeners = all ? [...all, event, entry] : [event, entry];
+      return;
+    }
+    const entries = all![at + 1] as Entry<E> | Entry<E>[];
+    all![at + 1] = Array.isArray(entries) ? [...entries, entry] : [entries, entry];
   }
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { now } from "./clock.ts";
 import { TimeoutError } from "./errors.ts";
 import type { WS } from "./ws.ts";
 
@@ -64,7 +65,7 @@ export class Sweeper {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const t = now();
     const hb = this.heartbeat, idle = this.idleTimeout;
     for (const ws of this.#sockets) {
       if (ws.readyState === "closed") {
@@ -72,13 +73,22 @@ export class Sweeper {
         continue;
       }
       if (ws.readyState !== "open") continue;
-      if (idle !== undefined && now - ws._lastMessageAt >= idle) {
+      if (ws._seen) {
+        ws._seen = false;
+        ws._lastSeenAt = t;
+        ws._pingSentAt = 0;
+      }
+      if (ws._active) {
+        ws._active = false;
+        ws._lastMessageAt = t;
+      }
+      if (idle !== undefined && t - ws._lastMessageAt >= idle) {
         ws.close(1001, "idle timeout");
         continue;
       }
       if (!hb || ws.kind === "raw") continue; // raw TCP has no ping
       if (ws._pingSentAt !== 0) {
-        if (now - ws._pingSentAt >= hb.timeout) {
+        if (t - ws._pingSentAt >= hb.timeout) {
           ws._fatal(
             new TimeoutError(
               "WS_ERR_HEARTBEAT_TIMEOUT",
@@ -86,8 +96,8 @@ export class Sweeper {
             ),
           );
         }
-      } else if (now - ws._lastSeenAt >= hb.interval) {
-        ws._pingSentAt = now;
+      } else if (t - ws._lastSeenAt >= hb.interval) {
+        ws._pingSentAt = t;
         ws.ping();
       }
     }

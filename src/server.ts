@@ -5,25 +5,20 @@
  */
 
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
-import { concatBytes } from "./protocol/bytes.ts";
 import { CloseCode } from "./protocol/close.ts";
-import { type DeflateOptions, negotiateDeflate, PerMessageDeflate } from "./protocol/deflate.ts";
-import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
-import {
-  encodeResponse,
-  hasToken,
-  HeadReader,
-  HttpParseError,
-  parseRequestHead,
-  type RequestHead,
-} from "./protocol/http.ts";
-import { type RawFraming, RawType } from "./protocol/raw.ts";
-import { originAllowed, type OriginPolicy, Router } from "./router.ts";
+import type { DeflateOptions } from "./protocol/deflate.ts";
+import { HeaderFields, type RequestHead } from "./protocol/http.ts";
+import type { RawFraming } from "./protocol/raw.ts";
+import { type OriginPolicy, Router } from "./router.ts";
 import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
 import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
 import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
-import { DEFAULT_CLOSE_TIMEOUT, type SendData, type UpgradeRequest, WS } from "./ws.ts";
+import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
+import type { SendData, UpgradeRequest, WS } from "./ws.ts";
+
+/** The pattern of the `serve` handler, for servers without resources. */
+const DEFAULT_PATTERN = "*";
 
 /** What a server knows about an upgrade request before accepting it. */
 export interface UpgradeInfo extends UpgradeRequest {
@@ -125,9 +120,6 @@ export interface RawOptions {
   detectTimeout?: number;
 }
 
-/** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
-export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
-
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
   method?: string;
@@ -172,7 +164,8 @@ export class Server<Data = unknown> {
   }
 
   /** @internal Takes over a new connection (set by {@link createServer}). */
-  _accept: (conn: Conn, parsed?: { req: RequestHead; rest: Uint8Array }) => void = () => {};
+  _accept: (conn: Conn, parsed?: { req: RequestHead<HeaderFields>; rest: Uint8Array }) => void =
+    () => {};
 
   /** @internal */
   _listening(listener: Listener): void {
@@ -194,18 +187,14 @@ export class Server<Data = unknown> {
    * the same checks, admission and handler as for the server's own connections.
    */
   handleUpgrade(req: NodeUpgradeRequest, socket: unknown, head: Uint8Array): void {
-    const headers = new Headers();
     const raw = req.rawHeaders ?? [];
-    try {
-      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-    } catch {
-      // Node already validated the head; a value Headers refuses is answered like any bad head.
-    }
-    const parsed: RequestHead = {
+    const fields: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) fields.push(raw[i].toLowerCase(), raw[i + 1]);
+    const parsed: RequestHead<HeaderFields> = {
       method: req.method ?? "GET",
       target: req.url ?? "/",
       version: `HTTP/${req.httpVersion ?? "1.1"}`,
-      headers,
+      headers: new HeaderFields(fields),
     };
     this._accept(nodeConnFromSocket(socket), { req: parsed, rest: new Uint8Array(head) });
   }
@@ -218,6 +207,7 @@ export class Server<Data = unknown> {
 
   /** Clients of the resource registered at `pattern` (e.g. `"/chat/:room"`). */
   clientsOf(pattern: string): ReadonlySet<WS<Data>> {
+    if (pattern === DEFAULT_PATTERN) return this.clients;
     return this.#byResource.get(pattern) ?? new Set();
   }
 
@@ -239,16 +229,19 @@ export class Server<Data = unknown> {
   _admitted(ws: WS<Data>, pattern: string): void {
     this.clients.add(ws);
     ws._resource = pattern;
-    let set = this.#byResource.get(pattern);
-    if (!set) this.#byResource.set(pattern, set = new Set());
-    set.add(ws);
+    // The `serve` handler's clients are all clients: no second set to keep.
+    if (pattern !== DEFAULT_PATTERN) {
+      let set = this.#byResource.get(pattern);
+      if (!set) this.#byResource.set(pattern, set = new Set());
+      set.add(ws);
+    }
     this.#sweeper.add(ws as WS);
   }
 
   /** @internal A client closed (WS's owner hook). */
   _forget(ws: WS<Data>): void {
     this.clients.delete(ws);
-    this.#byResource.get(ws._resource)?.delete(ws);
+    if (ws._resource !== DEFAULT_PATTERN) this.#byResource.get(ws._resource)?.delete(ws);
   }
 
   /**
@@ -273,23 +266,6 @@ export class Server<Data = unknown> {
 }
 
 /**
- * Runs the application's handler. If it throws, the connection is closed with 1011 and the error
- * is rethrown outside the server's own code, so the server's state stays consistent.
- */
-function runHandler<Data>(handler: ConnectionHandler<Data>, ws: WS<Data>): void {
-  try {
-    handler(ws);
-  } catch (err) {
-    ws.close(CloseCode.InternalError);
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
-}
-
-const DEFAULT_PATTERN = "*";
-
-/**
  * Creates a server that does not listen by itself: feed it upgrades from an existing HTTP server
  * with {@link Server.handleUpgrade}. {@link serve} is `createServer` plus a listening socket.
  *
@@ -306,16 +282,11 @@ export function createServer<Data = unknown>(
   options: ServeOptions<Data>,
   handler?: ConnectionHandler<Data>,
 ): Server<Data> {
-  const router = new Router<Resource<Data> & { pattern: string }>();
+  const router = new Router<Route<Data>>();
   for (const [pattern, r] of Object.entries(options.resources ?? {})) {
     router.add(pattern, typeof r === "function" ? { handler: r, pattern } : { ...r, pattern });
   }
   if (!options.resources && !handler) throw new TypeError("serve needs a handler or resources");
-  const fallback: Resource<Data> & { pattern: string } | undefined = handler && !options.resources
-    ? { handler, pattern: DEFAULT_PATTERN }
-    : undefined;
-  const timeout = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
-  const closeTimeout = options.closeTimeout;
   const topics = new Topics({
     slowConsumer: options.slowConsumer,
     slowConsumerCode: options.slowConsumerCode,
@@ -325,305 +296,17 @@ export function createServer<Data = unknown>(
     : options.heartbeat ?? DEFAULT_HEARTBEAT;
   const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
   const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
-  const rawOptions: RawOptions | undefined = options.raw === true ? {} : options.raw || undefined;
-  /** Connections past the request checks and not yet open: they count against maxClients. */
-  const admitting = new Map<string, number>();
-  const count = (pattern: string, delta: number) =>
-    admitting.set(pattern, (admitting.get(pattern) ?? 0) + delta);
-
-  const handshake = (conn: Conn, parsed?: { req: RequestHead; rest: Uint8Array }) => {
-    server._handshaking(conn, true);
-    const reader = new HeadReader(options.maxHeadSize);
-    let state: "detect" | "head" | "admitting" | "body" | "done" = rawOptions && !parsed
-      ? "detect"
-      : "head";
-    const early: Uint8Array[] = [];
-    let bodyLength = 0, bodyReady: (() => void) | undefined;
-    let timer = setTimeout(() => conn.destroy(), timeout);
-    const reject = (
-      status: number,
-      body: string | Uint8Array | undefined,
-      headers = new Headers(),
-    ) => {
-      state = "done";
-      clearTimeout(timer);
-      conn.write([encodeResponse(status, headers, body)]);
-      conn.end();
-      // A peer that never closes its side must not hold the socket forever.
-      timer = setTimeout(() => conn.destroy(), closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
-    };
-    /**
-     * The checks and hooks every connection passes, WebSocket or raw; resolves with the resource
-     * and the data to attach, or undefined once the connection was refused.
-     */
-    const admission = async (
-      path: string,
-      info: Omit<UpgradeInfo, "path" | "params">,
-      refuse: (status: number, body: string, headers?: Headers) => void,
-    ) => {
-      const match = router.match(path) ?? (fallback && { resource: fallback, params: {} });
-      if (!match) return refuse(404, "no such resource");
-      const resource = match.resource;
-      if (!originAllowed(resource.origins ?? options.origins, info.headers.get("origin"))) {
-        return refuse(403, "origin not allowed");
-      }
-      const pattern = resource.pattern;
-      const inResource = server.clientsOf(pattern).size + (admitting.get(pattern) ?? 0);
-      let total = server.clients.size;
-      for (const n of admitting.values()) total += n;
-      const serverMax = options.maxClients, resourceMax = resource.maxClients;
-      if (
-        (serverMax !== undefined && total >= serverMax) ||
-        (resourceMax !== undefined && inResource >= resourceMax)
-      ) {
-        return refuse(503, "too many clients", new Headers({ "Retry-After": "5" }));
-      }
-      const full: UpgradeInfo = { ...info, path, params: match.params };
-      let data: Data | undefined;
-      state = "admitting";
-      count(pattern, 1);
-      try {
-        for (const hook of [options.accept, resource.accept]) {
-          if (!hook) continue;
-          const verdict = await hook(full);
-          if (state !== "admitting") return; // the client left meanwhile
-          if (verdict instanceof Response) {
-            return refuse(verdict.status, await verdict.text(), verdict.headers);
-          }
-          if (verdict) data = verdict.data;
-        }
-      } catch (err) {
-        if (state === "admitting") refuse(500, "internal error");
-        queueMicrotask(() => {
-          throw err;
-        });
-        return;
-      } finally {
-        count(pattern, -1);
-      }
-      state = "done";
-      clearTimeout(timer);
-      server._handshaking(conn, false);
-      const request: UpgradeRequest = {
-        path,
-        query: info.query,
-        headers: info.headers,
-        params: match.params,
-      };
-      return { resource, data, request };
-    };
-    const admit = async (
-      req: RequestHead,
-      url: URL,
-      offered: string[],
-      key: string,
-      rest: Uint8Array,
-    ) => {
-      url.protocol = options.tls ? "wss:" : "ws:";
-      const info = {
-        query: url.searchParams,
-        headers: req.headers,
-        url: url.href,
-        protocols: offered,
-        remoteAddress: conn.remoteAddress,
-        remotePort: conn.remotePort,
-      };
-      const admitted = await admission(url.pathname, info, reject);
-      if (!admitted) return;
-      const { resource, data, request } = admitted;
-      const protocol = selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
-      const deflateOption = resource.deflate ?? options.deflate;
-      const deflateOptions = deflateOption === true ? {} : deflateOption || undefined;
-      const deflate = deflateOptions &&
-        negotiateDeflate(req.headers.get("sec-websocket-extensions"), deflateOptions);
-      conn.write([
-        encodeAcceptResponse(key, protocol, resource.headers ?? options.headers, deflate?.response),
-      ]);
-      const ws = new WS<Data>({
-        side: "server",
-        url: url.href,
-        maxPayload: resource.maxPayload ?? options.maxPayload,
-        closeTimeout,
-        highWaterMark: options.highWaterMark,
-        request,
-        topics,
-        data,
-        owner: server,
-      });
-      if (deflate) {
-        ws._negotiated(
-          new PerMessageDeflate(deflate.params, "server", deflateOptions!),
-          deflate.response,
-        );
-      }
-      server._admitted(ws, resource.pattern);
-      ws._attach(
-        conn,
-        protocol,
-        concatBytes([rest, ...early]),
-        () => runHandler(resource.handler, ws),
-      );
-    };
-    const admitRaw = async (rest: Uint8Array) => {
-      const path = rawOptions!.path ?? "/";
-      const framing = rawOptions!.framing ?? "line";
-      const refuse = (status: number, body: string) => {
-        state = "done";
-        clearTimeout(timer);
-        conn.write([encodeRawRefusal(framing, status, body)]);
-        conn.end();
-        timer = setTimeout(() => conn.destroy(), closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
-      };
-      const host = conn.remoteAddress.includes(":")
-        ? `[${conn.remoteAddress}]`
-        : conn.remoteAddress;
-      const url = `tcp://${host}:${conn.remotePort}`;
-      const info = {
-        query: new URLSearchParams(),
-        headers: new Headers(),
-        url,
-        protocols: [],
-        remoteAddress: conn.remoteAddress,
-        remotePort: conn.remotePort,
-      };
-      const admitted = await admission(path, info, refuse);
-      if (!admitted) return;
-      const { resource, data, request } = admitted;
-      const ws = new WS<Data>({
-        side: "server",
-        url,
-        maxPayload: resource.maxPayload ?? options.maxPayload,
-        closeTimeout,
-        highWaterMark: options.highWaterMark,
-        request,
-        topics,
-        data,
-        raw: framing,
-        owner: server,
-      });
-      server._admitted(ws, resource.pattern);
-      ws._attach(conn, "", concatBytes([rest, ...early]), () => runHandler(resource.handler, ws));
-    };
-    const http = (req: RequestHead, url: URL, rest: Uint8Array) => {
-      if (req.headers.has("transfer-encoding")) return reject(411, "send a Content-Length");
-      bodyLength = Number(req.headers.get("content-length") ?? "0");
-      if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) {
-        return reject(400, "bad Content-Length");
-      }
-      if (bodyLength > (options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE)) {
-        return reject(413, "body too large");
-      }
-      if (options.tls) url.protocol = "https:";
-      state = "body";
-      bodyReady = async () => {
-        state = "admitting";
-        const body = concatBytes([rest, ...early]).subarray(0, bodyLength) as Uint8Array<
-          ArrayBuffer
-        >;
-        const hasBody = req.method !== "GET" && req.method !== "HEAD";
-        let response: Response;
-        try {
-          const request = new Request(url.href, {
-            method: req.method,
-            headers: req.headers,
-            body: hasBody ? body : undefined,
-          });
-          response = await options.fetch!(request, {
-            remoteAddress: conn.remoteAddress,
-            remotePort: conn.remotePort,
-          });
-        } catch (err) {
-          if (state === "admitting") reject(500, "internal error");
-          queueMicrotask(() => {
-            throw err;
-          });
-          return;
-        }
-        const bytes = req.method === "HEAD"
-          ? undefined
-          : new Uint8Array(await response.arrayBuffer());
-        if (state === "admitting") reject(response.status, bytes, response.headers);
-      };
-      if (rest.length >= bodyLength) bodyReady();
-    };
-    const onRequest = (req: RequestHead, rest: Uint8Array) => {
-      let url;
-      try {
-        url = new URL(req.target, `http://${req.headers.get("host") ?? "invalid"}`);
-      } catch {
-        return reject(400, "invalid request target or Host");
-      }
-      if (options.fetch && !hasToken(req.headers.get("upgrade"), "websocket")) {
-        return http(req, url, rest);
-      }
-      const check = checkClientRequest(req);
-      if (!check.ok) return reject(check.status, check.body, check.headers);
-      admit(req, url, check.protocols, check.key, rest);
-    };
-    let detected: Uint8Array = new Uint8Array(0);
-    const detect = (chunk: Uint8Array) => {
-      detected = concatBytes([detected, chunk]);
-      const http = looksLikeHttp(detected);
-      if (http === undefined) return;
-      clearTimeout(detectTimer);
-      if (http) {
-        state = "head";
-        onHead(detected);
-      } else {
-        state = "admitting";
-        admitRaw(detected);
-      }
-    };
-    const detectTimer = state === "detect"
-      ? setTimeout(() => {
-        if (state !== "detect") return;
-        state = "admitting";
-        admitRaw(detected);
-      }, rawOptions!.detectTimeout ?? DEFAULT_DETECT_TIMEOUT)
-      : undefined;
-    const onHead = (chunk: Uint8Array) => {
-      const r = reader.push(chunk);
-      if (!r.done) return;
-      if ("error" in r) return reject(431, "request head too large");
-      let req;
-      try {
-        req = parseRequestHead(r.head);
-      } catch (err) {
-        return reject(400, (err as HttpParseError).message);
-      }
-      onRequest(req, r.rest);
-    };
-    conn.setHandlers({
-      data(chunk) {
-        if (state === "detect") return detect(chunk);
-        if (state === "admitting") {
-          early.push(chunk);
-          return;
-        }
-        if (state === "body") {
-          early.push(chunk);
-          if (early.reduce((n, c) => n + c.length, 0) >= bodyLength) bodyReady!();
-          return;
-        }
-        if (state === "head") onHead(chunk);
-      },
-      end() {
-        if (state !== "done") {
-          state = "done";
-          conn.end();
-        }
-      },
-      close() {
-        state = "done";
-        clearTimeout(timer);
-        clearTimeout(detectTimer);
-        server._handshaking(conn, false);
-      },
-      drain() {},
-    });
-    if (parsed) onRequest(parsed.req, parsed.rest);
+  const ctx: UpgradeContext<Data> = {
+    options,
+    server,
+    router,
+    fallback: handler && !options.resources ? { handler, pattern: DEFAULT_PATTERN } : undefined,
+    topics,
+    raw: options.raw === true ? {} : options.raw || undefined,
+    handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+    admitting: new Map(),
   };
-  server._accept = handshake;
+  server._accept = (conn, parsed) => new Upgrade(ctx, conn, parsed);
   return server;
 }
 
@@ -675,30 +358,4 @@ export async function serve<Data = unknown>(
     ),
   );
   return server;
-}
-
-/** Default {@link RawOptions.detectTimeout}. */
-export const DEFAULT_DETECT_TIMEOUT = 300;
-
-/**
- * True if `b` starts like an HTTP request line (an upper-case method and a space), false if it
- * cannot, undefined while it still might.
- */
-function looksLikeHttp(b: Uint8Array): boolean | undefined {
-  let i = 0;
-  while (i < b.length && i < 16 && b[i] >= 0x41 && b[i] <= 0x5a) i++;
-  if (i === b.length && i < 16) return undefined;
-  return i > 0 && b[i] === 0x20;
-}
-
-/** What a refused raw client is told: a line, or a close frame of the length-prefixed framing. */
-function encodeRawRefusal(framing: RawFraming, status: number, body: string): Uint8Array {
-  const text = new TextEncoder().encode(framing === "line" ? `error: ${status} ${body}\n` : body);
-  if (framing === "line") return text;
-  const out = new Uint8Array(7 + text.length);
-  out[0] = RawType.Close;
-  new DataView(out.buffer).setUint32(1, 2 + text.length);
-  new DataView(out.buffer).setUint16(5, CloseCode.PolicyViolation);
-  out.set(text, 7);
-  return out;
 }

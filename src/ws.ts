@@ -4,6 +4,7 @@
  * @module
  */
 
+import { now } from "./clock.ts";
 import { Emitter } from "./emitter.ts";
 import { type ProtocolError, StateError, type WSError } from "./errors.ts";
 import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
@@ -16,6 +17,7 @@ import {
 } from "./protocol/protocol.ts";
 import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
+import type { ServerRequest } from "./request.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 
@@ -64,7 +66,8 @@ export const DEFAULT_CLOSE_TIMEOUT = 5000;
 /** @internal How the server or client sets up a {@link WS}. */
 export interface WSInit<Data> {
   side: Side;
-  url: string;
+  /** The URL; a server's sockets leave it out and have it built from `request` when asked. */
+  url?: string;
   maxPayload?: number;
   closeTimeout?: number;
   highWaterMark?: number;
@@ -81,6 +84,29 @@ export interface WSInit<Data> {
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 const encoder = new TextEncoder();
+
+/** Sockets with output to write at the end of this turn, and whether that is scheduled. */
+const flushQueue: WS[] = [];
+let flushScheduled = false;
+
+/**
+ * Schedules `ws`'s write at the end of the current turn: one microtask for all sockets (a
+ * broadcast reaches hundreds), and no closure per socket.
+ */
+function queueFlush(ws: WS): void {
+  flushQueue.push(ws);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flushAll);
+  }
+}
+
+function flushAll(): void {
+  flushScheduled = false;
+  // Sockets queued while flushing (a send callback that sends) are flushed in this loop too.
+  for (let i = 0; i < flushQueue.length; i++) flushQueue[i]._flushNow();
+  flushQueue.length = 0;
+}
 
 /** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
 interface Engine {
@@ -135,8 +161,7 @@ function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | un
 export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Protocol version, as websocket-driver names it. */
   readonly version = "hybi-13";
-  /** `ws:`/`wss:` URL of the connection. */
-  readonly url: string;
+  #url: string | undefined;
   /** Which end this is. */
   readonly side: Side;
   /** Server side: what the upgrade request asked for. */
@@ -159,11 +184,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   readonly framing: RawFraming | undefined;
   /** Application data, e.g. what a server's `accept` hook attached. */
   data: Data;
-  /** @internal When the peer last sent anything (ms since epoch). */
+  /**
+   * @internal The peer sent something since the last heartbeat sweep. Flags, not clock readings,
+   * on the hot path: the sweep turns them into the timestamps below.
+   */
+  _seen = false;
+  /** @internal A data message went either way since the last sweep. */
+  _active = false;
+  /** @internal When the peer was last seen to send anything (see `now`). */
   _lastSeenAt = 0;
   /** @internal When the heartbeat ping now unanswered was sent, or 0. */
   _pingSentAt = 0;
-  /** @internal When the last data message went either way. */
+  /** @internal When the last data message was seen going either way. */
   _lastMessageAt = 0;
   #topics: Topics | undefined;
   #owner: { _forget(ws: WS<Data>): void } | undefined;
@@ -182,11 +214,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #engine: Engine | undefined;
   #abortConnect: (() => void) | undefined;
   /** Sends made while connecting, replayed on open. */
-  #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> = [];
+  #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
   #pendingBytes = 0;
   #inReceive = false;
   #flushQueued = false;
-  #deferredCallbacks: SendCallback[] = [];
+  /** Send callbacks waiting for the next write. */
+  #callbacks: SendCallback[] | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #transportEnded = false;
 
@@ -194,7 +227,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   constructor(init: WSInit<Data>) {
     super();
     this.side = init.side;
-    this.url = init.url;
+    this.#url = init.url;
     this.request = init.request;
     this.maxPayload = init.maxPayload;
     this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
@@ -233,6 +266,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Topics this socket is subscribed to. */
   get topics(): string[] {
     return [...(this.#subscribed ?? [])];
+  }
+
+  /** `ws:`/`wss:` URL of the connection (`tcp:` for a raw one). */
+  get url(): string {
+    // A server's sockets rebuild it from the request head when asked: most never are.
+    return this.#url ??= (this.request as ServerRequest)._href();
   }
 
   /** `connecting`, `open`, `closing` or `closed`. */
@@ -283,13 +322,24 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Sends a text message. */
   sendText(text: string, callback?: SendCallback): void {
     if (typeof text !== "string") throw new TypeError("sendText needs a string");
-    this.#do(() => this.#engine!.sendText(text), callback, text.length);
+    // Open: straight to the engine, without the closure that a send made while connecting needs.
+    if (this.#state !== "open") {
+      return this.#do(() => this.#engine!.sendText(text), callback, text.length);
+    }
+    this.#engine!.sendText(text);
+    this._active = true;
+    this.#flush(callback);
   }
 
   /** Sends a binary message. */
   sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView, callback?: SendCallback): void {
     const bytes = toBytes(data);
-    this.#do(() => this.#engine!.sendBinary(bytes), callback, bytes.length);
+    if (this.#state !== "open") {
+      return this.#do(() => this.#engine!.sendBinary(bytes), callback, bytes.length);
+    }
+    this.#engine!.sendBinary(bytes);
+    this._active = true;
+    this.#flush(callback);
   }
 
   /**
@@ -329,7 +379,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
     if (this.#state === "connecting") {
-      this.#pending.push({ run, callback, bytes });
+      (this.#pending ??= []).push({ run, callback, bytes });
       this.#pendingBytes += bytes;
       return;
     }
@@ -337,7 +387,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the socket is ${this.#state}`);
     }
     run();
-    this._lastMessageAt = Date.now();
+    this._active = true;
     this.#flush(callback);
   }
 
@@ -345,7 +395,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): boolean {
     if (this.#state !== "open") return false;
     this.#engine!.sendEncoded(chunks, payload);
-    this._lastMessageAt = Date.now();
+    this._active = true;
     this.#flush();
     return true;
   }
@@ -406,10 +456,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   }
 
   /**
-   * @internal The handshake succeeded: take over `conn`. `beforeOpen` runs once the socket is open
+   * @internal The handshake succeeded: take over `conn`. `handler` runs once the socket is open
    * but before `open` is emitted and before `rest` (bytes that followed the handshake) is read.
    */
-  _attach(conn: Conn, protocol: string, rest: Uint8Array, beforeOpen?: () => void): void {
+  _attach(conn: Conn, protocol: string, rest: Uint8Array, handler?: (ws: WS<Data>) => void): void {
     if (this.#state !== "connecting") {
       conn.destroy();
       return;
@@ -417,27 +467,31 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#abortConnect = undefined;
     this.#conn = conn;
     this.#protocol = protocol;
-    const handler = new ProtocolEvents(this);
+    const events = new ProtocolEvents(this);
     const proto: WireProtocol = this.framing
       ? new RawProtocol({
         framing: this.framing,
         maxPayload: this.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      }, handler)
+      }, events)
       : new Protocol(
         { side: this.side, maxPayload: this.maxPayload, deflate: this.#deflate },
-        handler,
+        events,
       );
     this.#proto = proto;
     this.#engine = proto;
     this.#state = "open";
-    this._lastSeenAt = this._lastMessageAt = Date.now();
+    this._lastSeenAt = this._lastMessageAt = now();
     conn.setHandlers(new ConnEvents(this));
-    this.#opened(beforeOpen);
+    this.#opened(handler);
     if (rest.length > 0) this.#receive(rest);
   }
 
   /** @internal The socket is open on a runtime's native WebSocket; events come via `_native*`. */
-  _attachNative(native: NativeSocket, protocol: string, beforeOpen?: () => void): void {
+  _attachNative(
+    native: NativeSocket,
+    protocol: string,
+    handler?: (ws: WS<Data>) => void,
+  ): void {
     if (this.#state !== "connecting") {
       native.terminate();
       return;
@@ -446,13 +500,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#engine = native;
     this.#protocol = protocol;
     this.#state = "open";
-    this._lastSeenAt = this._lastMessageAt = Date.now();
-    this.#opened(beforeOpen);
+    this._lastSeenAt = this._lastMessageAt = now();
+    this.#opened(handler);
   }
 
   /** @internal The protocol delivered a message (see ProtocolEvents). */
   _message(data: string | Uint8Array, isBinary: boolean): void {
-    this._lastMessageAt = this._lastSeenAt;
+    this._active = true;
     this.emit("message", data, isBinary);
   }
 
@@ -497,15 +551,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal A native socket delivered a message. */
   _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
-    this._lastSeenAt = Date.now();
-    this._pingSentAt = 0;
+    this._seen = true;
     this._message(data, isBinary);
   }
 
   /** @internal A native socket delivered a ping or pong. */
   _nativeControl(kind: "ping" | "pong", payload: Uint8Array): void {
-    this._lastSeenAt = Date.now();
-    this._pingSentAt = 0;
+    this._seen = true;
     this._control(kind, payload);
   }
 
@@ -524,11 +576,28 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("close", code, reason, wasClean);
   }
 
-  /** Runs `beforeOpen`, replays sends queued while connecting, and emits `open`. */
-  #opened(beforeOpen?: () => void): void {
-    beforeOpen?.();
+  /**
+   * Runs the application's handler, replays sends queued while connecting, and emits `open`. A
+   * handler that throws closes the socket with 1011; its error is rethrown outside wsdriver's code,
+   * so that the server's state stays consistent.
+   */
+  #opened(handler?: (ws: WS<Data>) => void): void {
+    if (handler) {
+      try {
+        handler(this);
+      } catch (err) {
+        this.close(CloseCode.InternalError);
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
     const pending = this.#pending;
-    this.#pending = [];
+    if (pending === undefined) {
+      if (this.#state === "open") this.emit("open");
+      return;
+    }
+    this.#pending = undefined;
     this.#pendingBytes = 0;
     for (const p of pending) {
       if (this.#state !== "open") {
@@ -553,57 +622,54 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#abortConnect = undefined;
     abort?.();
     const pending = this.#pending;
-    this.#pending = [];
+    this.#pending = undefined;
     this.#pendingBytes = 0;
-    for (const p of pending) p.callback?.(error);
+    if (pending) { for (const p of pending) p.callback?.(error); }
     this.emit("error", error);
     this.emit("close", CloseCode.Abnormal, "", false);
   }
 
   #receive(chunk: Uint8Array): void {
     const proto = this.#proto!;
-    this._lastSeenAt = Date.now();
-    this._pingSentAt = 0;
+    this._seen = true;
     this.#inReceive = true;
     try {
       proto.receive(chunk);
     } finally {
       this.#inReceive = false;
     }
-    this.#flushNow();
+    this._flushNow();
   }
 
   /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
   #flush(callback?: SendCallback): void {
-    if (callback) this.#deferredCallbacks.push(callback);
+    if (callback) (this.#callbacks ??= []).push(callback);
     if (this.#inReceive || this.#flushQueued) return;
-    // Sends made in the same turn (a loop, a broadcast burst) go out as one write.
+    // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
     this.#flushQueued = true;
-    queueMicrotask(this.#flushNow);
+    queueFlush(this as WS);
   }
 
-  /** Writes everything the protocol produced so far, in one write. */
-  #flushNow = (): void => {
+  /** @internal Writes everything the protocol produced so far, in one write. */
+  _flushNow(): void {
     this.#flushQueued = false;
     const conn = this.#conn, proto = this.#proto;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
     if (!conn || !proto) {
       // A native socket writes by itself: the data is handed over.
-      const callbacks = this.#deferredCallbacks;
-      this.#deferredCallbacks = [];
-      for (const cb of callbacks) cb();
+      if (callbacks) { for (const cb of callbacks) cb(); }
       return;
     }
-    const out = proto.takeOutput();
-    const callbacks = this.#deferredCallbacks;
-    if (callbacks.length > 0) this.#deferredCallbacks = [];
-    if (out.length > 0) {
+    if (proto.outputBytes > 0) {
+      const out = proto.takeOutput();
       conn.write(
         out,
-        callbacks.length === 0 ? undefined : (err) => {
+        callbacks === undefined ? undefined : (err) => {
           for (const cb of callbacks) cb(err);
         },
       );
-    } else {
+    } else if (callbacks) {
       for (const cb of callbacks) cb();
     }
     // A peer that sends faster than it reads is not read until its replies drain.
@@ -613,7 +679,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
-  };
+  }
 
   #leaveTopics(): void {
     if (!this.#subscribed) return;
@@ -642,10 +708,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     proto.abort();
     this.#state = "closed";
     this.#leaveTopics();
-    for (const cb of this.#deferredCallbacks) {
-      cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks) {
+      for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }
-    this.#deferredCallbacks = [];
     this.#owner?._forget(this);
     this.emit("close", code, reason, clean);
   }

@@ -73,7 +73,7 @@ export function bunWebSocket<Data = unknown>(
           remotePort: 0,
         },
         "",
-        () => handler(ws),
+        handler,
       );
     },
     message(bws, message) {

@@ -254,6 +254,91 @@ export function encodeTextFrame(text: string, mask?: Uint8Array): Uint8Array {
 
 const utf8Encoder = new TextEncoder();
 
+/** Size of a {@link frameSlab} buffer. */
+const SLAB_SIZE = 64 * 1024;
+/** Frames up to this size (header included) go into the slab. */
+export const SLAB_FRAME_LIMIT = 4 * 1024;
+
+/**
+ * Shared space where small unmasked frames are encoded, one after another, so that a frame costs
+ * no allocation and the frames a connection produces in a row are one contiguous range, written
+ * with one view. Bytes behind `pos` are never written again: a full slab is replaced, not reused,
+ * and the garbage collector frees it once no view of it is left (as Node's Buffer pool does).
+ */
+export const frameSlab: { buf: Uint8Array; pos: number } = {
+  buf: new Uint8Array(0),
+  pos: 0,
+};
+
+function slabRoom(n: number): Uint8Array {
+  if (frameSlab.pos + n > frameSlab.buf.length) {
+    frameSlab.buf = new Uint8Array(SLAB_SIZE);
+    frameSlab.pos = 0;
+  }
+  return frameSlab.buf;
+}
+
+/**
+ * Encodes an unmasked text frame of at most {@link SLAB_FRAME_LIMIT} / 3 characters into
+ * {@link frameSlab}, and returns where the frame starts; it ends at the slab's new `pos`.
+ *
+ * @example
+ * ```ts
+ * const start = encodeTextIntoSlab("hi");
+ * const frame = frameSlab.buf.subarray(start, frameSlab.pos);
+ * ```
+ */
+export function encodeTextIntoSlab(text: string): number {
+  const max = text.length * 3;
+  const reserve = max < 126 ? 2 : 4;
+  const buf = slabRoom(reserve + max);
+  const start = frameSlab.pos;
+  const { written } = utf8Encoder.encodeInto(
+    text,
+    buf.subarray(start + reserve, start + reserve + max),
+  );
+  const hlen = written < 126 ? 2 : 4;
+  // The header slot was sized for the worst case: close the gap, so that frames stay contiguous.
+  if (hlen < reserve) buf.copyWithin(start + hlen, start + reserve, start + reserve + written);
+  buf[start] = 0x81;
+  if (hlen === 2) {
+    buf[start + 1] = written;
+  } else {
+    buf[start + 1] = 126;
+    buf[start + 2] = written >>> 8;
+    buf[start + 3] = written & 0xff;
+  }
+  frameSlab.pos = start + hlen + written;
+  return start;
+}
+
+/**
+ * Encodes an unmasked frame with a payload of at most {@link SLAB_FRAME_LIMIT} - 4 bytes into
+ * {@link frameSlab}, and returns where it starts (see {@link encodeTextIntoSlab}).
+ *
+ * @example
+ * ```ts
+ * const start = encodeIntoSlab(Opcode.Binary, new Uint8Array([1, 2]));
+ * ```
+ */
+export function encodeIntoSlab(opcode: number, payload: Uint8Array, rsv1 = false): number {
+  const n = payload.length;
+  const hlen = n < 126 ? 2 : 4;
+  const buf = slabRoom(hlen + n);
+  const start = frameSlab.pos;
+  buf[start] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (hlen === 2) {
+    buf[start + 1] = n;
+  } else {
+    buf[start + 1] = 126;
+    buf[start + 2] = n >>> 8;
+    buf[start + 3] = n & 0xff;
+  }
+  buf.set(payload, start + hlen);
+  frameSlab.pos = start + hlen + n;
+  return start;
+}
+
 function headerLength(n: number, masked: boolean): number {
   return 2 + (n < 126 ? 0 : n < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
 }

@@ -8,9 +8,16 @@
 import { createHash } from "node:crypto";
 import { HandshakeError } from "../errors.ts";
 import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
-import { encodeResponse, hasToken, type RequestHead, type ResponseHead } from "./http.ts";
+import {
+  encodeResponse,
+  hasToken,
+  type HeaderLookup,
+  type RequestHead,
+  type ResponseHead,
+} from "./http.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const headEncoder = new TextEncoder();
 
 /**
  * The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`.
@@ -162,7 +169,9 @@ const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
  * if (!r.ok) socket.end(encodeResponse(r.status, r.headers, r.body));
  * ```
  */
-export function checkClientRequest(req: RequestHead): AcceptedRequest | RejectedRequest {
+export function checkClientRequest(
+  req: RequestHead<HeaderLookup>,
+): AcceptedRequest | RejectedRequest {
   const reject = (status: number, code: string, body: string, headers = new Headers()) =>
     ({ ok: false, status, headers, body, code }) as const;
   if (req.method !== "GET") {
@@ -230,6 +239,15 @@ export function encodeAcceptResponse(
   extra?: HeadersInit,
   extensions?: string,
 ): Uint8Array {
+  if (extra === undefined) {
+    // The common answer, built directly: the same bytes as through Headers (sorted, lower case).
+    let head = `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ${
+      acceptKey(key)
+    }\r\n`;
+    if (extensions) head += `sec-websocket-extensions: ${extensions}\r\n`;
+    if (protocol !== "") head += `sec-websocket-protocol: ${protocol}\r\n`;
+    return headEncoder.encode(`${head}upgrade: websocket\r\n\r\n`);
+  }
   const headers = new Headers(extra);
   if (extensions) headers.set("Sec-WebSocket-Extensions", extensions);
   headers.set("Upgrade", "websocket");

@@ -9,13 +9,13 @@
 export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
 
 /** A parsed request head. */
-export interface RequestHead {
+export interface RequestHead<H extends HeaderLookup = Headers> {
   method: string;
   /** The request target as sent, e.g. `/chat?room=1`. */
   target: string;
   /** e.g. `HTTP/1.1`. */
   version: string;
-  headers: Headers;
+  headers: H;
 }
 
 /** A parsed response head. */
@@ -101,23 +101,101 @@ export class HttpParseError extends Error {
   }
 }
 
-function parseHeaders(lines: string[]): Headers {
-  const headers = new Headers();
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A NUL, or a CR or LF that is not part of a CRLF line end. */
+const STRAY = /\0|\r(?!\n)|(?<!\r)\n/;
+
+/** Header fields as a flat list: lower-cased name, value, name, value, … */
+function parseFields(lines: string[]): string[] {
+  const fields: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(":");
     if (colon <= 0) throw new HttpParseError(`malformed header line`);
     const name = line.slice(0, colon);
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      throw new HttpParseError(`invalid header name`);
-    }
-    try {
-      headers.append(name, line.slice(colon + 1).trim());
-    } catch {
-      throw new HttpParseError(`invalid value of header ${name}`);
-    }
+    if (!TOKEN.test(name)) throw new HttpParseError(`invalid header name`);
+    fields.push(name.toLowerCase(), line.slice(colon + 1).trim());
   }
+  return fields;
+}
+
+function fieldsToHeaders(fields: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
   return headers;
+}
+
+/** Header lookup by lower-case name, as `Headers` does it. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+  has(name: string): boolean;
+}
+
+/**
+ * Header fields as the peer sent them, looked up by scanning: a server answers an upgrade with a
+ * few lookups, so neither a handshake nor an idle connection pays for a `Headers` object that
+ * nobody reads. {@link HeaderFields.toHeaders} builds one when it is wanted.
+ *
+ * @example
+ * ```ts
+ * const { headers } = parseRequestFields("GET /chat HTTP/1.1\r\nHost: example.com");
+ * headers.get("host"); // "example.com"
+ * ```
+ */
+export class HeaderFields implements HeaderLookup {
+  readonly #fields: readonly string[];
+
+  /** `fields`: lower-case name, value, name, value, … */
+  constructor(fields: readonly string[]) {
+    this.#fields = fields;
+  }
+
+  /** The value of header `name` (lower case); repeated headers are joined with `", "`. */
+  get(name: string): string | null {
+    const f = this.#fields;
+    let value: string | null = null;
+    for (let i = 0; i < f.length; i += 2) {
+      if (f[i] === name) value = value === null ? f[i + 1] : `${value}, ${f[i + 1]}`;
+    }
+    return value;
+  }
+
+  /** True if header `name` (lower case) is present. */
+  has(name: string): boolean {
+    const f = this.#fields;
+    for (let i = 0; i < f.length; i += 2) if (f[i] === name) return true;
+    return false;
+  }
+
+  /** The fields as a new `Headers` object. */
+  toHeaders(): Headers {
+    return fieldsToHeaders(this.#fields);
+  }
+}
+
+function splitHead(head: string): string[] {
+  if (STRAY.test(head)) throw new HttpParseError("stray CR, LF or NUL in the head");
+  return head.split("\r\n");
+}
+
+/**
+ * Parses a request head (without the final blank line), with its headers as {@link HeaderFields}.
+ *
+ * @example
+ * ```ts
+ * parseRequestFields("GET /chat HTTP/1.1\r\nHost: example.com").headers.get("host");
+ * ```
+ */
+export function parseRequestFields(head: string): RequestHead<HeaderFields> {
+  const lines = splitHead(head);
+  const m = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)$/.exec(lines[0]);
+  if (!m) throw new HttpParseError("malformed request line");
+  return {
+    method: m[1],
+    target: m[2],
+    version: m[3],
+    headers: new HeaderFields(parseFields(lines)),
+  };
 }
 
 /**
@@ -129,10 +207,8 @@ function parseHeaders(lines: string[]): Headers {
  * ```
  */
 export function parseRequestHead(head: string): RequestHead {
-  const lines = head.split("\r\n");
-  const m = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)$/.exec(lines[0]);
-  if (!m) throw new HttpParseError("malformed request line");
-  return { method: m[1], target: m[2], version: m[3], headers: parseHeaders(lines) };
+  const r = parseRequestFields(head);
+  return { method: r.method, target: r.target, version: r.version, headers: r.headers.toHeaders() };
 }
 
 /**
@@ -144,15 +220,62 @@ export function parseRequestHead(head: string): RequestHead {
  * ```
  */
 export function parseResponseHead(head: string): ResponseHead {
-  const lines = head.split("\r\n");
+  const lines = splitHead(head);
   const m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(lines[0]);
   if (!m) throw new HttpParseError("malformed status line");
   return {
     version: m[1],
     status: Number(m[2]),
     statusText: m[3] ?? "",
-    headers: parseHeaders(lines),
+    headers: fieldsToHeaders(parseFields(lines)),
   };
+}
+
+/** The parts of a request's URL that a server uses. */
+export interface RequestUrl {
+  /** e.g. `ws://example.com/chat?room=1` */
+  href: string;
+  /** e.g. `/chat` */
+  pathname: string;
+  /** e.g. `?room=1`, or `""` */
+  search: string;
+}
+
+/** Path and query characters that the URL parser keeps as they are, without dot segments. */
+const PLAIN_TARGET = /^\/(?!\/)[!$%&(-;=@-Z_a-z~]*(?:\?[!$%&(-;=?-Z_a-z~]*)?$/;
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i;
+/** A host the URL parser keeps as it is: a lower-case name or canonical IPv4, a non-default port. */
+const PLAIN_HOST =
+  /^(?:[a-z](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z](?:[a-z0-9-]*[a-z0-9])?)*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::[1-9]\d{0,4})?$/;
+
+/**
+ * The URL of a request: `target` resolved against `scheme://host`, as the WHATWG URL parser does
+ * it. Common targets and hosts are taken as they are, without building a `URL`. Throws a
+ * TypeError for a target or host that makes no URL.
+ *
+ * @example
+ * ```ts
+ * requestUrl("ws", "example.com:8080", "/chat?room=1").pathname; // "/chat"
+ * ```
+ */
+export function requestUrl(scheme: string, host: string | null, target: string): RequestUrl {
+  if (
+    host !== null && PLAIN_HOST.test(host) && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)
+  ) {
+    const port = host.lastIndexOf(":");
+    const p = port < 0 ? "" : host.slice(port + 1);
+    if (p === "" || (Number(p) <= 65535 && p !== "80" && p !== "443")) {
+      const q = target.indexOf("?");
+      return {
+        href: `${scheme}://${host}${target}`,
+        pathname: q < 0 ? target : target.slice(0, q),
+        search: q < 0 || q === target.length - 1 ? "" : target.slice(q),
+      };
+    }
+  }
+  const url = new URL(target, `http://${host ?? "invalid"}`);
+  url.protocol = `${scheme}:`;
+  return { href: url.href, pathname: url.pathname, search: url.search };
 }
 
 /** True if a comma-separated header value contains `token`, compared case-insensitively. */

@@ -19,8 +19,9 @@ export function applyMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): voi
   let i = 0;
   const k0 = key[keyOffset & 3], k1 = key[(keyOffset + 1) & 3];
   const k2 = key[(keyOffset + 2) & 3], k3 = key[(keyOffset + 3) & 3];
-  // Word-at-a-time needs a 4-byte aligned start; below ~32 bytes the setup is not worth it.
-  if (len >= 32) {
+  // Word-at-a-time needs a 4-byte aligned start and an Int32Array view, which costs as much as
+  // masking ~128 bytes one at a time.
+  if (len >= 128) {
     const lead = (4 - (data.byteOffset & 3)) & 3;
     for (; i < lead; i++) data[i] ^= key[(keyOffset + i) & 3];
     const ko = keyOffset + lead;

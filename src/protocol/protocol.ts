@@ -12,11 +12,15 @@ import { CloseCode, encodeClosePayload, parseClosePayload } from "./close.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import {
   encodeFrame,
+  encodeIntoSlab,
   encodeTextFrame,
+  encodeTextIntoSlab,
   FrameParser,
   type FrameSink,
+  frameSlab,
   Opcode,
   randomMask,
+  SLAB_FRAME_LIMIT,
   TEXT_IN_PLACE_LIMIT,
 } from "./frame.ts";
 import { type ProtocolState, WireState } from "./state.ts";
@@ -119,12 +123,17 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   #frameFin = false;
   /** Opcode of the data message in progress (0: none). */
   #msgOpcode = 0;
-  #msgParts: Uint8Array[] = [];
+  /**
+   * Payload of the message in progress: its first piece, and all pieces once there is more than
+   * one (most messages are one piece: no array for them, and none on an idle connection).
+   */
+  #msgFirst: Uint8Array | undefined;
+  #msgParts: Uint8Array[] | undefined;
   /** The message in progress is compressed (RSV1 on its first frame). */
   #msgCompressed = false;
   #msgLen = 0;
-  #utf8 = new Utf8Validator();
-  #ctrlParts: Uint8Array[] = [];
+  #utf8: Utf8Validator | undefined;
+  #ctrlParts: Uint8Array[] | undefined;
 
   constructor(options: ProtocolOptions, handler: ProtocolHandler) {
     super();
@@ -165,6 +174,11 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     if (this.deflate === undefined && text.length <= TEXT_IN_PLACE_LIMIT) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
+      if (this.side === "server" && text.length * 3 + 4 <= SLAB_FRAME_LIMIT) {
+        const start = encodeTextIntoSlab(text);
+        this._pushRange(frameSlab.buf, start, frameSlab.pos);
+        return;
+      }
       const frame = encodeTextFrame(text, this.side === "client" ? randomMask() : undefined);
       this._push(frame);
       return;
@@ -174,6 +188,16 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
 
   /** Queues a binary message. */
   sendBinary(data: Uint8Array): void {
+    if (
+      this.side === "server" && data.length + 4 <= SLAB_FRAME_LIMIT &&
+      (this.deflate === undefined || data.length < this.deflate.threshold)
+    ) {
+      this.#assertCanSend();
+      this.#assertNoFragmentInProgress();
+      const start = encodeIntoSlab(Opcode.Binary, data);
+      this._pushRange(frameSlab.buf, start, frameSlab.pos);
+      return;
+    }
     this.#sendData(Opcode.Binary, data);
   }
 
@@ -284,8 +308,8 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     this._closeCode = closeCode;
     this._state = "closed";
-    this.#msgParts = [];
-    this.#ctrlParts = [];
+    this.#msgFirst = this.#msgParts = undefined;
+    this.#ctrlParts = undefined;
     this.#handler.error(new ProtocolError(code, message, closeCode));
     return false;
   }
@@ -368,18 +392,22 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** @internal FrameSink */
   frameData(data: Uint8Array): boolean {
     if (this.#frameOpcode >= 0x8) {
-      this.#ctrlParts.push(data);
+      (this.#ctrlParts ??= []).push(data);
       return true;
     }
     // Compressed text can only be checked once inflated, at the end of the message.
-    if (this.#msgOpcode === Opcode.Text && !this.#msgCompressed && !this.#utf8.push(data)) {
+    if (
+      this.#msgOpcode === Opcode.Text && !this.#msgCompressed &&
+      !(this.#utf8 ??= new Utf8Validator()).push(data)
+    ) {
       return this.#fail(
         "WS_ERR_INVALID_UTF8",
         "text message is not valid UTF-8",
         CloseCode.InvalidPayload,
       );
     }
-    this.#msgParts.push(data);
+    if (this.#msgFirst === undefined) this.#msgFirst = data;
+    else (this.#msgParts ??= [this.#msgFirst]).push(data);
     this.#msgLen += data.length;
     return true;
   }
@@ -387,15 +415,15 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** @internal FrameSink */
   frameEnd(): boolean {
     if (this.#frameOpcode >= 0x8) {
-      const payload = concatBytes(this.#ctrlParts);
-      this.#ctrlParts = [];
+      const payload = this.#ctrlParts ? concatBytes(this.#ctrlParts) : EMPTY;
+      this.#ctrlParts = undefined;
       return this.#control(this.#frameOpcode, payload);
     }
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
-    let data = concatBytes(this.#msgParts, this.#msgLen);
+    let data = this.#msgParts ? concatBytes(this.#msgParts, this.#msgLen) : this.#msgFirst ?? EMPTY;
     this.#msgOpcode = 0;
-    this.#msgParts = [];
+    this.#msgFirst = this.#msgParts = undefined;
     this.#msgLen = 0;
     if (this.#msgCompressed) {
       this.#msgCompressed = false;
@@ -405,7 +433,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
         const e = err as ProtocolError;
         return this.#fail(e.code, e.message, e.closeCode);
       }
-      if (opcode === Opcode.Text && !this.#utf8.push(data)) {
+      if (opcode === Opcode.Text && !(this.#utf8 ??= new Utf8Validator()).push(data)) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "text message is not valid UTF-8",
@@ -414,7 +442,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
       }
     }
     if (opcode === Opcode.Text) {
-      if (!this.#utf8.end()) {
+      if (this.#utf8 !== undefined && !this.#utf8.end()) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "text message ends inside a UTF-8 sequence",

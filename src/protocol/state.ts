@@ -29,8 +29,12 @@ export abstract class WireState {
   protected _failed = false;
   protected _closeCode: number = CloseCode.Abnormal;
   protected _closeReason = "";
-  protected _out: Uint8Array[] = [];
+  protected _out: Uint8Array[] | undefined;
   protected _outBytes = 0;
+  /** A run of contiguous output bytes in a shared buffer, not yet cut out as a view. */
+  #runBuf: Uint8Array | undefined;
+  #runStart = 0;
+  #runEnd = 0;
 
   /** `open`, `closing` (we sent a close) or `closed` (closed both ways, or failed). */
   get state(): ProtocolState {
@@ -63,15 +67,40 @@ export abstract class WireState {
 
   /** Bytes queued for the transport, and clears the queue. */
   takeOutput(): Uint8Array[] {
-    const out = this._out;
-    this._out = [];
+    this.#endRun();
+    const out = this._out ?? [];
+    this._out = undefined;
     this._outBytes = 0;
     return out;
   }
 
   /** Queues bytes for the transport. */
   protected _push(chunk: Uint8Array): void {
-    this._out.push(chunk);
+    this.#endRun();
+    (this._out ??= []).push(chunk);
     this._outBytes += chunk.length;
+  }
+
+  /**
+   * Queues `buf[start..end]`, which nothing will overwrite (see `frameSlab`); ranges that follow
+   * each other in one buffer are written as one chunk.
+   */
+  protected _pushRange(buf: Uint8Array, start: number, end: number): void {
+    this._outBytes += end - start;
+    if (buf === this.#runBuf && start === this.#runEnd) {
+      this.#runEnd = end;
+      return;
+    }
+    this.#endRun();
+    this.#runBuf = buf;
+    this.#runStart = start;
+    this.#runEnd = end;
+  }
+
+  #endRun(): void {
+    const buf = this.#runBuf;
+    if (buf === undefined) return;
+    this.#runBuf = undefined;
+    (this._out ??= []).push(buf.subarray(this.#runStart, this.#runEnd));
   }
 }

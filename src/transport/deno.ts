@@ -55,6 +55,8 @@ class DenoConn implements Conn {
   #conn: DenoNetConn;
   #handlers: ConnHandlers | undefined;
   #queue: Pending[] = [];
+  /** The batch being written. */
+  #inflight: Pending[] | undefined;
   #queued = 0;
   #writing = false;
   #ending = false;
@@ -95,14 +97,18 @@ class DenoConn implements Conn {
         const n = await this.#conn.read(buf);
         if (n === null) break;
         if (this.#closed) return;
+        let chunk: Uint8Array;
         if (n * 2 >= buf.length) {
           // A mostly full buffer is handed over as is; the next read gets a new (larger) one.
-          const full = buf.subarray(0, n);
+          chunk = buf.subarray(0, n);
           buf = new Uint8Array(n === buf.length ? Math.min(buf.length * 2, READ_MAX) : buf.length);
-          this.#handlers!.data(full);
         } else {
-          this.#handlers!.data(buf.slice(0, n));
+          chunk = buf.slice(0, n);
         }
+        // Paused while this read was under way: its bytes wait for resume.
+        if (this.#paused) await new Promise<void>((r) => (this.#resume = r));
+        if (this.#closed) return;
+        this.#handlers!.data(chunk);
       }
     } catch (err) {
       return this.#close(err as Error);
@@ -137,13 +143,18 @@ class DenoConn implements Conn {
         bytes += this.#queue[take++].chunk.length;
       }
       const batch = this.#queue.splice(0, take);
+      this.#inflight = batch;
       const data = concatBytes(batch.map((p) => p.chunk), bytes);
       try {
         for (let off = 0; off < data.length;) off += await this.#conn.write(data.subarray(off));
       } catch (err) {
+        if (this.#closed) return; // destroy() failed the batch already
+        this.#inflight = undefined;
         for (const p of batch) p.callback?.(err as Error);
         return this.#close(err as Error);
       }
+      if (this.#closed) return;
+      this.#inflight = undefined;
       this.#queued -= bytes;
       for (const p of batch) p.callback?.();
     }
@@ -183,7 +194,10 @@ class DenoConn implements Conn {
       // Already closed by the runtime.
     }
     this.#resume?.();
-    for (const p of this.#queue) p.callback?.(new Error("socket is closed"));
+    // A write under way when the socket is closed may never settle: fail it now.
+    const failed = this.#inflight ? [...this.#inflight, ...this.#queue] : this.#queue;
+    this.#inflight = undefined;
+    for (const p of failed) p.callback?.(new Error("socket is closed"));
     this.#queue = [];
     this.#queued = 0;
     this.#handlers?.close(error);

@@ -27,30 +27,33 @@ class NodeConn implements Conn {
   #socket: net.Socket;
   #handlers: ConnHandlers | undefined;
   #error: Error | undefined;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  #drainListener = false;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
     (socket as Tagged)[CONN] = this;
     socket.setNoDelay(true);
-    socket.pause();
-    socket.on("data", NodeConn.#onData);
-    socket.on("end", NodeConn.#onEnd);
+    // Data, end and drain listeners come with the handlers: until then the socket does not flow.
     socket.on("error", NodeConn.#onError);
     socket.on("close", NodeConn.#onClose);
-    socket.on("drain", NodeConn.#onDrain);
+  }
+
+  // Read on demand: each is a system call, and an idle socket should not hold the strings.
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? "";
+  }
+
+  get remotePort(): number {
+    return this.#socket.remotePort ?? 0;
   }
 
   // Shared listeners (node:events calls them with the socket as `this`): no closures per socket.
   static #onData(this: Tagged, buf: Uint8Array): void {
     // A plain Uint8Array view (no copy): users get the same type on every runtime.
-    this[CONN].#handlers?.data(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    this[CONN].#handlers!.data(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
   }
   static #onEnd(this: Tagged): void {
-    this[CONN].#handlers?.end();
+    this[CONN].#handlers!.end();
   }
   static #onError(this: Tagged, err: Error): void {
     this[CONN].#error = err;
@@ -60,7 +63,7 @@ class NodeConn implements Conn {
     conn.#handlers?.close(conn.#error);
   }
   static #onDrain(this: Tagged): void {
-    this[CONN].#handlers?.drain();
+    this[CONN].#handlers!.drain();
   }
 
   get bufferedAmount(): number {
@@ -68,8 +71,12 @@ class NodeConn implements Conn {
   }
 
   setHandlers(handlers: ConnHandlers): void {
+    const first = this.#handlers === undefined;
     this.#handlers = handlers;
-    this.#socket.resume();
+    if (!first) return;
+    const s = this.#socket;
+    s.on("end", NodeConn.#onEnd);
+    s.on("data", NodeConn.#onData);
   }
 
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
@@ -80,26 +87,34 @@ class NodeConn implements Conn {
     }
     const cb = callback ? (err?: Error | null) => callback(err ?? undefined) : undefined;
     const last = chunks.length - 1;
+    let ok: boolean;
     if (last === 0) {
-      s.write(chunks[0], cb);
-      return;
+      ok = s.write(chunks[0], cb);
+    } else {
+      let total = 0;
+      for (let i = 0; i <= last; i++) total += chunks[i].length;
+      if (total <= COALESCE_LIMIT) {
+        // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
+        // a writev with a Buffer wrapper and a write request per frame.
+        ok = s.write(concatBytes(chunks, total), cb);
+      } else {
+        s.cork();
+        for (let i = 0; i < last; i++) s.write(chunks[i]);
+        ok = s.write(chunks[last], cb);
+        s.uncork();
+      }
     }
-    let total = 0;
-    for (let i = 0; i <= last; i++) total += chunks[i].length;
-    if (total <= COALESCE_LIMIT) {
-      // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
-      // a writev with a Buffer wrapper and a write request per frame.
-      s.write(concatBytes(chunks, total), cb);
-      return;
+    // node:net only emits `drain` after a write returned false: most sockets never need the
+    // listener, and each listener makes every socket bigger.
+    if (!ok && !this.#drainListener) {
+      this.#drainListener = true;
+      s.on("drain", NodeConn.#onDrain);
     }
-    s.cork();
-    for (let i = 0; i < last; i++) s.write(chunks[i]);
-    s.write(chunks[last], cb);
-    s.uncork();
   }
 
   end(): void {
-    this.#socket.end();
+    // Ending twice makes node:net build an ERR_STREAM_ALREADY_FINISHED error (with its stack).
+    if (!this.#socket.writableEnded) this.#socket.end();
   }
 
   destroy(): void {
@@ -140,14 +155,16 @@ export const nodeTransport: Transport = {
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const onSocket = (socket: net.Socket) => onConn(new NodeConn(socket));
+    // Half-open allowed: the peer's EOF is reported, and the layer above decides when to end.
     const server = options.tls
       ? tls.createServer({
         cert: options.tls.cert,
         key: options.tls.key,
         ALPNProtocols: ["http/1.1"],
         handshakeTimeout: options.handshakeTimeout,
+        allowHalfOpen: true,
       }, onSocket)
-      : net.createServer(onSocket);
+      : net.createServer({ allowHalfOpen: true }, onSocket);
     // A failed TLS handshake is the peer's problem, not the server's.
     server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy());
     return new Promise((resolve, reject) => {
@@ -178,7 +195,7 @@ export const nodeTransport: Transport = {
           ALPNProtocols: ["http/1.1"],
         });
       } else {
-        socket = net.connect({ host: options.hostname, port: options.port });
+        socket = net.connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
       }
       const onAbort = () => socket.destroy(options.signal?.reason);
       options.signal?.addEventListener("abort", onAbort, { once: true });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { bunTransport } from "./bun.ts";
 import type { Transport } from "./conn.ts";
 import { denoTransport } from "./deno.ts";
 import { nodeTransport } from "./node.ts";
@@ -27,20 +28,21 @@ export function currentRuntime(): Runtime {
 }
 
 /**
- * Deno: its own sockets for TCP, `node:tls` for TLS. A Deno `TlsConn` whose TLS handshake never
- * completes cannot be closed (the TCP socket stays open, denoland/deno#14547), so a silent client
- * could hold a server socket forever; Deno's `node:tls` closes at once and bounds the handshake.
+ * Deno: `node:net`/`node:tls` to listen, its own sockets to connect over TCP. Measured on a server
+ * (`bench/`): Deno's `node:net` holds an idle connection in half the memory of `Deno.listen`
+ * (whose every read is a pending async op) at equal or better throughput. For TLS, a Deno
+ * `TlsConn` whose TLS handshake never completes cannot be closed (the TCP socket stays open,
+ * denoland/deno#14547), so `node:tls` is used both ways.
  */
 const denoRuntimeTransport: Transport = {
-  name: "Deno.listen + node:tls",
-  listen: (options, onConn) =>
-    (options.tls ? nodeTransport : denoTransport).listen(options, onConn),
+  name: "node:net + Deno.connect",
+  listen: (options, onConn) => nodeTransport.listen(options, onConn),
   connect: (options) => (options.tls ? nodeTransport : denoTransport).connect(options),
 };
 
 /**
- * The transport for this runtime: Deno's own sockets on Deno (with `node:tls` for TLS),
- * `node:net`/`node:tls` on Node and Bun.
+ * The transport for this runtime: `node:net`/`node:tls` on Node, `Bun.listen`/`Bun.connect` on
+ * Bun (`node:tls` for TLS), and on Deno `node:net` to listen and `Deno.connect` to connect.
  *
  * @example
  * ```ts
@@ -48,5 +50,10 @@ const denoRuntimeTransport: Transport = {
  * ```
  */
 export function defaultTransport(): Transport {
-  return currentRuntime() === "deno" ? denoRuntimeTransport : nodeTransport;
+  const runtime = currentRuntime();
+  return runtime === "deno"
+    ? denoRuntimeTransport
+    : runtime === "bun"
+    ? bunTransport
+    : nodeTransport;
 }

@@ -759,13 +759,27 @@ describe("Protocol (server): closing handshake", () => {
 });
 
 describe("Protocol (server): sending", () => {
+  it("frames of two connections queued in turn stay apart, and are never overwritten", () => {
+    const a = server().p, b = server().p;
+    const want: number[][] = [[], []];
+    for (let i = 0; i < 3000; i++) {
+      const text = "x".repeat(i % 50) + String(i);
+      const p = i % 3 === 0 ? b : a;
+      p.sendText(text);
+      want[p === a ? 0 : 1].push(...encodeFrame(Opcode.Text, new TextEncoder().encode(text))[0]);
+    }
+    const got = [a, b].map((p) => p.takeOutput().flatMap((c) => [...c]));
+    assert.deepEqual(got, want);
+  });
+
   it("sendText and sendBinary queue unmasked frames", () => {
     const { p } = server();
     p.sendText("hi");
     p.sendBinary(bytes(1, 2, 3));
     assert.equal(p.outputBytes, 4 + 5);
     const chunks = p.takeOutput();
-    assert.deepEqual(chunks.map((c) => [...c]), [[0x81, 0x02, 0x68, 0x69], [0x82, 0x03, 1, 2, 3]]);
+    // Small frames queued in a row are one contiguous chunk: one write, no copy.
+    assert.deepEqual(chunks.map((c) => [...c]), [[0x81, 0x02, 0x68, 0x69, 0x82, 0x03, 1, 2, 3]]);
     assert.equal(p.outputBytes, 0);
     assert.deepEqual(p.takeOutput(), []);
   });

@@ -138,19 +138,6 @@ describe("Utf8Validator: valid input", () => {
     assert.equal(w.push(new Uint8Array([0xe2, 0x82])), true);
     assert.equal(w.push(new Uint8Array([0x41])), false);
   });
-
-  it("push(bytes, start, end) looks only at that range", () => {
-    const bytes = new Uint8Array([0xff, 0xe2, 0x82, 0xac, 0xff]);
-    const v = new Utf8Validator();
-    assert.equal(v.push(bytes, 1, 4), true);
-    assert.equal(v.end(), true);
-    assert.equal(v.push(bytes, 1, 3), true);
-    assert.equal(v.push(bytes, 3, 4), true);
-    assert.equal(v.end(), true);
-    assert.equal(v.push(bytes, 0, 1), false);
-    const w = new Utf8Validator();
-    assert.equal(w.push(bytes, 1), false, "default end is bytes.length: 0xff at the end");
-  });
 });
 
 describe("Utf8Validator: invalid input", () => {

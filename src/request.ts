@@ -1,0 +1,69 @@
+/**
+ * What a server keeps of an upgrade request for the life of the connection.
+ *
+ * @module
+ */
+
+import { HeaderFields, parseRequestFields, requestUrl } from "./protocol/http.ts";
+import type { UpgradeRequest } from "./ws.ts";
+
+const NO_PARAMS: Record<string, string> = Object.freeze({});
+
+/**
+ * A server-side {@link UpgradeRequest}. It keeps the request head as text and builds `headers` and
+ * `query` the first time they are read: most servers never read them, and an idle connection
+ * should not hold a `Headers` object.
+ *
+ * @example
+ * ```ts
+ * const req = new ServerRequest("/chat", "?room=1", "GET /chat?room=1 HTTP/1.1\r\nHost: x", "ws");
+ * req.query.get("room"); // "1"
+ * ```
+ */
+export class ServerRequest implements UpgradeRequest {
+  /** Path of the request target, e.g. `/chat/lobby`. */
+  readonly path: string;
+  /** Parameters of the matched resource pattern. */
+  params: Record<string, string> = NO_PARAMS;
+  #search: string;
+  /** The head as received, its parsed fields, or the built Headers. */
+  #head: string | HeaderFields | Headers;
+  #query: URLSearchParams | undefined;
+  /** The URL's scheme while `head` is the text to rebuild the URL from, else the URL. */
+  #url: string;
+
+  /**
+   * `search`: the query with its `?`, or `""`. `head`: the request head as text (validated
+   * already), or its header fields. `url`: the URL (`href`), or only its scheme when `head` is the
+   * text: the URL is then rebuilt from the head if asked for, rather than kept by every socket.
+   */
+  constructor(path: string, search: string, head: string | HeaderFields, url: string) {
+    this.path = path;
+    this.#search = search;
+    this.#head = head;
+    this.#url = url;
+  }
+
+  /** @internal The request's `ws:`/`wss:` URL. */
+  _href(): string {
+    const head = this.#head;
+    if (typeof head !== "string" || this.#url.includes(":")) return this.#url;
+    const r = parseRequestFields(head);
+    return requestUrl(this.#url, r.headers.get("host"), r.target).href;
+  }
+
+  /** Query of the request target. */
+  get query(): URLSearchParams {
+    return this.#query ??= new URLSearchParams(this.#search);
+  }
+
+  /** All request headers. */
+  get headers(): Headers {
+    const head = this.#head;
+    if (head instanceof Headers) return head;
+    const headers = (typeof head === "string" ? parseRequestFields(head).headers : head)
+      .toHeaders();
+    this.#head = headers;
+    return headers;
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * Transport over `Bun.listen`/`Bun.connect`, for plain TCP on Bun (TLS goes through `node:tls`).
+ *
+ * Bun's sockets do not buffer: `write` hands what it can to the kernel at once and returns how
+ * many bytes it took; the rest is queued here and written from the `drain` handler. One shared
+ * handler object serves every socket, each socket's {@link BunConn} lives in its `data` field.
+ *
+ * @module
+ */
+
+import { concatBytes } from "../protocol/bytes.ts";
+import type {
+  Conn,
+  ConnectOptions,
+  ConnHandlers,
+  Listener,
+  ListenOptions,
+  Transport,
+} from "./conn.ts";
+import { nodeTransport } from "./node.ts";
+
+/** The slice of a Bun socket used here, typed locally so the build needs no Bun types. */
+interface BunSocket {
+  data: BunConn | undefined;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  write(data: Uint8Array): number;
+  end(): void;
+  /** Shuts the write side down (with `true`, the read side). */
+  shutdown(halfClose?: boolean): void;
+  close?(): void;
+  terminate(): void;
+  pause?(): void;
+  resume?(): void;
+  setNoDelay?(noDelay?: boolean): boolean;
+}
+
+interface BunSocketHandler {
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+}
+
+interface BunTcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+interface BunNamespace {
+  listen(o: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    socket: BunSocketHandler;
+  }): BunTcpListener;
+  connect(o: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    socket: BunSocketHandler;
+  }): Promise<BunSocket>;
+}
+
+function bun(): BunNamespace {
+  return (globalThis as unknown as { Bun: BunNamespace }).Bun;
+}
+
+/**
+ * Up to this many bytes, the chunks of one write are joined into one buffer: Bun has no writev,
+ * so each chunk written separately is a system call (and, with Nagle off, a TCP segment).
+ */
+const COALESCE_LIMIT = 64 * 1024;
+
+// State bits of a BunConn (one small integer instead of a field per flag).
+/** `end()` was called: no more writes; half-close once the queue is flushed. */
+const ENDING = 1;
+/** Our side sent its FIN (or the socket is closing). */
+const WRITE_SHUT = 2;
+/** The peer sent its FIN. */
+const READ_EOF = 4;
+/** The socket is closed (or `destroy()` was called). */
+const CLOSED = 8;
+/** `close` was delivered (or queued for delivery) to the handlers. */
+const CLOSE_REPORTED = 16;
+/** Events that arrived before `setHandlers` are being replayed. */
+const REPLAYING = 32;
+
+/** Events held until `setHandlers`: rare (a peer that speaks before the server listens). */
+interface Early {
+  chunks: Uint8Array[];
+  end: boolean;
+  close: boolean;
+}
+
+class BunConn implements Conn {
+  /** @internal */ _s: BunSocket;
+  /** @internal */ _h: ConnHandlers | undefined = undefined;
+  /** @internal State bits (ENDING, ...). */
+  _f = 0;
+  /** @internal Chunks not yet handed to the OS; `undefined` while nothing waits (the usual case). */
+  _q: Uint8Array[] | undefined = undefined;
+  /** @internal Bytes in `_q`. */
+  _qBytes = 0;
+  /**
+   * @internal Write callbacks waiting for queued bytes: pairs of (byte mark, callback), where the
+   * mark is the value of `_out` once the callback's bytes are written.
+   */
+  _cbs: Array<number | ((error?: Error) => void)> | undefined = undefined;
+  /** @internal Bytes taken from `_q` so far (a running total, for the callback marks). */
+  _out = 0;
+  /** @internal The socket's error, reported with `close`. */
+  _err: Error | undefined = undefined;
+  /** @internal Events before `setHandlers`. */
+  _early: Early | undefined = undefined;
+
+  constructor(socket: BunSocket) {
+    this._s = socket;
+    socket.setNoDelay?.(true);
+  }
+
+  // Read on demand: an idle socket should not hold the strings.
+  get remoteAddress(): string {
+    return this._s.remoteAddress ?? "";
+  }
+
+  get remotePort(): number {
+    return this._s.remotePort ?? 0;
+  }
+
+  get bufferedAmount(): number {
+    return this._qBytes;
+  }
+
+  setHandlers(handlers: ConnHandlers): void {
+    const first = this._h === undefined;
+    this._h = handlers;
+    if (first && this._early !== undefined) {
+      // Delivered after the caller's own setup, as a resumed node:net socket would.
+      this._f |= REPLAYING;
+      queueMicrotask(() => this._replay());
+    }
+  }
+
+  /** @internal Delivers what arrived before `setHandlers`, in order. */
+  _replay(): void {
+    const early = this._early!;
+    this._early = undefined;
+    this._f &= ~REPLAYING;
+    const h = this._h!;
+    for (const c of early.chunks) {
+      if (this._f & CLOSED && !early.close) break;
+      h.data(c);
+    }
+    if (early.end) h.end();
+    if (early.close) h.close(this._err);
+  }
+
+  write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
+    if (this._f & (ENDING | CLOSED)) {
+      callback?.(new Error("socket is closed"));
+      return;
+    }
+    const n = chunks.length;
+    if (this._q !== undefined) {
+      // Something is already waiting: queue behind it.
+      for (let i = 0; i < n; i++) this._queue(chunks[i]);
+      if (callback) (this._cbs ??= []).push(this._out + this._qBytes, callback);
+      return;
+    }
+    let data: Uint8Array;
+    if (n === 1) {
+      data = chunks[0];
+    } else if (n === 0) {
+      data = new Uint8Array(0);
+    } else {
+      let total = 0;
+      for (let i = 0; i < n; i++) total += chunks[i].length;
+      if (total <= COALESCE_LIMIT) {
+        data = concatBytes(chunks, total);
+      } else {
+        // Large: write the chunks one by one, queueing from the first that does not fit.
+        let i = 0;
+        for (; i < n; i++) {
+          const c = chunks[i];
+          const w = c.length === 0 ? 0 : this._s.write(c);
+          if (w < 0) return this._writeFailed(callback);
+          if (w < c.length) {
+            this._queue(w === 0 ? c : c.subarray(w));
+            break;
+          }
+        }
+        for (i++; i < n; i++) this._queue(chunks[i]);
+        this._afterDirect(callback);
+        return;
+      }
+    }
+    const w = data.length === 0 ? 0 : this._s.write(data);
+    if (w < 0) return this._writeFailed(callback);
+    if (w < data.length) this._queue(w === 0 ? data : data.subarray(w));
+    this._afterDirect(callback);
+  }
+
+  /** @internal After a write that found the queue empty: the callback, now or once flushed. */
+  _afterDirect(callback: ((error?: Error) => void) | undefined): void {
+    if (!callback) return;
+    if (this._q === undefined) queueMicrotask(callback as () => void);
+    else (this._cbs ??= []).push(this._out + this._qBytes, callback);
+  }
+
+  /** @internal The socket refused a write: it is closing. */
+  _writeFailed(callback: ((error?: Error) => void) | undefined): void {
+    if (callback) {
+      const err = this._err ?? new Error("socket is closed");
+      queueMicrotask(() => callback(err));
+    }
+  }
+
+  /** @internal */
+  _queue(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    (this._q ??= []).push(chunk);
+    this._qBytes += chunk.length;
+  }
+
+  /** @internal Writes queued chunks until the kernel refuses more; true once the queue is empty. */
+  _flush(): boolean {
+    const q = this._q;
+    if (q === undefined) return true;
+    const s = this._s;
+    let i = 0;
+    let wrote = 0;
+    // Small queued chunks are joined so that one call writes them all.
+    while (i < q.length) {
+      let c = q[i];
+      if (i + 1 < q.length && c.length < COALESCE_LIMIT) {
+        let j = i, total = 0;
+        while (j < q.length && total + q[j].length <= COALESCE_LIMIT) total += q[j++].length;
+        if (j - i > 1) {
+          c = concatBytes(q.slice(i, j), total);
+          q.splice(i, j - i, c);
+        }
+      }
+      const w = s.write(c);
+      if (w < 0) break;
+      wrote += w;
+      if (w < c.length) {
+        q[i] = c.subarray(w);
+        break;
+      }
+      i++;
+    }
+    if (i > 0) q.splice(0, i);
+    this._qBytes -= wrote;
+    this._out += wrote;
+    if (q.length === 0) this._q = undefined;
+    const cbs = this._cbs;
+    if (cbs !== undefined) {
+      let k = 0;
+      while (k < cbs.length && (cbs[k] as number) <= this._out) {
+        (cbs[k + 1] as (error?: Error) => void)();
+        k += 2;
+      }
+      if (k === cbs.length) this._cbs = undefined;
+      else if (k > 0) cbs.splice(0, k);
+    }
+    return this._q === undefined;
+  }
+
+  /** @internal The kernel takes data again. */
+  _onDrain(): void {
+    if (this._q === undefined || this._f & CLOSED) return;
+    if (!this._flush()) return;
+    if (this._f & ENDING) this._shut();
+    else this._h?.drain();
+  }
+
+  end(): void {
+    if (this._f & (ENDING | CLOSED)) return;
+    this._f |= ENDING;
+    if (this._q === undefined) this._shut();
+  }
+
+  /** @internal Everything is written after `end()`: FIN, and close if the peer ended too. */
+  _shut(): void {
+    if (this._f & (WRITE_SHUT | CLOSED)) return;
+    this._f |= WRITE_SHUT;
+    // Both directions done: close the socket (Bun's end() closes it entirely).
+    if (this._f & READ_EOF) this._s.end();
+    else this._s.shutdown(); // shutdown(true) would shut the read side
+  }
+
+  destroy(): void {
+    if (this._f & CLOSED) return;
+    this._f |= CLOSED;
+    this._dropQueue();
+    const s = this._s;
+    if (s.close) s.close();
+    else s.end();
+  }
+
+  /** @internal Fails what waits to be written. */
+  _dropQueue(): void {
+    this._q = undefined;
+    this._qBytes = 0;
+    const cbs = this._cbs;
+    if (cbs === undefined) return;
+    this._cbs = undefined;
+    const err = this._err ?? new Error("socket is closed");
+    queueMicrotask(() => {
+      for (let k = 1; k < cbs.length; k += 2) (cbs[k] as (error?: Error) => void)(err);
+    });
+  }
+
+  pause(): void {
+    this._s.pause?.();
+  }
+
+  resume(): void {
+    this._s.resume?.();
+  }
+
+  /** @internal */
+  _onData(chunk: Uint8Array): void {
+    // Bun hands each read over in a fresh Buffer of its own: a plain view of it, no copy.
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this._h === undefined || this._f & REPLAYING) {
+      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(bytes);
+      return;
+    }
+    this._h.data(bytes);
+  }
+
+  /** @internal */
+  _onEnd(): void {
+    if (this._f & (READ_EOF | CLOSED)) return;
+    this._f |= READ_EOF;
+    if (this._h === undefined || this._f & REPLAYING) {
+      (this._early ??= { chunks: [], end: false, close: false }).end = true;
+    } else {
+      this._h.end();
+    }
+    // We had already finished writing: nothing more can happen on this socket.
+    if (this._f & WRITE_SHUT && !(this._f & CLOSED)) this._s.end();
+  }
+
+  /** @internal */
+  _onClose(error?: Error): void {
+    const f = this._f;
+    if (f & CLOSE_REPORTED) return;
+    // Once our side is shut, Bun closes at the peer's FIN without an `end` event: report the EOF.
+    const eof = error === undefined && (f & (CLOSED | WRITE_SHUT | READ_EOF)) === WRITE_SHUT;
+    this._f = f | CLOSED | CLOSE_REPORTED | (eof ? READ_EOF : 0);
+    if (error && !this._err) this._err = error;
+    this._dropQueue();
+    if (this._h === undefined || f & REPLAYING) {
+      // Reported by the replay (CLOSE_REPORTED stays set: no second report).
+      const early = this._early ??= { chunks: [], end: false, close: false };
+      if (eof) early.end = true;
+      early.close = true;
+      return;
+    }
+    // Bun reports the close from inside end()/close(); a node:net socket reports it later.
+    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.close(this._err));
+  }
+
+  /** @internal */
+  _closeAfterEof(): void {
+    const h = this._h!;
+    h.end();
+    h.close(this._err);
+  }
+}
+
+/** The handlers of every socket: they find their BunConn in `socket.data`. */
+const socketHandler: BunSocketHandler = {
+  open(socket) {
+    socket.data = new BunConn(socket);
+  },
+  data(socket, data) {
+    socket.data?._onData(data);
+  },
+  drain(socket) {
+    socket.data?._onDrain();
+  },
+  end(socket) {
+    socket.data?._onEnd();
+  },
+  close(socket, error) {
+    socket.data?._onClose(error);
+  },
+  error(socket, error) {
+    const conn = socket.data;
+    if (conn && !conn._err) conn._err = error;
+  },
+};
+
+/** The server side: the same, plus telling the server about each new connection. */
+function serverHandler(onConn: (conn: Conn) => void): BunSocketHandler {
+  return {
+    ...socketHandler,
+    open(socket) {
+      const conn = new BunConn(socket);
+      socket.data = conn;
+      onConn(conn);
+    },
+  };
+}
+
+/**
+ * The `Bun.listen`/`Bun.connect` transport (TLS: `node:tls`).
+ *
+ * @example
+ * ```ts
+ * const conn = await bunTransport.connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```
+ */
+export const bunTransport: Transport = {
+  name: "Bun.listen + node:tls",
+
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    if (options.tls) return nodeTransport.listen(options, onConn);
+    try {
+      const listener = bun().listen({
+        hostname: options.hostname,
+        port: options.port,
+        allowHalfOpen: true,
+        socket: serverHandler(onConn),
+      });
+      return Promise.resolve({
+        hostname: listener.hostname,
+        port: listener.port,
+        close: () => listener.stop(false),
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  },
+
+  async connect(options: ConnectOptions): Promise<Conn> {
+    if (options.tls) return nodeTransport.connect(options);
+    const signal = options.signal;
+    if (signal?.aborted) throw signal.reason;
+    const connecting = bun().connect({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      socket: socketHandler,
+    });
+    let socket: BunSocket;
+    if (signal) {
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      try {
+        socket = await Promise.race([connecting, aborted]);
+      } catch (err) {
+        // Connected after all, too late: drop it.
+        connecting.then((s) => s.data?.destroy(), () => {});
+        throw err;
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    } else {
+      socket = await connecting;
+    }
+    // `open` ran before the promise resolved; data that came in between waits in the BunConn.
+    return socket.data ?? new BunConn(socket);
+  },
+};

@@ -1,0 +1,494 @@
+/**
+ * A server's connection before it becomes a {@link WS}: raw-or-HTTP detection, reading the request
+ * head, plain HTTP answers, admission (resource, origin, client limits, hooks) and the upgrade.
+ *
+ * @module
+ */
+
+import type { DeflateOptions } from "./protocol/deflate.ts";
+import { negotiateDeflate, PerMessageDeflate } from "./protocol/deflate.ts";
+import { concatBytes } from "./protocol/bytes.ts";
+import { CloseCode } from "./protocol/close.ts";
+import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
+import {
+  encodeResponse,
+  hasToken,
+  HeaderFields,
+  HeadReader,
+  HttpParseError,
+  parseRequestFields,
+  type RequestHead,
+  requestUrl,
+} from "./protocol/http.ts";
+import { type RawFraming, RawType } from "./protocol/raw.ts";
+import { ServerRequest } from "./request.ts";
+import { originAllowed, type Router } from "./router.ts";
+import type { RawOptions, Resource, ServeOptions, Server, UpgradeInfo } from "./server.ts";
+import type { Topics } from "./topics.ts";
+import type { Conn, ConnHandlers } from "./transport/conn.ts";
+import { DEFAULT_CLOSE_TIMEOUT, WS } from "./ws.ts";
+
+/** A registered resource and its pattern. */
+export type Route<Data> = Resource<Data> & { pattern: string };
+
+/** What all connections of one server share while they are upgraded. */
+export interface UpgradeContext<Data> {
+  options: ServeOptions<Data>;
+  server: Server<Data>;
+  router: Router<Route<Data>>;
+  /** The `serve` handler, for servers without resources. */
+  fallback: Route<Data> | undefined;
+  topics: Topics;
+  raw: RawOptions | undefined;
+  handshakeTimeout: number;
+  /** Connections past the request checks and not yet open, per pattern: they count as clients. */
+  admitting: Map<string, number>;
+}
+
+/** Default {@link RawOptions.detectTimeout}. */
+export const DEFAULT_DETECT_TIMEOUT = 300;
+
+/** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
+
+const enum Phase {
+  /** Raw clients allowed: the first bytes decide. */
+  Detect,
+  /** Reading the request head. */
+  Head,
+  /** Waiting for admission hooks; bytes that arrive are kept. */
+  Admitting,
+  /** Reading a plain HTTP request's body. */
+  Body,
+  Done,
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+function destroyConn(conn: Conn): void {
+  conn.destroy();
+}
+
+/** Admitted: the resource, the data its hooks attached, and the request to keep. */
+interface Admitted<Data> {
+  resource: Route<Data>;
+  data: Data | undefined;
+}
+
+/**
+ * One connection being upgraded. It is the connection's handler until the socket opens (or is
+ * refused): one object per connection, no closures, and nothing of it stays once the socket is
+ * open.
+ */
+export class Upgrade<Data> implements ConnHandlers {
+  #ctx: UpgradeContext<Data>;
+  #conn: Conn;
+  #phase: Phase;
+  #reader: HeadReader | undefined;
+  /** Bytes that arrived while admitting or reading a body. */
+  #early: Uint8Array[] | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #detectTimer: ReturnType<typeof setTimeout> | undefined;
+  #detected: Uint8Array = NO_BYTES;
+  #body: { req: RequestHead<HeaderFields>; href: string; rest: Uint8Array } | undefined;
+  #bodyLength = 0;
+
+  constructor(
+    ctx: UpgradeContext<Data>,
+    conn: Conn,
+    parsed?: { req: RequestHead<HeaderFields>; rest: Uint8Array },
+  ) {
+    this.#ctx = ctx;
+    this.#conn = conn;
+    ctx.server._handshaking(conn, true);
+    this.#phase = ctx.raw && !parsed ? Phase.Detect : Phase.Head;
+    this.#timer = setTimeout(destroyConn, ctx.handshakeTimeout, conn);
+    if (this.#phase === Phase.Detect) {
+      this.#detectTimer = setTimeout(
+        Upgrade.#detectExpired,
+        ctx.raw!.detectTimeout ?? DEFAULT_DETECT_TIMEOUT,
+        this,
+      );
+    }
+    conn.setHandlers(this);
+    if (parsed) this.#request(parsed.req, parsed.rest);
+  }
+
+  /** @internal ConnHandlers */
+  data(chunk: Uint8Array): void {
+    switch (this.#phase) {
+      case Phase.Head:
+        return this.#head(chunk);
+      case Phase.Detect:
+        return this.#detect(chunk);
+      case Phase.Admitting:
+        (this.#early ??= []).push(chunk);
+        return;
+      case Phase.Body: {
+        const early = this.#early ??= [];
+        early.push(chunk);
+        let n = this.#body!.rest.length;
+        for (const c of early) n += c.length;
+        if (n >= this.#bodyLength) this.#fetch();
+      }
+    }
+  }
+
+  /** @internal ConnHandlers */
+  end(): void {
+    if (this.#phase !== Phase.Done) {
+      this.#phase = Phase.Done;
+      this.#conn.end();
+    }
+  }
+
+  /** @internal ConnHandlers */
+  close(): void {
+    this.#phase = Phase.Done;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#detectTimer);
+    this.#ctx.server._handshaking(this.#conn, false);
+  }
+
+  /** @internal ConnHandlers */
+  drain(): void {}
+
+  static #detectExpired<D>(self: Upgrade<D>): void {
+    if (self.#phase !== Phase.Detect) return;
+    self.#phase = Phase.Admitting;
+    self.#admitRaw(self.#detected);
+  }
+
+  /** Answers with an HTTP error (or a fetch handler's response) and closes. */
+  #reject(status: number, body: string | Uint8Array | undefined, headers = new Headers()): void {
+    this.#phase = Phase.Done;
+    clearTimeout(this.#timer);
+    this.#conn.write([encodeResponse(status, headers, body)]);
+    this.#conn.end();
+    this.#lingerLimit();
+  }
+
+  /** A peer that never closes its side after a refusal must not hold the socket forever. */
+  #lingerLimit(): void {
+    this.#timer = setTimeout(
+      destroyConn,
+      this.#ctx.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+      this.#conn,
+    );
+  }
+
+  #detect(chunk: Uint8Array): void {
+    const detected = this.#detected = concatBytes([this.#detected, chunk]);
+    const http = looksLikeHttp(detected);
+    if (http === undefined) return;
+    clearTimeout(this.#detectTimer);
+    this.#detected = NO_BYTES;
+    if (http) {
+      this.#phase = Phase.Head;
+      this.#head(detected);
+    } else {
+      this.#phase = Phase.Admitting;
+      this.#admitRaw(detected);
+    }
+  }
+
+  #head(chunk: Uint8Array): void {
+    const r = (this.#reader ??= new HeadReader(this.#ctx.options.maxHeadSize)).push(chunk);
+    if (!r.done) return;
+    this.#reader = undefined;
+    if ("error" in r) return this.#reject(431, "request head too large");
+    let req;
+    try {
+      req = parseRequestFields(r.head);
+    } catch (err) {
+      return this.#reject(400, (err as HttpParseError).message);
+    }
+    this.#request(req, r.rest, r.head);
+  }
+
+  /** `head`: the head as text, kept (instead of the parsed fields) by an upgraded socket. */
+  #request(req: RequestHead<HeaderFields>, rest: Uint8Array, head?: string): void {
+    const options = this.#ctx.options;
+    const websocket = !options.fetch || hasToken(req.headers.get("upgrade"), "websocket");
+    const scheme = websocket ? (options.tls ? "wss" : "ws") : (options.tls ? "https" : "http");
+    let url;
+    try {
+      url = requestUrl(scheme, req.headers.get("host"), req.target);
+    } catch {
+      return this.#reject(400, "invalid request target or Host");
+    }
+    if (!websocket) return this.#http(req, url.href, rest);
+    const check = checkClientRequest(req);
+    if (!check.ok) return this.#reject(check.status, check.body, check.headers);
+    const request = head !== undefined
+      ? new ServerRequest(url.pathname, url.search, head, scheme)
+      : new ServerRequest(url.pathname, url.search, req.headers, url.href);
+    const admitted = this.#admission(request, req.headers, url.href, check.protocols);
+    if (admitted === undefined) return;
+    if (admitted instanceof Promise) {
+      admitted.then((a) => {
+        if (a) this.#open(a, request, req.headers, check.protocols, check.key, rest);
+      });
+    } else {
+      this.#open(admitted, request, req.headers, check.protocols, check.key, rest);
+    }
+  }
+
+  /**
+   * The checks and hooks every connection passes, WebSocket or raw: the resource and the data to
+   * attach, or undefined once the connection was refused. Synchronous unless there are hooks.
+   */
+  #admission(
+    request: ServerRequest,
+    headers: HeaderFields | undefined,
+    url: string,
+    protocols: string[],
+    refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
+  ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
+    const ctx = this.#ctx, options = ctx.options;
+    const match = ctx.router.match(request.path);
+    const resource = match ? match.resource : ctx.fallback;
+    if (!resource) return void refuse.call(this, 404, "no such resource");
+    if (match) request.params = match.params;
+    const origins = resource.origins ?? options.origins;
+    if (origins !== undefined && !originAllowed(origins, headers?.get("origin") ?? null)) {
+      return void refuse.call(this, 403, "origin not allowed");
+    }
+    const pattern = resource.pattern;
+    const serverMax = options.maxClients, resourceMax = resource.maxClients;
+    if (serverMax !== undefined || resourceMax !== undefined) {
+      const server = ctx.server, admitting = ctx.admitting;
+      const inResource = server.clientsOf(pattern).size + (admitting.get(pattern) ?? 0);
+      let total = server.clients.size;
+      for (const n of admitting.values()) total += n;
+      if (
+        (serverMax !== undefined && total >= serverMax) ||
+        (resourceMax !== undefined && inResource >= resourceMax)
+      ) {
+        return void refuse.call(this, 503, "too many clients", new Headers({ "Retry-After": "5" }));
+      }
+    }
+    if (!options.accept && !resource.accept) {
+      this.#admitted();
+      return { resource, data: undefined };
+    }
+    const conn = this.#conn;
+    const info: UpgradeInfo = {
+      url,
+      protocols,
+      remoteAddress: conn.remoteAddress,
+      remotePort: conn.remotePort,
+      path: request.path,
+      params: request.params,
+      get query() {
+        return request.query;
+      },
+      get headers() {
+        return request.headers;
+      },
+    };
+    return this.#hooks(resource, info, refuse);
+  }
+
+  async #hooks(
+    resource: Route<Data>,
+    info: UpgradeInfo,
+    refuse: (status: number, body: string, headers?: Headers) => void,
+  ): Promise<Admitted<Data> | undefined> {
+    const admitting = this.#ctx.admitting, pattern = resource.pattern;
+    let data: Data | undefined;
+    this.#phase = Phase.Admitting;
+    admitting.set(pattern, (admitting.get(pattern) ?? 0) + 1);
+    try {
+      for (const hook of [this.#ctx.options.accept, resource.accept]) {
+        if (!hook) continue;
+        const verdict = await hook(info);
+        if (this.#phase !== Phase.Admitting) return; // the client left meanwhile
+        if (verdict instanceof Response) {
+          refuse.call(this, verdict.status, await verdict.text(), verdict.headers);
+          return;
+        }
+        if (verdict) data = verdict.data;
+      }
+    } catch (err) {
+      if (this.#phase === Phase.Admitting) refuse.call(this, 500, "internal error");
+      queueMicrotask(() => {
+        throw err;
+      });
+      return;
+    } finally {
+      admitting.set(pattern, admitting.get(pattern)! - 1);
+    }
+    this.#admitted();
+    return { resource, data };
+  }
+
+  #refuseHttp(status: number, body: string, headers?: Headers): void {
+    this.#reject(status, body, headers);
+  }
+
+  #refuseRaw(status: number, body: string): void {
+    this.#phase = Phase.Done;
+    clearTimeout(this.#timer);
+    this.#conn.write([encodeRawRefusal(this.#ctx.raw!.framing ?? "line", status, body)]);
+    this.#conn.end();
+    this.#lingerLimit();
+  }
+
+  /** Admission passed: the handshake timeout no longer applies. */
+  #admitted(): void {
+    this.#phase = Phase.Done;
+    clearTimeout(this.#timer);
+    this.#ctx.server._handshaking(this.#conn, false);
+  }
+
+  /** Bytes that followed the head, and any that arrived during admission. */
+  #rest(rest: Uint8Array): Uint8Array {
+    const early = this.#early;
+    return early === undefined ? rest : concatBytes([rest, ...early]);
+  }
+
+  #open(
+    admitted: Admitted<Data>,
+    request: ServerRequest,
+    headers: HeaderFields,
+    offered: string[],
+    key: string,
+    rest: Uint8Array,
+  ): void {
+    const { resource, data } = admitted;
+    const ctx = this.#ctx, options = ctx.options, conn = this.#conn;
+    const protocol = offered.length === 0
+      ? ""
+      : selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
+    const deflateOption = resource.deflate ?? options.deflate;
+    const deflateOptions: DeflateOptions | undefined = deflateOption === true
+      ? {}
+      : deflateOption || undefined;
+    const deflate = deflateOptions &&
+      negotiateDeflate(headers.get("sec-websocket-extensions"), deflateOptions);
+    conn.write([
+      encodeAcceptResponse(key, protocol, resource.headers ?? options.headers, deflate?.response),
+    ]);
+    const ws = new WS<Data>({
+      side: "server",
+      maxPayload: resource.maxPayload ?? options.maxPayload,
+      closeTimeout: options.closeTimeout,
+      highWaterMark: options.highWaterMark,
+      request,
+      topics: ctx.topics,
+      data,
+      owner: ctx.server,
+    });
+    if (deflate) {
+      ws._negotiated(
+        new PerMessageDeflate(deflate.params, "server", deflateOptions!),
+        deflate.response,
+      );
+    }
+    ctx.server._admitted(ws, resource.pattern);
+    ws._attach(conn, protocol, this.#rest(rest), resource.handler);
+  }
+
+  #admitRaw(rest: Uint8Array): void {
+    const raw = this.#ctx.raw!, conn = this.#conn;
+    const host = conn.remoteAddress.includes(":") ? `[${conn.remoteAddress}]` : conn.remoteAddress;
+    const url = `tcp://${host}:${conn.remotePort}`;
+    const request = new ServerRequest(raw.path ?? "/", "", new HeaderFields([]), url);
+    const admitted = this.#admission(request, undefined, url, [], this.#refuseRaw);
+    if (admitted === undefined) return;
+    if (admitted instanceof Promise) {
+      admitted.then((a) => {
+        if (a) this.#openRaw(a, request, url, rest);
+      });
+    } else {
+      this.#openRaw(admitted, request, url, rest);
+    }
+  }
+
+  #openRaw(admitted: Admitted<Data>, request: ServerRequest, url: string, rest: Uint8Array): void {
+    const ctx = this.#ctx, options = ctx.options;
+    const { resource, data } = admitted;
+    const ws = new WS<Data>({
+      side: "server",
+      url,
+      maxPayload: resource.maxPayload ?? options.maxPayload,
+      closeTimeout: options.closeTimeout,
+      highWaterMark: options.highWaterMark,
+      request,
+      topics: ctx.topics,
+      data,
+      raw: ctx.raw!.framing ?? "line",
+      owner: ctx.server,
+    });
+    ctx.server._admitted(ws, resource.pattern);
+    ws._attach(this.#conn, "", this.#rest(rest), resource.handler);
+  }
+
+  /** A plain HTTP request, for the `fetch` handler. */
+  #http(req: RequestHead<HeaderFields>, href: string, rest: Uint8Array): void {
+    const options = this.#ctx.options;
+    if (req.headers.has("transfer-encoding")) return this.#reject(411, "send a Content-Length");
+    const length = Number(req.headers.get("content-length") ?? "0");
+    if (!Number.isSafeInteger(length) || length < 0) return this.#reject(400, "bad Content-Length");
+    if (length > (options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE)) {
+      return this.#reject(413, "body too large");
+    }
+    this.#phase = Phase.Body;
+    this.#bodyLength = length;
+    this.#body = { req, href, rest };
+    if (rest.length >= length) this.#fetch();
+  }
+
+  async #fetch(): Promise<void> {
+    this.#phase = Phase.Admitting;
+    const { req, href, rest } = this.#body!;
+    this.#body = undefined;
+    const conn = this.#conn;
+    const body = this.#rest(rest).subarray(0, this.#bodyLength) as Uint8Array<ArrayBuffer>;
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    let response: Response;
+    try {
+      const request = new Request(href, {
+        method: req.method,
+        headers: req.headers.toHeaders(),
+        body: hasBody ? body : undefined,
+      });
+      response = await this.#ctx.options.fetch!(request, {
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+      });
+    } catch (err) {
+      if (this.#phase === Phase.Admitting) this.#reject(500, "internal error");
+      queueMicrotask(() => {
+        throw err;
+      });
+      return;
+    }
+    const bytes = req.method === "HEAD" ? undefined : new Uint8Array(await response.arrayBuffer());
+    if (this.#phase === Phase.Admitting) this.#reject(response.status, bytes, response.headers);
+  }
+}
+
+/**
+ * True if `b` starts like an HTTP request line (an upper-case method and a space), false if it
+ * cannot, undefined while it still might.
+ */
+function looksLikeHttp(b: Uint8Array): boolean | undefined {
+  let i = 0;
+  while (i < b.length && i < 16 && b[i] >= 0x41 && b[i] <= 0x5a) i++;
+  if (i === b.length && i < 16) return undefined;
+  return i > 0 && b[i] === 0x20;
+}
+
+/** What a refused raw client is told: a line, or a close frame of the length-prefixed framing. */
+function encodeRawRefusal(framing: RawFraming, status: number, body: string): Uint8Array {
+  const text = new TextEncoder().encode(framing === "line" ? `error: ${status} ${body}\n` : body);
+  if (framing === "line") return text;
+  const out = new Uint8Array(7 + text.length);
+  out[0] = RawType.Close;
+  new DataView(out.buffer).setUint32(1, 2 + text.length);
+  new DataView(out.buffer).setUint16(5, CloseCode.PolicyViolation);
+  out.set(text, 7);
+  return out;
+}
