@@ -28,6 +28,7 @@ class NodeConn implements Conn {
   #handlers: ConnHandlers | undefined;
   #error: Error | undefined;
   #drainListener = false;
+  #destroyed = false;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
@@ -67,7 +68,9 @@ class NodeConn implements Conn {
   }
 
   get bufferedAmount(): number {
-    return this.#socket.writableLength;
+    // A destroyed socket keeps its buffer's length, but those bytes will never be written.
+    const s = this.#socket;
+    return s.destroyed ? 0 : s.writableLength;
   }
 
   setHandlers(handlers: ConnHandlers): void {
@@ -85,7 +88,11 @@ class NodeConn implements Conn {
       callback?.(new Error("socket is closed"));
       return;
     }
-    const cb = callback ? (err?: Error | null) => callback(err ?? undefined) : undefined;
+    // Node versions differ in what a write cut short by destroy() reports: at times no error.
+    const cb = callback
+      ? (err?: Error | null) =>
+        callback(err ?? (this.#destroyed ? new Error("socket is closed") : undefined))
+      : undefined;
     const last = chunks.length - 1;
     let ok: boolean;
     if (last === 0) {
@@ -118,6 +125,7 @@ class NodeConn implements Conn {
   }
 
   destroy(): void {
+    this.#destroyed = true;
     this.#socket.destroy();
   }
 

@@ -3,7 +3,7 @@
  * each transport's test file runs it.
  */
 
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Conn, ConnHandlers, Listener, Transport } from "../../src/transport/conn.ts";
 import { withTimeout } from "../_helpers.ts";
@@ -70,6 +70,14 @@ class Recorder implements ConnHandlers {
   }
 }
 
+/** What the current test opened: closed after it, passed or failed, so that nothing lingers. */
+const cleanups: Array<() => void> = [];
+
+function listening(listener: Listener): Listener {
+  cleanups.push(() => listener.close());
+  return listener;
+}
+
 /** A listener, a client conn and the server's conn of it, each with a recorder. */
 async function pair(transport: Transport): Promise<{
   listener: Listener;
@@ -80,9 +88,12 @@ async function pair(transport: Transport): Promise<{
 }> {
   let accepted!: (conn: Conn) => void;
   const serverConn = new Promise<Conn>((resolve) => (accepted = resolve));
-  const listener = await transport.listen({ hostname: "127.0.0.1", port: 0 }, accepted);
+  const listener = listening(
+    await transport.listen({ hostname: "127.0.0.1", port: 0 }, accepted),
+  );
   const client = await transport.connect({ hostname: "127.0.0.1", port: listener.port });
   const server = await serverConn;
+  cleanups.push(() => client.destroy(), () => server.destroy());
   const c = new Recorder(), s = new Recorder();
   c.conn = client;
   s.conn = server;
@@ -109,6 +120,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function describeTransport(name: string, transport: Transport, skip: string | false): void {
   describe(name, { skip }, () => {
+    afterEach(() => {
+      for (const cleanup of cleanups.splice(0)) cleanup();
+    });
+
     it("listens on an ephemeral port and reports the peer address", async () => {
       const { listener, client, server, c, s } = await pair(transport);
       assert.ok(listener.port > 0);
@@ -118,7 +133,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       client.destroy();
       await s.until(() => s.closes.length === 1, "server close");
       await c.until(() => c.closes.length === 1, "client close");
-      listener.close();
     });
 
     it("echoes bytes both ways, as plain Uint8Arrays the receiver owns", async () => {
@@ -138,7 +152,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.equal(new TextDecoder().decode(first), "hello");
       client.destroy();
       await s.until(() => s.closes.length === 1, "server close");
-      listener.close();
     });
 
     it("keeps many writes, of one and of many chunks, in order", async () => {
@@ -161,7 +174,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.deepEqual(s.all(), new Uint8Array(expected));
       server.destroy();
       await c.until(() => c.closes.length === 1, "client close");
-      listener.close();
     });
 
     it("calls the write callback once the bytes are written, asynchronously", async () => {
@@ -178,7 +190,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.equal(called, 1);
       await s.until(() => s.bytes === 10, "10 bytes");
       server.destroy();
-      listener.close();
     });
 
     it("buffers what the kernel does not take, reports bufferedAmount and drains", async () => {
@@ -210,7 +221,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.deepEqual(all.subarray(big.length), bytes(100, 9));
       client.destroy();
       await s.until(() => s.closes.length === 1, "server close");
-      listener.close();
     });
 
     it("pause stops data events until resume", async () => {
@@ -223,7 +233,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       await s.until(() => s.bytes === 1000, "data after resume");
       client.destroy();
       await s.until(() => s.closes.length === 1, "server close");
-      listener.close();
     });
 
     it("end flushes, then half-closes; the peer sees EOF and can still answer", async () => {
@@ -251,7 +260,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.equal(s.closes.length, 1);
       assert.equal(c.closes[0], undefined);
       assert.equal(s.closes[0], undefined);
-      listener.close();
     });
 
     it("destroy drops buffered data, fails pending callbacks and closes once", async () => {
@@ -278,19 +286,22 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       let late: Error | undefined;
       client.write([bytes(1)], (err) => (late = err));
       assert.ok(late instanceof Error);
-      listener.close();
     });
 
     it("delivers bytes sent before setHandlers, after it, in order", async () => {
       let accepted!: (conn: Conn) => void;
       const serverConn = new Promise<Conn>((resolve) => (accepted = resolve));
-      const listener = await transport.listen({ hostname: "127.0.0.1", port: 0 }, accepted);
+      const listener = listening(
+        await transport.listen({ hostname: "127.0.0.1", port: 0 }, accepted),
+      );
       const client = await transport.connect({ hostname: "127.0.0.1", port: listener.port });
+      cleanups.push(() => client.destroy());
       client.setHandlers(new Recorder());
       client.write([bytes(10, 1)]);
       client.write([bytes(10, 2)]);
       client.end();
       const server = await serverConn;
+      cleanups.push(() => server.destroy());
       await sleep(50);
       const s = new Recorder();
       s.halfOpen = true;
@@ -303,7 +314,6 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.deepEqual(s.all(), expected);
       server.end();
       await s.until(() => s.closes.length === 1, "server close");
-      listener.close();
     });
 
     it("rejects a connection to a closed port", async () => {
