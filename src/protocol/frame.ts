@@ -73,9 +73,8 @@ export class FrameParser {
 
   /** Header and key space, allocated on first use: an idle connection holds none. */
   #scratch(): void {
-    const b = new Uint8Array(18);
-    this.#hdr = b.subarray(0, 14);
-    this.#key = b.subarray(14);
+    this.#hdr = new Uint8Array(14);
+    this.#key = new Uint8Array(4);
   }
 
   /** Stops parsing for good; later input is ignored. */
@@ -289,7 +288,26 @@ function slabRoom(n: number): Uint8Array {
  * ```
  */
 export function encodeTextIntoSlab(text: string): number {
-  const max = text.length * 3;
+  const n = text.length;
+  if (n < 126) {
+    // Short ASCII, the common chat message: copied char by char, which costs less than
+    // encodeInto and the view it needs.
+    const buf = slabRoom(n + 2);
+    const start = frameSlab.pos;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) break;
+      buf[start + 2 + i] = c;
+    }
+    if (i === n) {
+      buf[start] = 0x81;
+      buf[start + 1] = n;
+      frameSlab.pos = start + 2 + n;
+      return start;
+    }
+  }
+  const max = n * 3;
   const reserve = max < 126 ? 2 : 4;
   const buf = slabRoom(reserve + max);
   const start = frameSlab.pos;

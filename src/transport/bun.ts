@@ -96,6 +96,32 @@ interface Early {
   close: boolean;
 }
 
+/** Reads up to this size are copied into {@link recvSlab}. */
+const RECV_COPY_LIMIT = 4 * 1024;
+const RECV_SLAB_SIZE = 64 * 1024;
+/**
+ * Where small reads are copied. Bun hands each read over in a fresh Buffer whose ArrayBuffer
+ * object JavaScriptCore has not built yet: the first view of it (the parser makes one per frame)
+ * builds it, at a cost of several small messages' worth of parsing. Copying the read into a slab
+ * whose ArrayBuffer exists is far cheaper. As with the frame slab, bytes behind `recvPos` are
+ * never written again: a full slab is replaced, and freed once no message holds a view of it.
+ */
+let recvSlab = new Uint8Array(0);
+let recvPos = 0;
+
+/** A read as a plain Uint8Array that the receiver owns (users get that type on every runtime). */
+function adopt(chunk: Uint8Array): Uint8Array {
+  const n = chunk.length;
+  if (n > RECV_COPY_LIMIT) return Object.setPrototypeOf(chunk, Uint8Array.prototype);
+  if (recvPos + n > recvSlab.length) {
+    recvSlab = new Uint8Array(RECV_SLAB_SIZE);
+    recvPos = 0;
+  }
+  recvSlab.set(chunk, recvPos);
+  recvPos += n;
+  return recvSlab.subarray(recvPos - n, recvPos);
+}
+
 class BunConn implements Conn {
   /** @internal */ _s: BunSocket;
   /** @internal */ _h: ConnHandlers | undefined = undefined;
@@ -325,8 +351,7 @@ class BunConn implements Conn {
 
   /** @internal */
   _onData(chunk: Uint8Array): void {
-    // Bun hands each read over in a fresh Buffer of its own: a plain view of it, no copy.
-    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = adopt(chunk);
     if (this._h === undefined || this._f & REPLAYING) {
       (this._early ??= { chunks: [], end: false, close: false }).chunks.push(bytes);
       return;
