@@ -6,7 +6,13 @@
  * @module
  */
 
-import { encodeFrame, Opcode } from "./protocol/frame.ts";
+import {
+  encodeFrame,
+  encodeIntoSlab,
+  frameSlab,
+  Opcode,
+  SLAB_FRAME_LIMIT,
+} from "./protocol/frame.ts";
 import { type SendData, toBytes, type WS } from "./ws.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
@@ -85,6 +91,7 @@ export class Topics {
     const payload = isText ? encoder.encode(data) : toBytes(data);
     const opcode = isText ? Opcode.Text : Opcode.Binary;
     let plain: Uint8Array[] | undefined;
+    let rangeBuf: Uint8Array | undefined, rangeStart = 0, rangeEnd = 0;
     // One compressed frame per set of compression parameters, for peers without context takeover.
     let compressed: Map<string, Uint8Array[]> | undefined;
     let delivered = 0;
@@ -112,6 +119,15 @@ export class Topics {
           );
         }
         ws._sendEncoded(chunks, isText ? data : payload);
+      } else if (payload.length + 4 <= SLAB_FRAME_LIMIT) {
+        // Encoded once into the frame slab: a subscriber's frames of one burst of publishes lie
+        // next to each other there, and go out as one write without a copy.
+        if (rangeEnd === 0) {
+          rangeStart = encodeIntoSlab(opcode, payload);
+          rangeBuf = frameSlab.buf;
+          rangeEnd = frameSlab.pos;
+        }
+        ws._sendRange(rangeBuf!, rangeStart, rangeEnd, isText ? data : payload);
       } else {
         ws._sendEncoded(plain ??= encodeFrame(opcode, payload), isText ? data : payload);
       }

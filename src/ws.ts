@@ -84,6 +84,7 @@ export interface WSInit<Data> {
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 const encoder = new TextEncoder();
+const NO_CHUNKS: readonly Uint8Array[] = [];
 
 /** Sockets with output to write at the end of this turn, and whether that is scheduled. */
 const flushQueue: WS[] = [];
@@ -395,6 +396,20 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): boolean {
     if (this.#state !== "open") return false;
     this.#engine!.sendEncoded(chunks, payload);
+    this._active = true;
+    this.#flush();
+    return true;
+  }
+
+  /**
+   * @internal Sends a frame encoded once for many sockets into `buf[start..end]` (see
+   * `Protocol.sendRange`); engines that frame by themselves send `payload`. False if not open.
+   */
+  _sendRange(buf: Uint8Array, start: number, end: number, payload: string | Uint8Array): boolean {
+    if (this.#state !== "open") return false;
+    const proto = this.#proto;
+    if (proto instanceof Protocol) proto.sendRange(buf, start, end);
+    else this.#engine!.sendEncoded(NO_CHUNKS, payload);
     this._active = true;
     this.#flush();
     return true;

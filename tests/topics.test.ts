@@ -7,22 +7,34 @@ import type { WS } from "../src/ws.ts";
 import { closeCodeOf, decodeFrames, once, RawClient, rawUpgrade, withTimeout } from "./_helpers.ts";
 
 describe("Topics", () => {
-  it("encodes a broadcast once: every recipient gets the very same chunks", () => {
+  it("encodes a broadcast once: every recipient gets the very same bytes", () => {
     const topics = new Topics();
-    const got: (readonly Uint8Array[])[] = [];
+    const ranges: [Uint8Array, number, number][] = [];
+    const chunks: (readonly Uint8Array[])[] = [];
     const fake = () =>
       ({
         readyState: "open",
         bufferedAmount: 0,
         highWaterMark: 1024,
-        _sendEncoded: (chunks: readonly Uint8Array[]) => got.push(chunks),
+        _sendRange: (buf: Uint8Array, start: number, end: number) => ranges.push([buf, start, end]),
+        _sendEncoded: (c: readonly Uint8Array[]) => chunks.push(c),
       }) as unknown as WS;
     const a = fake(), b = fake(), c = fake();
     for (const ws of [a, b, c]) topics._add("t", ws);
+    // Small: one frame in the shared slab, the same range for every recipient.
     assert.equal(topics.publish("t", "hi", { except: c }), 2);
-    assert.equal(got.length, 2);
-    assert.equal(got[0], got[1], "one encoding shared by all recipients");
-    assert.deepEqual([...got[0][0]], [0x81, 2, 0x68, 0x69]);
+    assert.equal(ranges.length, 2);
+    assert.equal(ranges[0][0], ranges[1][0], "one buffer shared by all recipients");
+    assert.deepEqual(ranges[0].slice(1), ranges[1].slice(1));
+    const [buf, start, end] = ranges[0];
+    assert.deepEqual([...buf.subarray(start, end)], [0x81, 2, 0x68, 0x69]);
+    // Large: one encoding, the same chunks for every recipient.
+    const big = new Uint8Array(100_000).fill(7);
+    assert.equal(topics.publish("t", big), 3);
+    assert.equal(chunks.length, 3);
+    assert.ok(chunks[0] === chunks[1] && chunks[1] === chunks[2], "one encoding shared by all");
+    assert.deepEqual([...chunks[0][0]], [0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
+    assert.equal(chunks[0][1], big, "the payload itself, not a copy");
     assert.equal(topics.publish("nobody", "x"), 0);
   });
 

@@ -231,6 +231,18 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
   }
 
+  /**
+   * Queues a whole frame encoded elsewhere into `buf[start..end]`, which nothing will overwrite
+   * (see `frameSlab`): a broadcast encodes each message once, and the frames a connection gets in
+   * a row are written as one range, without copying. Server side only.
+   */
+  sendRange(buf: Uint8Array, start: number, end: number): void {
+    if (this.side === "client") throw new TypeError("a client cannot send pre-encoded frames");
+    this.#assertCanSend();
+    this.#assertNoFragmentInProgress();
+    this._pushRange(buf, start, end);
+  }
+
   /** Queues a ping (payload at most 125 bytes). */
   ping(payload: Uint8Array = EMPTY): void {
     this.#sendControl(Opcode.Ping, payload);
