@@ -97,12 +97,11 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   });
   const ws = new WS({
     side: "client",
-    url: u.href,
     maxPayload: options.maxPayload,
     closeTimeout: options.closeTimeout,
     highWaterMark: options.highWaterMark,
     raw: raw ? options.framing ?? "line" : undefined,
-  });
+  }, { url: u.href });
   if (options.heartbeat || options.idleTimeout) {
     const sweeper = new Sweeper({ heartbeat: options.heartbeat, idleTimeout: options.idleTimeout });
     ws.once("open", () => sweeper.add(ws));

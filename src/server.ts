@@ -228,7 +228,6 @@ export class Server<Data = unknown> {
   /** @internal */
   _admitted(ws: WS<Data>, pattern: string): void {
     this.clients.add(ws);
-    ws._resource = pattern;
     // The `serve` handler's clients are all clients: no second set to keep.
     if (pattern !== DEFAULT_PATTERN) {
       let set = this.#byResource.get(pattern);

@@ -26,10 +26,14 @@ import { originAllowed, type Router } from "./router.ts";
 import type { RawOptions, Resource, ServeOptions, Server, UpgradeInfo } from "./server.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
-import { DEFAULT_CLOSE_TIMEOUT, WS } from "./ws.ts";
+import { DEFAULT_CLOSE_TIMEOUT, WS, type WSConfig } from "./ws.ts";
 
-/** A registered resource and its pattern. */
-export type Route<Data> = Resource<Data> & { pattern: string };
+/** A registered resource, its pattern, and the settings its sockets share (made on first use). */
+export type Route<Data> = Resource<Data> & {
+  pattern: string;
+  config?: WSConfig<Data>;
+  rawConfig?: WSConfig<Data>;
+};
 
 /** What all connections of one server share while they are upgraded. */
 export interface UpgradeContext<Data> {
@@ -370,16 +374,7 @@ export class Upgrade<Data> implements ConnHandlers {
     conn.write([
       encodeAcceptResponse(key, protocol, resource.headers ?? options.headers, deflate?.response),
     ]);
-    const ws = new WS<Data>({
-      side: "server",
-      maxPayload: resource.maxPayload ?? options.maxPayload,
-      closeTimeout: options.closeTimeout,
-      highWaterMark: options.highWaterMark,
-      request,
-      topics: ctx.topics,
-      data,
-      owner: ctx.server,
-    });
+    const ws = new WS<Data>(resource.config ??= this.#config(resource), { request, data });
     if (deflate) {
       ws._negotiated(
         new PerMessageDeflate(deflate.params, "server", deflateOptions!),
@@ -388,6 +383,20 @@ export class Upgrade<Data> implements ConnHandlers {
     }
     ctx.server._admitted(ws, resource.pattern);
     ws._attach(conn, protocol, this.#rest(rest), resource.handler);
+  }
+
+  /** The settings all sockets of `resource` share. */
+  #config(resource: Route<Data>): WSConfig<Data> {
+    const ctx = this.#ctx, options = ctx.options;
+    return {
+      side: "server",
+      maxPayload: resource.maxPayload ?? options.maxPayload,
+      closeTimeout: options.closeTimeout,
+      highWaterMark: options.highWaterMark,
+      topics: ctx.topics,
+      owner: ctx.server,
+      resource: resource.pattern,
+    };
   }
 
   #admitRaw(rest: Uint8Array): void {
@@ -409,18 +418,11 @@ export class Upgrade<Data> implements ConnHandlers {
   #openRaw(admitted: Admitted<Data>, request: ServerRequest, url: string, rest: Uint8Array): void {
     const ctx = this.#ctx, options = ctx.options;
     const { resource, data } = admitted;
-    const ws = new WS<Data>({
-      side: "server",
-      url,
-      maxPayload: resource.maxPayload ?? options.maxPayload,
-      closeTimeout: options.closeTimeout,
-      highWaterMark: options.highWaterMark,
-      request,
-      topics: ctx.topics,
-      data,
+    const config = resource.rawConfig ??= {
+      ...this.#config(resource),
       raw: ctx.raw!.framing ?? "line",
-      owner: ctx.server,
-    });
+    };
+    const ws = new WS<Data>(config, { url, request, data });
     ctx.server._admitted(ws, resource.pattern);
     ws._attach(this.#conn, "", this.#rest(rest), resource.handler);
   }

@@ -63,21 +63,30 @@ export type SendCallback = (error?: Error) => void;
 /** Default time to wait for the closing handshake before dropping the socket: 5 s. */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
-/** @internal How the server or client sets up a {@link WS}. */
-export interface WSInit<Data> {
+/**
+ * @internal What sockets made alike share: a server keeps one per resource, so that an idle
+ * socket does not carry its own copy of settings that never differ.
+ */
+export interface WSConfig<Data> {
   side: Side;
-  /** The URL; a server's sockets leave it out and have it built from `request` when asked. */
-  url?: string;
   maxPayload?: number;
   closeTimeout?: number;
   highWaterMark?: number;
-  request?: UpgradeRequest;
   topics?: Topics;
-  data?: Data;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
   /** Told once the socket is closed (a server's client sets): one shared hook, no closure each. */
   owner?: { _forget(ws: WS<Data>): void };
+  /** The server resource pattern the sockets belong to. */
+  resource?: string;
+}
+
+/** @internal What is a socket's own. */
+export interface WSInit<Data> {
+  /** The URL; a server's sockets leave it out and have it built from `request` when asked. */
+  url?: string;
+  request?: UpgradeRequest;
+  data?: Data;
 }
 
 /** Default {@link WS.highWaterMark}: 1 MiB. */
@@ -160,29 +169,10 @@ function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | un
  * ```
  */
 export class WS<Data = unknown> extends Emitter<WSEvents> {
-  /** Protocol version, as websocket-driver names it. */
-  readonly version = "hybi-13";
+  #config: WSConfig<Data>;
   #url: string | undefined;
-  /** Which end this is. */
-  readonly side: Side;
   /** Server side: what the upgrade request asked for. */
   readonly request: UpgradeRequest | undefined;
-  /** Largest message accepted, in bytes (over it: close 1009). */
-  readonly maxPayload: number | undefined;
-  /** Milliseconds to wait for the closing handshake before dropping the socket. */
-  readonly closeTimeout: number;
-  /**
-   * Outgoing bytes above which the socket stops reading from its peer until the buffer drains,
-   * and broadcasts skip (or close) it.
-   */
-  readonly highWaterMark: number;
-  /**
-   * `"websocket"`, or `"raw"` for a raw TCP connection (same events and methods; no pings,
-   * fragments or subprotocols).
-   */
-  readonly kind: "websocket" | "raw";
-  /** Framing of a raw connection. */
-  readonly framing: RawFraming | undefined;
   /** Application data, e.g. what a server's `accept` hook attached. */
   data: Data;
   /**
@@ -198,10 +188,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _pingSentAt = 0;
   /** @internal When the last data message was seen going either way. */
   _lastMessageAt = 0;
-  #topics: Topics | undefined;
-  #owner: { _forget(ws: WS<Data>): void } | undefined;
-  /** @internal The server resource pattern this socket belongs to. */
-  _resource = "";
   #deflate: PerMessageDeflate | undefined;
   #extensions = "";
   #subscribed: Set<string> | undefined;
@@ -212,7 +198,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #conn: Conn | undefined;
   #proto: WireProtocol | undefined;
   #native: NativeSocket | undefined;
-  #engine: Engine | undefined;
   #abortConnect: (() => void) | undefined;
   /** Sends made while connecting, replayed on open. */
   #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
@@ -225,20 +210,63 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #transportEnded = false;
 
   /** @internal Use {@link serve} or {@link connect}. */
-  constructor(init: WSInit<Data>) {
+  constructor(config: WSConfig<Data>, init: WSInit<Data> = {}) {
     super();
-    this.side = init.side;
+    this.#config = config;
     this.#url = init.url;
     this.request = init.request;
-    this.maxPayload = init.maxPayload;
-    this.closeTimeout = init.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.highWaterMark = init.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.kind = init.raw ? "raw" : "websocket";
-    this.framing = init.raw;
-    this.#topics = init.topics;
-    this.#owner = init.owner;
-
     this.data = init.data as Data;
+  }
+
+  /** Protocol version, as websocket-driver names it. */
+  get version(): "hybi-13" {
+    return "hybi-13";
+  }
+
+  /** Which end this is. */
+  get side(): Side {
+    return this.#config.side;
+  }
+
+  /** Largest message accepted, in bytes (over it: close 1009). */
+  get maxPayload(): number | undefined {
+    return this.#config.maxPayload;
+  }
+
+  /** Milliseconds to wait for the closing handshake before dropping the socket. */
+  get closeTimeout(): number {
+    return this.#config.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+  }
+
+  /**
+   * Outgoing bytes above which the socket stops reading from its peer until the buffer drains,
+   * and broadcasts skip (or close) it.
+   */
+  get highWaterMark(): number {
+    return this.#config.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  }
+
+  /**
+   * `"websocket"`, or `"raw"` for a raw TCP connection (same events and methods; no pings,
+   * fragments or subprotocols).
+   */
+  get kind(): "websocket" | "raw" {
+    return this.#config.raw ? "raw" : "websocket";
+  }
+
+  /** Framing of a raw connection. */
+  get framing(): RawFraming | undefined {
+    return this.#config.raw;
+  }
+
+  /** @internal The server resource pattern this socket belongs to. */
+  get _resource(): string {
+    return this.#config.resource ?? "";
+  }
+
+  /** What sends go through: the protocol, or the runtime's native socket. */
+  get #engine(): Engine | undefined {
+    return this.#proto ?? this.#native;
   }
 
   /**
@@ -246,17 +274,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * closes. Server-side sockets only.
    */
   subscribe(topic: string): void {
-    if (!this.#topics) {
+    if (!this.#config.topics) {
       throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
     }
     if (this.#state === "closed") return;
     (this.#subscribed ??= new Set()).add(topic);
-    this.#topics._add(topic, this);
+    this.#config.topics._add(topic, this);
   }
 
   /** Leaves `topic`. */
   unsubscribe(topic: string): void {
-    if (this.#subscribed?.delete(topic)) this.#topics!._remove(topic, this);
+    if (this.#subscribed?.delete(topic)) this.#config.topics!._remove(topic, this);
   }
 
   /** True if subscribed to `topic`. */
@@ -493,7 +521,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         events,
       );
     this.#proto = proto;
-    this.#engine = proto;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
     conn.setHandlers(new ConnEvents(this));
@@ -512,7 +539,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     this.#native = native;
-    this.#engine = native;
     this.#protocol = protocol;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
@@ -587,7 +613,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     clearTimeout(this.#closeTimer);
     this.#state = "closed";
     this.#leaveTopics();
-    this.#owner?._forget(this);
+    this.#config.owner?._forget(this);
     this.emit("close", code, reason, wasClean);
   }
 
@@ -698,7 +724,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   #leaveTopics(): void {
     if (!this.#subscribed) return;
-    for (const topic of this.#subscribed) this.#topics!._remove(topic, this);
+    for (const topic of this.#subscribed) this.#config.topics!._remove(topic, this);
     this.#subscribed = undefined;
   }
 
@@ -728,7 +754,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (callbacks) {
       for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }
-    this.#owner?._forget(this);
+    this.#config.owner?._forget(this);
     this.emit("close", code, reason, clean);
   }
 }

@@ -5,7 +5,10 @@
  */
 
 import { StateError } from "../errors.ts";
-import { WS } from "../ws.ts";
+import { WS, type WSConfig } from "../ws.ts";
+
+/** What every socket of the adapter shares. */
+const SERVER: WSConfig<never> = { side: "server" };
 
 /** The slice of Bun's `ServerWebSocket` used here, typed locally (no Bun types needed). */
 export interface BunServerWebSocket<Data> {
@@ -54,7 +57,7 @@ export function bunWebSocket<Data = unknown>(
   const sockets = new WeakMap<BunServerWebSocket<Data>, WS<Data>>();
   return {
     open(bws) {
-      const ws = new WS<Data>({ side: "server", url: "", data: bws.data });
+      const ws = new WS<Data>(SERVER, { url: "", data: bws.data });
       sockets.set(bws, ws);
       ws._attachNative(
         {

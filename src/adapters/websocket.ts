@@ -56,8 +56,7 @@ export function fromWebSocket<Data = unknown>(
     const u = new URL(req.url);
     request = { path: u.pathname, query: u.searchParams, headers: req.headers, params: {} };
   }
-  const ws = new WS<Data>({
-    side: req ? "server" : "client",
+  const ws = new WS<Data>({ side: req ? "server" : "client" }, {
     url: socket.url || req?.url.replace(/^http/, "ws") || "",
     request,
     data: options.data,

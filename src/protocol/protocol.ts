@@ -113,7 +113,8 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** permessage-deflate, if negotiated. */
   readonly deflate: PerMessageDeflate | undefined;
   #handler: ProtocolHandler;
-  #parser: FrameParser;
+  /** Made on the first bytes received: an idle connection holds none. */
+  #parser: FrameParser | undefined;
 
   /** Opcode of the fragmented message we are sending (0: none). */
   #sendingOpcode = 0;
@@ -142,7 +143,6 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     this.autoPong = options.autoPong ?? true;
     this.deflate = options.deflate;
     this.#handler = handler;
-    this.#parser = new FrameParser(this, { requireMask: options.side === "server" });
   }
 
   /**
@@ -157,7 +157,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** Feeds bytes read from the transport. Ignored once the connection is closed. */
   receive(chunk: Uint8Array): void {
     if (this._state === "closed") return;
-    this.#parser.push(chunk);
+    (this.#parser ??= new FrameParser(this, { requireMask: this.side === "server" })).push(chunk);
   }
 
   /** EOF before a close frame: abnormal for WebSocket, reported as 1006 by the layer above. */
@@ -165,7 +165,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
 
   /** Stops reading for good (the transport is gone). */
   abort(): void {
-    this.#parser.stop();
+    this.#parser?.stop();
     this._state = "closed";
   }
 
@@ -313,7 +313,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   #fail(code: string, message: string, closeCode: number): false {
     if (this._failed) return false;
     this._failed = true;
-    this.#parser.stop();
+    this.#parser?.stop();
     if (!this._closeSent) {
       this._closeSent = true;
       this.#queue(Opcode.Close, encodeClosePayload(closeCode), true);
@@ -492,7 +492,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
         this.#queue(Opcode.Close, encodeClosePayload(echo), true);
       }
       this._state = "closed";
-      this.#parser.stop();
+      this.#parser?.stop();
       this.#handler.close(parsed.code, parsed.reason);
       return false;
     }
