@@ -416,7 +416,7 @@ export class Upgrade<Data> implements ConnHandlers {
   }
 
   #openRaw(admitted: Admitted<Data>, request: ServerRequest, url: string, rest: Uint8Array): void {
-    const ctx = this.#ctx, options = ctx.options;
+    const ctx = this.#ctx;
     const { resource, data } = admitted;
     const config = resource.rawConfig ??= {
       ...this.#config(resource),

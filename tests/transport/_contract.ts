@@ -136,7 +136,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("echoes bytes both ways, as plain Uint8Arrays the receiver owns", async () => {
-      const { listener, client, server, c, s } = await pair(transport);
+      const { client, server, c, s } = await pair(transport);
       client.write([new TextEncoder().encode("hello")]);
       await s.until(() => s.bytes === 5, "5 bytes");
       const got = s.all();
@@ -155,7 +155,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("keeps many writes, of one and of many chunks, in order", async () => {
-      const { listener, client, c, s, server } = await pair(transport);
+      const { client, c, s, server } = await pair(transport);
       const expected: number[] = [];
       for (let i = 0; i < 2000; i++) {
         const parts = i % 3 === 0
@@ -177,7 +177,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("calls the write callback once the bytes are written, asynchronously", async () => {
-      const { listener, client, s, server } = await pair(transport);
+      const { client, s, server } = await pair(transport);
       let called = 0;
       const written = new Promise<Error | undefined>((resolve) =>
         client.write([bytes(10)], (err) => {
@@ -193,7 +193,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("buffers what the kernel does not take, reports bufferedAmount and drains", async () => {
-      const { listener, client, server, c, s } = await pair(transport);
+      const { client, server, c, s } = await pair(transport);
       server.pause(); // a slow reader
       const big = bytes(8 * 1024 * 1024, 7);
       const order: string[] = [];
@@ -224,7 +224,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("pause stops data events until resume", async () => {
-      const { listener, client, server, s } = await pair(transport);
+      const { client, server, s } = await pair(transport);
       server.pause();
       client.write([bytes(1000)]);
       await sleep(50);
@@ -236,7 +236,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("end flushes, then half-closes; the peer sees EOF and can still answer", async () => {
-      const { listener, client, server, c, s } = await pair(transport);
+      const { client, server, c, s } = await pair(transport);
       s.halfOpen = true;
       server.pause();
       const big = bytes(4 * 1024 * 1024, 3);
@@ -263,7 +263,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
     });
 
     it("destroy drops buffered data, fails pending callbacks and closes once", async () => {
-      const { listener, client, server, c, s } = await pair(transport);
+      const { client, server, c, s } = await pair(transport);
       server.pause();
       let error: Error | undefined;
       let calls = 0;
