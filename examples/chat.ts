@@ -42,8 +42,9 @@ document.getElementById("form").onsubmit = (e) => {
 const server = await serve({
   port: Number(process.env.PORT ?? 8080),
   hostname: process.env.HOST ?? "127.0.0.1",
-  // `nc 127.0.0.1 8080` users join /chat too: one line, one message.
-  raw: { path: "/chat" },
+  // `nc 127.0.0.1 8080` users join /chat too: one line, one message. Browsers open connections
+  // ahead of their requests (preconnect), so a silent socket is taken as raw only after 3 s.
+  raw: { path: "/chat", detectTimeout: 3000 },
   fetch: (request) =>
     new URL(request.url).pathname === "/"
       ? new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } })
