@@ -73,7 +73,7 @@ function destroyConn(conn: Conn): void {
   conn.destroy();
 }
 
-/** Admitted: the resource, the data its hooks attached, and the request to keep. */
+/** Admitted: the resource, and the data its hooks attached. */
 interface Admitted<Data> {
   resource: Route<Data>;
   data: Data | undefined;
