@@ -253,6 +253,9 @@ export function encodeTextFrame(text: string, mask?: Uint8Array): Uint8Array {
 
 const utf8Encoder = new TextEncoder();
 
+/** Options of a final, unmasked frame without extension bits. */
+const FINAL: EncodeOptions = {};
+
 /** Size of a {@link frameSlab} buffer. */
 const SLAB_SIZE = 64 * 1024;
 /** Frames up to this size (header included) go into the slab. */
@@ -318,14 +321,7 @@ export function encodeTextIntoSlab(text: string): number {
   const hlen = written < 126 ? 2 : 4;
   // The header slot was sized for the worst case: close the gap, so that frames stay contiguous.
   if (hlen < reserve) buf.copyWithin(start + hlen, start + reserve, start + reserve + written);
-  buf[start] = 0x81;
-  if (hlen === 2) {
-    buf[start + 1] = written;
-  } else {
-    buf[start + 1] = 126;
-    buf[start + 2] = written >>> 8;
-    buf[start + 3] = written & 0xff;
-  }
+  writeHeader(buf, start, Opcode.Text, written, FINAL);
   frameSlab.pos = start + hlen + written;
   return start;
 }
@@ -339,19 +335,12 @@ export function encodeTextIntoSlab(text: string): number {
  * const start = encodeIntoSlab(Opcode.Binary, new Uint8Array([1, 2]));
  * ```
  */
-export function encodeIntoSlab(opcode: number, payload: Uint8Array, rsv1 = false): number {
+export function encodeIntoSlab(opcode: number, payload: Uint8Array): number {
   const n = payload.length;
   const hlen = n < 126 ? 2 : 4;
   const buf = slabRoom(hlen + n);
   const start = frameSlab.pos;
-  buf[start] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  if (hlen === 2) {
-    buf[start + 1] = n;
-  } else {
-    buf[start + 1] = 126;
-    buf[start + 2] = n >>> 8;
-    buf[start + 3] = n & 0xff;
-  }
+  writeHeader(buf, start, opcode, n, FINAL);
   buf.set(payload, start + hlen);
   frameSlab.pos = start + hlen + n;
   return start;
