@@ -10,8 +10,10 @@ import {
   hasToken,
   HeadReader,
   HttpParseError,
+  parseRequestFields,
   parseRequestHead,
   parseResponseHead,
+  requestUrl,
 } from "../../src/protocol/http.ts";
 
 const enc = new TextEncoder();
@@ -406,5 +408,103 @@ describe("encodeResponse", () => {
     assert.equal(res.headers.get("retry-after"), "5");
     assert.equal(res.headers.get("content-length"), "9");
     assert.equal(dec.decode(r.rest), "slow down");
+  });
+});
+
+describe("parseRequestFields", () => {
+  it("looks headers up by lower-case name, joining repeats as Headers does", () => {
+    const head = "GET /x HTTP/1.1\r\nHost: a\r\nX-Tag: one\r\nx-tag:  two \r\nEmpty:";
+    const r = parseRequestFields(head);
+    assert.equal(r.method, "GET");
+    assert.equal(r.target, "/x");
+    assert.equal(r.headers.get("host"), "a");
+    assert.equal(r.headers.get("x-tag"), "one, two");
+    assert.equal(r.headers.get("empty"), "");
+    assert.equal(r.headers.get("missing"), null);
+    assert.equal(r.headers.has("x-tag"), true);
+    assert.equal(r.headers.has("missing"), false);
+    const built = r.headers.toHeaders();
+    assert.equal(built.get("x-tag"), parseRequestHead(head).headers.get("x-tag"));
+    assert.deepEqual([...built], [...parseRequestHead(head).headers]);
+  });
+
+  it("refuses stray CR, LF or NUL anywhere in the head", () => {
+    for (
+      const bad of [
+        "GET / HTTP/1.1\r\nA: b\nC: d",
+        "GET / HTTP/1.1\r\nA: b\rc",
+        "GET / HTTP/1.1\r\nA: \0",
+      ]
+    ) {
+      assert.throws(() => parseRequestFields(bad), HttpParseError, JSON.stringify(bad));
+    }
+  });
+});
+
+describe("requestUrl", () => {
+  // The fast path must give what the WHATWG URL parser gives, or fall back to it.
+  const HOSTS = [
+    "127.0.0.1:8080",
+    "example.com",
+    "Example.com",
+    "127.1",
+    "127.0.0.1:80",
+    "x:443",
+    "x:0443",
+    "a.b-c.d:65535",
+    "a.b:65536",
+    "[::1]:8080",
+    "foo.123",
+    "a..b",
+    "-a.com",
+    "xn--bcher-kva.example",
+    null,
+  ];
+  const TARGETS = [
+    "/",
+    "/chat?room=1",
+    "/a/../b",
+    "/a/./b",
+    "/%2e/x",
+    "/a%2E%2e/x",
+    "/a b",
+    "/a?b c",
+    "/?",
+    "/a#x",
+    "/a\\b",
+    "/a?x'y",
+    "/a|b^c[d]",
+    "/~user/@x:y;z=1,2*+!$&()",
+    "/..",
+    "/.",
+    "/a/.hidden",
+    "/a..b/",
+    '/x?a="',
+    "/\u00e9",
+    "/{}",
+    "//x",
+  ];
+  it("matches new URL() for every host and target in the table, for ws, wss and http", () => {
+    for (const scheme of ["ws", "wss", "http"]) {
+      for (const host of HOSTS) {
+        for (const target of TARGETS) {
+          let want: unknown;
+          try {
+            const u = new URL(target, `http://${host ?? "invalid"}`);
+            u.protocol = `${scheme}:`;
+            want = { href: u.href, pathname: u.pathname, search: u.search };
+          } catch {
+            want = "throws";
+          }
+          let got: unknown;
+          try {
+            got = { ...requestUrl(scheme, host, target) };
+          } catch {
+            got = "throws";
+          }
+          assert.deepEqual(got, want, `${scheme} ${host} ${target}`);
+        }
+      }
+    }
   });
 });
