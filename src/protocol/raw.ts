@@ -18,7 +18,7 @@ import { ProtocolError, StateError } from "../errors.ts";
 import { CloseCode } from "./close.ts";
 import type { ProtocolHandler, WireProtocol } from "./protocol.ts";
 import { WireState } from "./state.ts";
-import { Utf8Validator } from "./utf8.ts";
+import { isValidUtf8 } from "./utf8.ts";
 
 /** How messages are delimited on a raw connection. */
 export type RawFraming = "line" | "length";
@@ -117,8 +117,7 @@ export class RawProtocol extends WireState implements WireProtocol {
       let line = this.#take(this.#partsLen);
       if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
       if (line.length > this.maxPayload) return this.#tooLong();
-      const v = new Utf8Validator();
-      if (!(v.push(line) && v.end())) {
+      if (!isValidUtf8(line)) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "line is not valid UTF-8",
@@ -174,8 +173,7 @@ export class RawProtocol extends WireState implements WireProtocol {
         continue;
       }
       const text = type === RawType.Text ? payload : payload.subarray(2);
-      const v = new Utf8Validator();
-      if (!(v.push(text) && v.end())) {
+      if (!isValidUtf8(text)) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "text is not valid UTF-8",
