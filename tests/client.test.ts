@@ -286,6 +286,23 @@ function switching(req: RequestSeen, extra: string[] = []): string {
 }
 
 /** Connects to a raw server and completes the handshake by hand; returns the open client. */
+/**
+ * Runs `body` against a fresh {@link RawServer} and returns its result: the client it passes to
+ * `track` is dropped and the server closed afterwards, whether `body` passed or failed.
+ */
+async function withRawServer<T>(
+  body: (raw: RawServer, track: (ws: WS) => WS) => Promise<T>,
+): Promise<T> {
+  const raw = await RawServer.listen();
+  let ws: WS | undefined;
+  try {
+    return await body(raw, (client) => (ws = client));
+  } finally {
+    await dropClient(ws);
+    await raw.close();
+  }
+}
+
 async function rawSession(
   raw: RawServer,
   opts: ConnectOptions = {},
@@ -373,18 +390,13 @@ describe("connect: the upgrade request on the wire", () => {
   });
 
   it("omits Sec-WebSocket-Protocol when no subprotocol is offered", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const s = await rawSession(raw);
-      ws = s.ws;
+      const ws = track(s.ws);
       assert.equal(s.req.requestLine, "GET / HTTP/1.1");
       assert.equal(s.req.headers.get("sec-websocket-protocol"), null);
       assert.equal(ws.protocol, "");
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 });
 
@@ -484,10 +496,8 @@ async function badAnswer(
   answer: ((req: RequestSeen) => string) | "close",
   options: ConnectOptions = {},
 ): Promise<Outcome> {
-  const raw = await RawServer.listen();
-  let ws: WS | undefined;
-  try {
-    ws = connect(raw.url, options);
+  return await withRawServer(async (raw, track) => {
+    const ws = track(connect(raw.url, options));
     const result = outcome(ws);
     const peer = await raw.peer();
     const req = await peer.request();
@@ -499,10 +509,7 @@ async function badAnswer(
     if (answer !== "close") peer.socket.end();
     await peer.waitClosed(3000);
     return out;
-  } finally {
-    await dropClient(ws);
-    await raw.close();
-  }
+  });
 }
 
 function assertFailed(out: Outcome, code: string, cls: typeof WSError = WSError): void {
@@ -527,11 +534,9 @@ describe("connect: bad servers", () => {
   });
 
   it("a server that never answers → TimeoutError WS_ERR_HANDSHAKE_TIMEOUT after handshakeTimeout", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const t0 = Date.now();
-      ws = connect(raw.url, { handshakeTimeout: 300 });
+      const ws = track(connect(raw.url, { handshakeTimeout: 300 }));
       const result = outcome(ws);
       const peer = await raw.peer();
       await peer.request();
@@ -541,10 +546,7 @@ describe("connect: bad servers", () => {
       assert.ok(took >= 250 && took <= 3000, `timed out after ${took} ms`);
       assert.equal(ws.readyState, "closed");
       await peer.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("connection refused → WS_ERR_CONNECT, then close 1006", async () => {
@@ -559,11 +561,9 @@ describe("connect: bad servers", () => {
 
 describe("connect: abandoning the attempt", () => {
   it("an AbortSignal aborts a pending handshake with WS_ERR_ABORTED", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const ac = new AbortController();
-      ws = connect(raw.url, { signal: ac.signal });
+      const ws = track(connect(raw.url, { signal: ac.signal }));
       const result = outcome(ws);
       const peer = await raw.peer();
       await peer.request();
@@ -572,33 +572,23 @@ describe("connect: abandoning the attempt", () => {
       assertFailed(out, "WS_ERR_ABORTED");
       assert.equal(ws.readyState, "closed");
       await peer.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("an already aborted signal fails the connection asynchronously", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
-      ws = connect(raw.url, { signal: AbortSignal.abort() });
+    await withRawServer(async (raw, track) => {
+      const ws = track(connect(raw.url, { signal: AbortSignal.abort() }));
       assert.equal(ws.readyState, "connecting", "connect() itself does not throw or emit");
       const out = await outcome(ws);
       assertFailed(out, "WS_ERR_ABORTED");
       // If the TCP connection got through before the abort, the client drops it.
       for (const p of raw.peers) await p.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("ws.close() during the handshake → close 1006, no open", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
-      ws = connect(raw.url);
+    await withRawServer(async (raw, track) => {
+      const ws = track(connect(raw.url));
       const result = outcome(ws);
       const peer = await raw.peer();
       const req = await peer.request();
@@ -609,10 +599,7 @@ describe("connect: abandoning the attempt", () => {
       await peer.waitClosed(3000);
       assert.equal(req.requestLine, "GET / HTTP/1.1");
       assert.equal(ws.readyState, "closed");
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("ws.close() right after connect() → close 1006, no open, queued sends fail", async () => {
@@ -658,10 +645,8 @@ describe("connect: abandoning the attempt", () => {
 
 describe("connect: frames after the handshake", () => {
   it("delivers frames the server sent in the same write as its 101", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
-      ws = connect(raw.url);
+    await withRawServer(async (raw, track) => {
+      const ws = track(connect(raw.url));
       const got: Array<[string | Uint8Array, boolean]> = [];
       const events: string[] = [];
       let twoMessages!: () => void;
@@ -687,18 +672,13 @@ describe("connect: frames after the handshake", () => {
         new Uint8Array([9, 8, 7]),
         true,
       ]]);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("masks every frame it sends, with a fresh key", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const s = await rawSession(raw);
-      ws = s.ws;
+      const ws = track(s.ws);
       const { peer, req } = s;
       const big = new Uint8Array(70_000);
       for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
@@ -731,25 +711,20 @@ describe("connect: frames after the handshake", () => {
       assert.ok(keys.size >= 5, `masking keys vary (${keys.size} distinct of 6)`);
       // Finish the closing handshake as a server: echo the close, then close TCP.
       const closed = withTimeout(
-        new Promise<CloseArgs>((r) => ws!.once("close", (...a) => r(a))),
+        new Promise<CloseArgs>((r) => ws.once("close", (...a) => r(a))),
         5000,
         "close",
       );
       peer.write(serverFrame(0x8, closePayload(1000)));
       peer.socket.end();
       assert.deepEqual(await closed, [1000, "", true]);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("fails the connection with 1002 when the server sends a masked frame", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const s = await rawSession(raw);
-      ws = s.ws;
+      const ws = track(s.ws);
       const { peer, req } = s;
       const result = outcome(ws);
       const messages: unknown[] = [];
@@ -772,17 +747,12 @@ describe("connect: frames after the handshake", () => {
       assert.deepEqual(out.close, [1002, "", false]);
       assert.deepEqual(messages, []);
       await peer.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("a close frame sent right after the 101 closes the client cleanly", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
-      ws = connect(raw.url);
+    await withRawServer(async (raw, track) => {
+      const ws = track(connect(raw.url));
       const result = outcome(ws);
       const peer = await raw.peer();
       const req = await peer.request();
@@ -802,10 +772,7 @@ describe("connect: frames after the handshake", () => {
       const out = await result;
       assert.deepEqual(out.events, ["open", "close"]);
       assert.deepEqual(out.close, [4321, "go", true]);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 });
 
@@ -842,11 +809,11 @@ describe("connect: wss", () => {
 
   it("handshakeTimeout bounds a TLS handshake that never completes, and the socket is dropped", async () => {
     // A TCP server that accepts and never speaks TLS.
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const t0 = Date.now();
-      ws = connect(`wss://127.0.0.1:${raw.port}`, { tls: { ca }, handshakeTimeout: 300 });
+      const ws = track(
+        connect(`wss://127.0.0.1:${raw.port}`, { tls: { ca }, handshakeTimeout: 300 }),
+      );
       const result = outcome(ws);
       const peer = await raw.peer();
       // The ClientHello arrives (TLS record type 22, handshake).
@@ -858,28 +825,20 @@ describe("connect: wss", () => {
       assert.ok(took >= 250 && took <= 3000, `timed out after ${took} ms`);
       // The client must not keep the TCP connection after giving up on it.
       await peer.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("an AbortSignal aborts a pending TLS handshake and drops the socket", async () => {
-    const raw = await RawServer.listen();
-    let ws: WS | undefined;
-    try {
+    await withRawServer(async (raw, track) => {
       const ac = new AbortController();
-      ws = connect(`wss://127.0.0.1:${raw.port}`, { tls: { ca }, signal: ac.signal });
+      const ws = track(connect(`wss://127.0.0.1:${raw.port}`, { tls: { ca }, signal: ac.signal }));
       const result = outcome(ws);
       const peer = await raw.peer();
       await peer.waitFor((b) => b.length > 0, 5000, "the ClientHello");
       ac.abort();
       assertFailed(await result, "WS_ERR_ABORTED");
       await peer.waitClosed(3000);
-    } finally {
-      await dropClient(ws);
-      await raw.close();
-    }
+    });
   });
 
   it("fails with WS_ERR_CONNECT when the certificate is not trusted", async () => {
