@@ -165,15 +165,18 @@ export class Upgrade<Data> implements ConnHandlers {
 
   /** Answers with an HTTP error (or a fetch handler's response) and closes. */
   #reject(status: number, body: string | Uint8Array | undefined, headers = new Headers()): void {
-    this.#phase = Phase.Done;
-    clearTimeout(this.#timer);
-    this.#conn.write([encodeResponse(status, headers, body)]);
-    this.#conn.end();
-    this.#lingerLimit();
+    this.#finish(encodeResponse(status, headers, body));
   }
 
-  /** A peer that never closes its side after a refusal must not hold the socket forever. */
-  #lingerLimit(): void {
+  /**
+   * Sends the last bytes of a refused connection and ends it. A peer that never closes its side
+   * must not hold the socket forever: it is dropped after the close timeout.
+   */
+  #finish(answer: Uint8Array): void {
+    this.#phase = Phase.Done;
+    clearTimeout(this.#timer);
+    this.#conn.write([answer]);
+    this.#conn.end();
     this.#timer = setTimeout(
       destroyConn,
       this.#ctx.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
@@ -332,11 +335,7 @@ export class Upgrade<Data> implements ConnHandlers {
   }
 
   #refuseRaw(status: number, body: string): void {
-    this.#phase = Phase.Done;
-    clearTimeout(this.#timer);
-    this.#conn.write([encodeRawRefusal(this.#ctx.raw!.framing ?? "line", status, body)]);
-    this.#conn.end();
-    this.#lingerLimit();
+    this.#finish(encodeRawRefusal(this.#ctx.raw!.framing ?? "line", status, body));
   }
 
   /** Admission passed: the handshake timeout no longer applies. */
