@@ -34,11 +34,13 @@ export {
   type ConnectionHandler,
   createServer,
   type NodeUpgradeRequest,
+  type RefusedInfo,
   type Resource,
   type ResourceOptions,
   serve,
   type ServeOptions,
   Server,
+  type ServerEvents,
   type UpgradeInfo,
 } from "./src/server.ts";
 export {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Emitter } from "./emitter.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -131,6 +132,31 @@ export interface NodeUpgradeRequest {
 /** Called for every accepted connection, with the socket already open. */
 export type ConnectionHandler<Data = unknown> = (ws: WS<Data>) => void;
 
+/** A handshake the server refused, as reported by its `refused` event. */
+export interface RefusedInfo {
+  /** The HTTP status answered (or, for a raw client, the status in its refusal line). */
+  status: number;
+  /** Why, in words (the body sent, or the cause). */
+  reason: string;
+  /** Request path, or `""` if the request head never arrived. */
+  path: string;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** Events of a {@link Server}, with their listener arguments. */
+export type ServerEvents<Data = unknown> = {
+  /**
+   * An application callback (an `accept` hook, a handler, a socket's listener, `fetch`) threw or
+   * rejected. Only the connection it ran for is affected: it was closed with 1011, or answered 500.
+   */
+  error: [error: unknown, ws: WS<Data> | undefined];
+  /** A handshake was refused (any status other than 101). */
+  refused: [info: RefusedInfo];
+  /** `publish` skipped (policy `"drop"`) or closed (policy `"close"`) a subscriber that is over its high-water mark. */
+  slow: [ws: WS<Data>, topic: string];
+};
+
 /** Default {@link ServeOptions.handshakeTimeout}: 10 s. */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
 
@@ -144,7 +170,7 @@ export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
  * await server.close();
  * ```
  */
-export class Server<Data = unknown> {
+export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   /** Connected clients (open or closing). */
   readonly clients: Set<WS<Data>> = new Set();
   /** Topics and their subscribers; see {@link WS.subscribe}. */
@@ -158,6 +184,7 @@ export class Server<Data = unknown> {
 
   /** @internal Use {@link serve}. */
   constructor(secure: boolean, topics: Topics, sweeper: Sweeper) {
+    super();
     this.#secure = secure;
     this.topics = topics;
     this.#sweeper = sweeper;
