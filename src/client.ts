@@ -21,6 +21,7 @@ import {
 } from "./protocol/deflate.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
 import type { RawFraming } from "./protocol/raw.ts";
+import { checkConnectOptions } from "./options.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { WS } from "./ws.ts";
 
@@ -43,7 +44,7 @@ export interface ConnectOptions {
   /** Abandons the connection attempt. */
   signal?: AbortSignal;
   /** Ping the server when it is quiet and drop it if it stays silent (default off). */
-  heartbeat?: HeartbeatOptions;
+  heartbeat?: HeartbeatOptions | false;
   /** Close with 1001 after this many milliseconds without a data message (default off). */
   idleTimeout?: number;
   /** Outgoing bytes above which the socket stops reading until the buffer drains (default 1 MiB). */
@@ -62,7 +63,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /**
  * Opens a WebSocket connection. Returns at once with a socket in the `connecting` state; `open`
  * or `error` + `close` follow. Messages sent before `open` are queued. Throws a TypeError for a
- * URL that is not `ws:` or `wss:`.
+ * URL that is not `ws:` or `wss:`, and an `InvalidOptionError` for a bad option.
  *
  * @example
  * ```ts
@@ -73,6 +74,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
  * ```
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): WS {
+  checkConnectOptions(options);
   const u = new URL(url);
   const raw = u.protocol === "tcp:";
   if (u.protocol !== "ws:" && u.protocol !== "wss:" && !raw) {
@@ -103,7 +105,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     raw: raw ? options.framing ?? "line" : undefined,
   }, { url: u.href });
   if (options.heartbeat || options.idleTimeout) {
-    const sweeper = new Sweeper({ heartbeat: options.heartbeat, idleTimeout: options.idleTimeout });
+    const sweeper = new Sweeper({
+      heartbeat: options.heartbeat || undefined,
+      idleTimeout: options.idleTimeout,
+    });
     ws.once("open", () => sweeper.add(ws));
   }
   const transport = options.transport ?? defaultTransport();

@@ -109,3 +109,101 @@ export class TimeoutError extends WSError {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * Every `code` wsdriver's own {@link WSError}s carry (RPC codes are in `RpcErrorCode`).
+ *
+ * @example
+ * ```ts
+ * const code: WSErrorCode = "WS_ERR_INVALID_OPTION";
+ * ```
+ */
+export type WSErrorCode =
+  | "WS_ERR_ABORTED"
+  | "WS_ERR_BAD_CONNECTION"
+  | "WS_ERR_BAD_HTTP_VERSION"
+  | "WS_ERR_BAD_KEY"
+  | "WS_ERR_BAD_METHOD"
+  | "WS_ERR_BAD_VERSION"
+  | "WS_ERR_CALLBACK"
+  | "WS_ERR_CLOSED_BEFORE_OPEN"
+  | "WS_ERR_CONNECT"
+  | "WS_ERR_CONTROL_TOO_BIG"
+  | "WS_ERR_EXPECTED_CONTINUATION"
+  | "WS_ERR_EXPECTED_MASK"
+  | "WS_ERR_FRAGMENTED_CONTROL"
+  | "WS_ERR_FRAGMENT_IN_PROGRESS"
+  | "WS_ERR_FRAGMENT_TYPE"
+  | "WS_ERR_HANDSHAKE_INVALID"
+  | "WS_ERR_HANDSHAKE_REJECTED"
+  | "WS_ERR_HANDSHAKE_TIMEOUT"
+  | "WS_ERR_HEARTBEAT_TIMEOUT"
+  | "WS_ERR_INVALID_CLOSE"
+  | "WS_ERR_INVALID_DEFLATE"
+  | "WS_ERR_INVALID_LENGTH"
+  | "WS_ERR_INVALID_OPCODE"
+  | "WS_ERR_INVALID_OPTION"
+  | "WS_ERR_LINE_TOO_LONG"
+  | "WS_ERR_MESSAGE_TOO_BIG"
+  | "WS_ERR_NATIVE"
+  | "WS_ERR_NOT_OPEN"
+  | "WS_ERR_NOT_UPGRADE"
+  | "WS_ERR_NO_HOST"
+  | "WS_ERR_NO_TOPICS"
+  | "WS_ERR_RAW_BAD_TYPE"
+  | "WS_ERR_UNEXPECTED_CONTINUATION"
+  | "WS_ERR_UNEXPECTED_MASK"
+  | "WS_ERR_UNSUPPORTED";
+
+/**
+ * An option or argument of a public function has the wrong type or an impossible value. Thrown
+ * synchronously by the call that received it (`serve` and `Rpc.request` reject with it instead).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   connect("ws://127.0.0.1:8080", { maxPayload: -5 });
+ * } catch (err) {
+ *   if (err instanceof InvalidOptionError) console.log(err.option); // "maxPayload"
+ * }
+ * ```
+ */
+export class InvalidOptionError extends WSError {
+  /** The option or argument at fault, e.g. `"maxPayload"` or `"resources./chat.maxClients"`. */
+  readonly option: string;
+
+  constructor(option: string, expected: string, got: unknown) {
+    super("WS_ERR_INVALID_OPTION", `${option} must be ${expected}, not ${describe(got)}`);
+    this.name = "InvalidOptionError";
+    this.option = option;
+  }
+}
+
+/** A short, safe rendering of a bad value for an error message. */
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  if (value === null || typeof value !== "object") return String(value);
+  return "an object";
+}
+
+/**
+ * An application callback (a handler, a listener, an `accept` hook, `fetch`) threw or rejected;
+ * `cause` is what it threw. A client-side socket reports it as its own `error` event.
+ *
+ * @example
+ * ```ts
+ * ws.on("error", (err) => {
+ *   if (err instanceof CallbackError) console.error("my listener failed:", err.cause);
+ * });
+ * ```
+ */
+export class CallbackError extends WSError {
+  constructor(what: string, cause: unknown) {
+    super("WS_ERR_CALLBACK", `${what} threw: ${(cause as Error)?.message ?? String(cause)}`, 1011, {
+      cause,
+    });
+    this.name = "CallbackError";
+  }
+}

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { Emitter } from "./emitter.ts";
+import { Emitter, logUnhandled } from "./emitter.ts";
+import { InvalidOptionError } from "./errors.ts";
+import { checkObject, checkServeOptions } from "./options.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -16,7 +18,7 @@ import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
 import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
-import type { SendData, UpgradeRequest, WS } from "./ws.ts";
+import { type SendData, type UpgradeRequest, WS } from "./ws.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -119,7 +121,16 @@ export interface RawOptions {
   path?: string;
   /** Milliseconds to wait for a first byte before taking a silent client as raw (default 300). */
   detectTimeout?: number;
+  /**
+   * Close a raw client after this many milliseconds without a message either way (default 120 s;
+   * `false`: never). Raw clients have no ping, so without it a silent socket would hold its slot
+   * forever. The server's `idleTimeout`, if set, is the default instead.
+   */
+  idleTimeout?: number | false;
 }
+
+/** Default {@link RawOptions.idleTimeout}: 2 minutes. */
+export const DEFAULT_RAW_IDLE_TIMEOUT = 120_000;
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
@@ -180,14 +191,17 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   #secure: boolean;
   #handshaking = new Set<Conn>();
   #sweeper: Sweeper;
+  /** Watches raw clients, which have their own idle timeout. */
+  #rawSweeper: Sweeper | undefined;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link serve}. */
-  constructor(secure: boolean, topics: Topics, sweeper: Sweeper) {
+  constructor(secure: boolean, topics: Topics, sweeper: Sweeper, rawSweeper?: Sweeper) {
     super();
     this.#secure = secure;
     this.topics = topics;
     this.#sweeper = sweeper;
+    this.#rawSweeper = rawSweeper;
   }
 
   /** @internal Takes over a new connection (set by {@link createServer}). */
@@ -243,7 +257,29 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
    * got it. See {@link Topics.publish}.
    */
   publish(topic: string, data: SendData, options?: PublishOptions): number {
+    if (typeof topic !== "string") throw new InvalidOptionError("topic", "a string", topic);
+    if (options !== undefined) {
+      const except = checkObject(options, "options").except;
+      if (except !== undefined && !(except instanceof WS)) {
+        throw new InvalidOptionError("except", "a socket (WS)", except);
+      }
+    }
     return this.topics.publish(topic, data, options);
+  }
+
+  /**
+   * @internal An application callback failed, for `ws` or (admission, `fetch`) for no socket:
+   * reported to the `error` listeners, or logged if there are none.
+   */
+  _callbackError(error: unknown, ws: WS<Data> | undefined): void {
+    if (!this.emit("error", error, ws)) {
+      logUnhandled(error, "wsdriver: an application callback threw");
+    }
+  }
+
+  /** @internal A handshake was refused. */
+  _refused(info: RefusedInfo): void {
+    this.emit("refused", info);
   }
 
   /** @internal */
@@ -261,7 +297,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       if (!set) this.#byResource.set(pattern, set = new Set());
       set.add(ws);
     }
-    this.#sweeper.add(ws as WS);
+    if (ws.kind === "raw" && this.#rawSweeper) this.#rawSweeper.add(ws as WS);
+    else this.#sweeper.add(ws as WS);
   }
 
   /** @internal A client closed (WS's owner hook). */
@@ -278,6 +315,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     if (this.#closing) return this.#closing;
     this.#listener?.close();
     this.#sweeper.stop();
+    this.#rawSweeper?.stop();
     for (const conn of this.#handshaking) conn.destroy();
     this.#handshaking.clear();
     const waits: Promise<void>[] = [];
@@ -308,6 +346,10 @@ export function createServer<Data = unknown>(
   options: ServeOptions<Data>,
   handler?: ConnectionHandler<Data>,
 ): Server<Data> {
+  checkServeOptions(options);
+  if (handler !== undefined && typeof handler !== "function") {
+    throw new InvalidOptionError("handler", "a function", handler);
+  }
   const router = new Router<Route<Data>>();
   for (const [pattern, r] of Object.entries(options.resources ?? {})) {
     router.add(pattern, typeof r === "function" ? { handler: r, pattern } : { ...r, pattern });
@@ -321,14 +363,17 @@ export function createServer<Data = unknown>(
     ? undefined
     : options.heartbeat ?? DEFAULT_HEARTBEAT;
   const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
-  const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
+  const raw = options.raw === true ? {} : options.raw || undefined;
+  const rawIdle = raw?.idleTimeout ?? options.idleTimeout ?? DEFAULT_RAW_IDLE_TIMEOUT;
+  const rawSweeper = raw && rawIdle !== false ? new Sweeper({ idleTimeout: rawIdle }) : undefined;
+  const server = new Server<Data>(options.tls !== undefined, topics, sweeper, rawSweeper);
   const ctx: UpgradeContext<Data> = {
     options,
     server,
     router,
     fallback: handler && !options.resources ? { handler, pattern: DEFAULT_PATTERN } : undefined,
     topics,
-    raw: options.raw === true ? {} : options.raw || undefined,
+    raw,
     handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
     admitting: new Map(),
   };

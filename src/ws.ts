@@ -5,9 +5,16 @@
  */
 
 import { now } from "./clock.ts";
-import { Emitter } from "./emitter.ts";
-import { type ProtocolError, StateError, type WSError } from "./errors.ts";
-import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
+import { Emitter, listenerError, logUnhandled } from "./emitter.ts";
+import {
+  CallbackError,
+  InvalidOptionError,
+  type ProtocolError,
+  StateError,
+  type WSError,
+} from "./errors.ts";
+import { checkCallback, checkCloseArgs, checkControlPayload } from "./options.ts";
+import { CloseCode } from "./protocol/close.ts";
 import {
   DEFAULT_MAX_PAYLOAD,
   Protocol,
@@ -75,8 +82,11 @@ export interface WSConfig<Data> {
   topics?: Topics;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
-  /** Told once the socket is closed (a server's client sets): one shared hook, no closure each. */
-  owner?: { _forget(ws: WS<Data>): void };
+  /**
+   * Told once the socket is closed (a server's client sets), and of errors thrown by the
+   * application's handler and listeners: one shared hook, no closure each.
+   */
+  owner?: { _forget(ws: WS<Data>): void; _callbackError(error: unknown, ws: WS<Data>): void };
   /** The server resource pattern the sockets belong to. */
   resource?: string;
 }
@@ -151,8 +161,15 @@ export function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8
   throw new TypeError("data must be a string, an ArrayBuffer or an ArrayBufferView");
 }
 
-function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | undefined {
-  return typeof payload === "string" ? encoder.encode(payload) : payload;
+/** A ping or pong payload as bytes; throws an InvalidOptionError for a bad argument. */
+function controlPayload(payload: unknown, callback: unknown): Uint8Array | undefined {
+  checkControlPayload(payload, "payload");
+  checkCallback(callback);
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload as Uint8Array;
+  if (bytes && bytes.length > 125) {
+    throw new InvalidOptionError("payload", "at most 125 bytes", `${bytes.length} bytes`);
+  }
+  return bytes;
 }
 
 /**
@@ -345,7 +362,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   send(data: SendData, callback?: SendCallback): void {
     if (typeof data === "string") this.sendText(data, callback);
-    else this.sendBinary(data, callback);
+    else if (
+      data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+    ) {
+      this.sendBinary(data, callback);
+    } else throw new InvalidOptionError("data", "a string, an ArrayBuffer or a view of one", data);
   }
 
   /** Sends a text message. */
@@ -394,15 +415,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
-    const bytes = payloadBytes(payload);
-    if (bytes && bytes.length > 125) throw new RangeError("ping payload over 125 bytes");
+    const bytes = controlPayload(payload, callback);
     this.#do(() => this.#engine!.ping(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
-    const bytes = payloadBytes(payload);
-    if (bytes && bytes.length > 125) throw new RangeError("pong payload over 125 bytes");
+    const bytes = controlPayload(payload, callback);
     this.#do(() => this.#engine!.pong(bytes), callback, bytes?.length ?? 0);
   }
 
@@ -456,6 +475,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * Closing a connecting socket abandons the handshake. Does nothing once closing.
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
+    checkCloseArgs(code, reason);
     if (this.#state === "connecting") {
       this.#failOpen(
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),
@@ -463,7 +483,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (this.#state !== "open") return;
-    encodeClosePayload(code, reason); // throws on a code or reason that may not be sent
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
     this.#armCloseTimer();
@@ -619,18 +638,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Runs the application's handler, replays sends queued while connecting, and emits `open`. A
-   * handler that throws closes the socket with 1011; its error is rethrown outside wsdriver's code,
-   * so that the server's state stays consistent.
+   * handler that throws, or returns a promise that rejects, is a failed callback (see
+   * `[listenerError]`).
    */
   #opened(handler?: (ws: WS<Data>) => void): void {
     if (handler) {
       try {
-        handler(this);
+        // Typed as returning void, so that any function fits; an async one returns a promise.
+        const result = handler(this) as unknown as PromiseLike<void> | undefined;
+        if (result !== undefined && typeof result.then === "function") {
+          result.then(undefined, (err) => this[listenerError](err, "handler"));
+        }
       } catch (err) {
-        this.close(CloseCode.InternalError);
-        queueMicrotask(() => {
-          throw err;
-        });
+        this[listenerError](err, "handler");
       }
     }
     const pending = this.#pending;
@@ -649,6 +669,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       this.#flush(p.callback);
     }
     if (this.#state === "open") this.emit("open");
+  }
+
+  /**
+   * The application's handler or one of its listeners failed: a server's socket reports it to the
+   * server (its `error` event), a client's to its own `error` event (as a {@link CallbackError});
+   * with nobody listening it is logged. Either way the socket closes with 1011, since the
+   * application's state for it can no longer be trusted.
+   */
+  protected override [listenerError](error: unknown, event: keyof WSEvents | "handler"): void {
+    const owner = this.#config.owner;
+    if (owner) owner._callbackError(error, this);
+    else if (event === "error" || event === "close" || this.listenerCount("error") === 0) {
+      logUnhandled(error, `wsdriver: a socket's "${String(event)}" listener threw`);
+    } else {
+      this.emit("error", new CallbackError(`a "${String(event)}" listener`, error));
+    }
+    if (this.#state === "open") this.close(CloseCode.InternalError);
   }
 
   /** @internal The client's handshake failed. */
