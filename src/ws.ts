@@ -361,6 +361,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * Throws a {@link StateError} once the socket is closing or closed.
    */
   send(data: SendData, callback?: SendCallback): void {
+    if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback);
     else if (
       data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
