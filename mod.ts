@@ -140,3 +140,6 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+// Issue 11 (hardening, server side): option checking and application-callback errors.
+export { CallbackError, InvalidOptionError, type WSErrorCode } from "./src/errors.ts";
+export { DEFAULT_RAW_IDLE_TIMEOUT } from "./src/server.ts";
