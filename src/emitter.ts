@@ -13,6 +13,15 @@ export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) =>
 /**
  * Where an emitter's listener errors go: a method keyed by this symbol, which subclasses override
  * (a server's socket hands them to its server). Not a named method, so that it stays out of sight.
+ *
+ * @example
+ * ```ts
+ * class Quiet extends Emitter<{ tick: [] }> {
+ *   protected override [listenerError](error: unknown): void {
+ *     metrics.count("listener-error", error);
+ *   }
+ * }
+ * ```
  */
 export const listenerError: unique symbol = Symbol("listenerError");
 

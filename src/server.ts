@@ -36,6 +36,8 @@ export interface UpgradeInfo extends UpgradeRequest {
 /**
  * Admission hook: return nothing (or `{ data }`) to accept, attaching `data` to `ws.data`; return
  * a `Response` to refuse with its status, headers and body (e.g. 401 with `WWW-Authenticate`).
+ * A hook that throws or rejects refuses with 500 and is reported by the server's `error` event; one
+ * that never settles is cut off by `handshakeTimeout` (or its client leaving), which frees its slot.
  */
 export type AcceptHook<Data> = (
   info: UpgradeInfo,
@@ -96,6 +98,8 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   /**
    * Answers plain HTTP requests (no `Upgrade: websocket`), so one server serves a page and its
    * sockets. Without it they get 426. One request per connection; bodies need a Content-Length.
+   * A handler that throws or rejects, returns no `Response`, or whose body fails is answered with
+   * 500 (the error goes to the server's `error` event).
    */
   fetch?: (
     request: Request,
@@ -129,7 +133,14 @@ export interface RawOptions {
   idleTimeout?: number | false;
 }
 
-/** Default {@link RawOptions.idleTimeout}: 2 minutes. */
+/**
+ * Default {@link RawOptions.idleTimeout}: 2 minutes.
+ *
+ * @example
+ * ```ts
+ * await serve({ port: 8080, raw: { idleTimeout: DEFAULT_RAW_IDLE_TIMEOUT * 5 } }, (ws) => {});
+ * ```
+ */
 export const DEFAULT_RAW_IDLE_TIMEOUT = 120_000;
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
@@ -160,6 +171,8 @@ export type ServerEvents<Data = unknown> = {
   /**
    * An application callback (an `accept` hook, a handler, a socket's listener, `fetch`) threw or
    * rejected. Only the connection it ran for is affected: it was closed with 1011, or answered 500.
+   * `ws` is undefined before the socket opened (`accept`, `fetch`). With no listener, the error is
+   * logged with `console.error`; it is never rethrown.
    */
   error: [error: unknown, ws: WS<Data> | undefined];
   /** A handshake was refused (any status other than 101). */

@@ -493,9 +493,11 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#phase = Phase.Admitting;
     const { req, href, rest } = this.#body!;
     this.#body = undefined;
-    // Marks the request as read: bytes that arrive from now on are dropped.
+    // The request is read: nothing more is (one request per connection), and what a runtime
+    // still delivers is dropped.
     const length = this.#bodyLength;
     this.#bodyLength = -1;
+    this.#conn.pause();
     const conn = this.#conn;
     const body = this.#rest(rest).subarray(0, length) as Uint8Array<ArrayBuffer>;
     this.#early = undefined;

@@ -32,60 +32,70 @@ function counter(n: number) {
 }
 
 describe("admission", () => {
-  it("does not buffer a flood sent while an async accept hook runs", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const called = counter(1);
-    const server = await serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      heartbeat: false,
-      handshakeTimeout: 20_000,
-      accept: async () => {
+  for (const during of ["accept", "fetch"] as const) {
+    it(`does not buffer a flood sent while an async ${during} handler runs`, async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const called = counter(1);
+      const slow = async () => {
         called.hit();
         await gate;
-      },
-    }, () => {});
-    const socket = net.connect({ port: server.port, host: "127.0.0.1" });
-    let closed = false;
-    socket.on("error", () => {});
-    socket.on("close", () => (closed = true));
-    try {
-      await withTimeout(new Promise((r) => socket.once("connect", r)), 5000, "connect");
-      socket.write(upgradeRequest("/"));
-      await called.reached;
-      const chunk = new Uint8Array(64 * 1024).fill(0x42);
-      const before = rss();
-      let peak = before, sent = 0;
-      const deadline = Date.now() + 2500;
-      // The flood respects the client's own backpressure: only the server may hold the bytes.
-      while (!closed && sent < 192 * MiB && Date.now() < deadline) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) {
-          await new Promise<void>((r) => {
-            const done = () => {
-              clearTimeout(t);
-              socket.off("drain", done);
-              r();
-            };
-            const t = setTimeout(done, 50);
-            socket.once("drain", done);
-          });
+      };
+      const server = await serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        heartbeat: false,
+        handshakeTimeout: 20_000,
+        ...(during === "accept" ? { accept: slow } : {
+          fetch: async () => {
+            await slow();
+            return new Response("late");
+          },
+        }),
+      }, () => {});
+      const socket = net.connect({ port: server.port, host: "127.0.0.1" });
+      let closed = false;
+      socket.on("error", () => {});
+      socket.on("close", () => (closed = true));
+      try {
+        await withTimeout(new Promise((r) => socket.once("connect", r)), 5000, "connect");
+        socket.write(
+          during === "accept" ? upgradeRequest("/") : "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        );
+        await called.reached;
+        const chunk = new Uint8Array(64 * 1024).fill(0x42);
+        const before = rss();
+        let peak = before, sent = 0;
+        const deadline = Date.now() + 2500;
+        // The flood respects the client's own backpressure: only the server may hold the bytes.
+        while (!closed && sent < 192 * MiB && Date.now() < deadline) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) {
+            await new Promise<void>((r) => {
+              const done = () => {
+                clearTimeout(t);
+                socket.off("drain", done);
+                r();
+              };
+              const t = setTimeout(done, 50);
+              socket.once("drain", done);
+            });
+          }
+          if (sent % MiB === 0) peak = Math.max(peak, rss());
         }
-        if (sent % MiB === 0) peak = Math.max(peak, rss());
+        peak = Math.max(peak, rss());
+        const grown = (peak - before) / MiB;
+        assert.ok(
+          grown < 48,
+          `RSS grew by ${grown.toFixed(1)} MiB while ${(sent / MiB).toFixed(0)} MiB were offered`,
+        );
+      } finally {
+        release();
+        socket.destroy();
+        await server.close();
       }
-      peak = Math.max(peak, rss());
-      const grown = (peak - before) / MiB;
-      assert.ok(
-        grown < 48,
-        `RSS grew by ${grown.toFixed(1)} MiB while ${(sent / MiB).toFixed(0)} MiB were offered`,
-      );
-    } finally {
-      release();
-      socket.destroy();
-      await server.close();
-    }
-  });
+    });
+  }
 
   it("gives the slot of a hook that never settles back when its client leaves or times out", async () => {
     const hung = counter(5);
