@@ -502,13 +502,19 @@ export class Upgrade<Data> implements ConnHandlers {
     const body = this.#rest(rest).subarray(0, length) as Uint8Array<ArrayBuffer>;
     this.#early = undefined;
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    let response: unknown, bytes: Uint8Array | undefined;
+    let request: Request;
     try {
-      const request = new Request(href, {
+      request = new Request(href, {
         method: req.method,
         headers: req.headers.toHeaders(),
         body: hasBody ? body : undefined,
       });
+    } catch (err) {
+      // Not the application's fault: a method or header the platform's Request refuses.
+      return this.#reject(400, `bad request: ${(err as Error).message}`);
+    }
+    let response: unknown, bytes: Uint8Array | undefined;
+    try {
       response = await this.#ctx.options.fetch!(request, {
         remoteAddress: conn.remoteAddress,
         remotePort: conn.remotePort,
