@@ -104,7 +104,8 @@ describe("admission", () => {
       hostname: "127.0.0.1",
       heartbeat: false,
       maxClients: 5,
-      handshakeTimeout: 1500,
+      // Long enough that the steps before the timeouts finish first on a loaded machine.
+      handshakeTimeout: 4000,
       accept: (info) => {
         if (info.path !== "/hang") return;
         hung.hit();
@@ -123,11 +124,11 @@ describe("admission", () => {
       assert.equal(await tryOpen(server.url), 503, "five hung hooks fill maxClients");
       // Three of the hung clients leave: their three slots are free at once.
       for (const c of raws.slice(0, 3)) c.destroy();
-      for (let i = 0; i < 3; i++) opened.push(await openEventually(server.url, 1000));
+      for (let i = 0; i < 3; i++) opened.push(await openEventually(server.url, 1500));
       assert.equal(await tryOpen(server.url), 503, "two hung hooks and three clients fill it");
       // The other two time out: the server drops them and their slots are free.
-      await Promise.all(raws.slice(3).map((c) => c.waitClosed(5000)));
-      for (let i = 0; i < 2; i++) opened.push(await openEventually(server.url, 2000));
+      await Promise.all(raws.slice(3).map((c) => c.waitClosed(8000)));
+      for (let i = 0; i < 2; i++) opened.push(await openEventually(server.url, 3000));
       assert.equal(server.clients.size, 5);
       assert.equal(await tryOpen(server.url), 503, "five open clients fill it");
     } finally {
