@@ -172,6 +172,7 @@ export class InvalidOptionError extends WSError {
   /** The option or argument at fault, e.g. `"maxPayload"` or `"resources./chat.maxClients"`. */
   readonly option: string;
 
+  /** `option` must be `expected` (e.g. "an integer from 0 to 65535"), and was `got`. */
   constructor(option: string, expected: string, got: unknown) {
     super("WS_ERR_INVALID_OPTION", `${option} must be ${expected}, not ${describe(got)}`);
     this.name = "InvalidOptionError";
@@ -200,6 +201,7 @@ function describe(value: unknown): string {
  * ```
  */
 export class CallbackError extends WSError {
+  /** `what` (e.g. `a "message" listener`) threw `cause`. */
   constructor(what: string, cause: unknown) {
     super("WS_ERR_CALLBACK", `${what} threw: ${(cause as Error)?.message ?? String(cause)}`, 1011, {
       cause,
