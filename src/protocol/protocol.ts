@@ -125,11 +125,16 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** Opcode of the data message in progress (0: none). */
   #msgOpcode = 0;
   /**
-   * Payload of the message in progress: its first piece, and all pieces once there is more than
-   * one (most messages are one piece: no array for them, and none on an idle connection).
+   * Payload of the message in progress while it is one piece: a view of the input, no copy (most
+   * messages are one piece).
    */
   #msgFirst: Uint8Array | undefined;
-  #msgParts: Uint8Array[] | undefined;
+  /**
+   * Payload of the message in progress once it has more than one piece, copied into one growing
+   * buffer: kept as views, a message of a million 1-byte fragments would hold a million views and
+   * the chunks behind them (over 100 bytes each), whatever `maxPayload` says.
+   */
+  #msgBuf: Uint8Array | undefined;
   /** The message in progress is compressed (RSV1 on its first frame). */
   #msgCompressed = false;
   #msgLen = 0;
@@ -320,7 +325,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     this._closeCode = closeCode;
     this._state = "closed";
-    this.#msgFirst = this.#msgParts = undefined;
+    this.#msgFirst = this.#msgBuf = undefined;
     this.#ctrlParts = undefined;
     this.#handler.error(new ProtocolError(code, message, closeCode));
     return false;
@@ -418,9 +423,26 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
         CloseCode.InvalidPayload,
       );
     }
-    if (this.#msgFirst === undefined) this.#msgFirst = data;
-    else (this.#msgParts ??= [this.#msgFirst]).push(data);
-    this.#msgLen += data.length;
+    const len = this.#msgLen, end = len + data.length;
+    this.#msgLen = end;
+    if (len === 0) {
+      this.#msgFirst = data;
+      return true;
+    }
+    let buf = this.#msgBuf;
+    if (buf === undefined || end > buf.length) {
+      // Doubling: each byte is copied about twice, and the buffer never exceeds maxPayload (the
+      // frame headers were checked against it) nor twice what actually arrived.
+      const grown = new Uint8Array(Math.min(Math.max(end, 2 * len, 1024), this.maxPayload));
+      if (buf === undefined) {
+        grown.set(this.#msgFirst!);
+        this.#msgFirst = undefined;
+      } else {
+        grown.set(buf.subarray(0, len));
+      }
+      this.#msgBuf = buf = grown;
+    }
+    buf.set(data, len);
     return true;
   }
 
@@ -433,9 +455,9 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
-    let data = this.#msgParts ? concatBytes(this.#msgParts, this.#msgLen) : this.#msgFirst ?? EMPTY;
+    let data = this.#msgBuf?.subarray(0, this.#msgLen) ?? this.#msgFirst ?? EMPTY;
     this.#msgOpcode = 0;
-    this.#msgFirst = this.#msgParts = undefined;
+    this.#msgFirst = this.#msgBuf = undefined;
     this.#msgLen = 0;
     if (this.#msgCompressed) {
       this.#msgCompressed = false;
