@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -192,8 +192,9 @@ class BunConn implements Conn {
     }
     const n = chunks.length;
     if (this._q !== undefined) {
-      // Something is already waiting: queue behind it.
-      for (let i = 0; i < n; i++) this._queue(chunks[i]);
+      // Something is already waiting: queue behind it, small frames joined.
+      const parts = n > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
+      for (let i = 0; i < parts.length; i++) this._queue(parts[i]);
       if (callback) (this._cbs ??= []).push(this._out + this._qBytes, callback);
       return;
     }
@@ -208,10 +209,13 @@ class BunConn implements Conn {
       if (total <= COALESCE_LIMIT) {
         data = concatBytes(chunks, total);
       } else {
-        // Large: write the chunks one by one, queueing from the first that does not fit.
+        // Large: write the chunks (small ones joined) one by one, queueing from the first that
+        // does not fit.
+        const parts = coalesce(chunks, COALESCE_LIMIT);
+        const m = parts.length;
         let i = 0;
-        for (; i < n; i++) {
-          const c = chunks[i];
+        for (; i < m; i++) {
+          const c = parts[i];
           const w = c.length === 0 ? 0 : this._s.write(c);
           if (w < 0) return this._writeFailed(callback);
           if (w < c.length) {
@@ -219,7 +223,7 @@ class BunConn implements Conn {
             break;
           }
         }
-        for (i++; i < n; i++) this._queue(chunks[i]);
+        for (i++; i < m; i++) this._queue(parts[i]);
         this._afterDirect(callback);
         return;
       }
