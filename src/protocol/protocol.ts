@@ -70,7 +70,8 @@ export interface WireProtocol {
   readonly closeReason: string;
   readonly shouldCloseTransport: boolean;
   readonly outputBytes: number;
-  receive(chunk: Uint8Array): void;
+  /** `shared`: the chunk's memory also holds other connections' bytes (see `ConnHandlers`). */
+  receive(chunk: Uint8Array, shared?: boolean): void;
   /** The peer ended its stream (EOF). */
   eof(): void;
   abort(): void;
@@ -135,6 +136,10 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
    * the chunks behind them (over 100 bytes each), whatever `maxPayload` says.
    */
   #msgBuf: Uint8Array | undefined;
+  /** `#msgFirst` is a view of memory shared with other connections: copied when delivered. */
+  #msgFirstShared = false;
+  /** The chunk being parsed is shared with other connections (see `receive`). */
+  #shared = false;
   /** The message in progress is compressed (RSV1 on its first frame). */
   #msgCompressed = false;
   #msgLen = 0;
@@ -159,9 +164,13 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     return this._failed || (this._state === "closed" && this.side === "server");
   }
 
-  /** Feeds bytes read from the transport. Ignored once the connection is closed. */
-  receive(chunk: Uint8Array): void {
+  /**
+   * Feeds bytes read from the transport. Ignored once the connection is closed. With `shared`,
+   * the chunk's memory also holds other connections' bytes: what is delivered is copied out.
+   */
+  receive(chunk: Uint8Array, shared = false): void {
     if (this._state === "closed") return;
+    this.#shared = shared;
     (this.#parser ??= new FrameParser(this, { requireMask: this.side === "server" })).push(chunk);
   }
 
@@ -409,7 +418,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** @internal FrameSink */
   frameData(data: Uint8Array): boolean {
     if (this.#frameOpcode >= 0x8) {
-      (this.#ctrlParts ??= []).push(data);
+      (this.#ctrlParts ??= []).push(this.#shared ? new Uint8Array(data) : data);
       return true;
     }
     // Compressed text can only be checked once inflated, at the end of the message.
@@ -427,6 +436,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     this.#msgLen = end;
     if (len === 0) {
       this.#msgFirst = data;
+      this.#msgFirstShared = this.#shared;
       return true;
     }
     let buf = this.#msgBuf;
@@ -456,11 +466,14 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
     let data = this.#msgBuf?.subarray(0, this.#msgLen) ?? this.#msgFirst ?? EMPTY;
+    let shared = this.#msgBuf === undefined && this.#msgFirstShared;
+    this.#msgFirstShared = false;
     this.#msgOpcode = 0;
     this.#msgFirst = this.#msgBuf = undefined;
     this.#msgLen = 0;
     if (this.#msgCompressed) {
       this.#msgCompressed = false;
+      shared = false; // inflated into new memory
       try {
         data = this.deflate!.decompress(data, this.maxPayload);
       } catch (err) {
@@ -485,7 +498,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
       }
       this.#handler.message(textDecoder.decode(data), false);
     } else {
-      this.#handler.message(data, true);
+      this.#handler.message(shared ? new Uint8Array(data) : data, true);
     }
     return this._state !== "closed";
   }

@@ -109,10 +109,13 @@ const RECV_SLAB_SIZE = 64 * 1024;
 let recvSlab = new Uint8Array(0);
 let recvPos = 0;
 
-/** A read as a plain Uint8Array that the receiver owns (users get that type on every runtime). */
-function adopt(chunk: Uint8Array): Uint8Array {
+/**
+ * A small read copied into {@link recvSlab}. The slab holds other connections' reads too: the
+ * receiver is told (`shared`), and copies out what it hands to the application (binary messages,
+ * which are few next to the frames parsed in place, and text is decoded into strings anyway).
+ */
+function toSlab(chunk: Uint8Array): Uint8Array {
   const n = chunk.length;
-  if (n > RECV_COPY_LIMIT) return Object.setPrototypeOf(chunk, Uint8Array.prototype);
   if (recvPos + n > recvSlab.length) {
     recvSlab = new Uint8Array(RECV_SLAB_SIZE);
     recvPos = 0;
@@ -355,12 +358,19 @@ class BunConn implements Conn {
 
   /** @internal */
   _onData(chunk: Uint8Array): void {
-    const bytes = adopt(chunk);
     if (this._h === undefined || this._f & REPLAYING) {
-      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(bytes);
+      // Rare (a peer that speaks before the server listens): kept as a plain copy of its own.
+      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(
+        new Uint8Array(chunk),
+      );
       return;
     }
-    this._h.data(bytes);
+    // Large reads: a plain Uint8Array (users get that type on every runtime) of their own.
+    if (chunk.length > RECV_COPY_LIMIT) {
+      this._h.data(Object.setPrototypeOf(chunk, Uint8Array.prototype));
+    } else {
+      this._h.data(toSlab(chunk), true);
+    }
   }
 
   /** @internal */
