@@ -545,7 +545,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this._lastSeenAt = this._lastMessageAt = now();
     conn.setHandlers(new ConnEvents(this));
     this.#opened(handler);
-    if (rest.length > 0) this.#receive(rest);
+    // What followed the handshake may lie in a transport's shared read buffer: treated as shared.
+    if (rest.length > 0) this.#receive(rest, true);
   }
 
   /** @internal The socket is open on a runtime's native WebSocket; events come via `_native*`. */
@@ -583,9 +584,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (error) this.emit("error", error);
   }
 
-  /** @internal The transport delivered bytes. */
-  _data(chunk: Uint8Array): void {
-    this.#receive(chunk);
+  /** @internal The transport delivered bytes (`shared`: see `ConnHandlers.data`). */
+  _data(chunk: Uint8Array, shared?: boolean): void {
+    this.#receive(chunk, shared);
   }
 
   /** @internal The peer ended its stream. */
@@ -708,12 +709,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("close", CloseCode.Abnormal, "", false);
   }
 
-  #receive(chunk: Uint8Array): void {
+  #receive(chunk: Uint8Array, shared?: boolean): void {
     const proto = this.#proto!;
     this._seen = true;
     this.#inReceive = true;
     try {
-      proto.receive(chunk);
+      proto.receive(chunk, shared);
     } finally {
       this.#inReceive = false;
     }
@@ -829,8 +830,8 @@ class ConnEvents implements ConnHandlers {
   constructor(ws: WS<unknown>) {
     this.#ws = ws;
   }
-  data(chunk: Uint8Array): void {
-    this.#ws._data(chunk);
+  data(chunk: Uint8Array, shared?: boolean): void {
+    this.#ws._data(chunk, shared);
   }
   end(): void {
     this.#ws._end();

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -109,10 +109,13 @@ const RECV_SLAB_SIZE = 64 * 1024;
 let recvSlab = new Uint8Array(0);
 let recvPos = 0;
 
-/** A read as a plain Uint8Array that the receiver owns (users get that type on every runtime). */
-function adopt(chunk: Uint8Array): Uint8Array {
+/**
+ * A small read copied into {@link recvSlab}. The slab holds other connections' reads too: the
+ * receiver is told (`shared`), and copies out what it hands to the application (binary messages,
+ * which are few next to the frames parsed in place, and text is decoded into strings anyway).
+ */
+function toSlab(chunk: Uint8Array): Uint8Array {
   const n = chunk.length;
-  if (n > RECV_COPY_LIMIT) return Object.setPrototypeOf(chunk, Uint8Array.prototype);
   if (recvPos + n > recvSlab.length) {
     recvSlab = new Uint8Array(RECV_SLAB_SIZE);
     recvPos = 0;
@@ -192,8 +195,9 @@ class BunConn implements Conn {
     }
     const n = chunks.length;
     if (this._q !== undefined) {
-      // Something is already waiting: queue behind it.
-      for (let i = 0; i < n; i++) this._queue(chunks[i]);
+      // Something is already waiting: queue behind it, small frames joined.
+      const parts = n > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
+      for (let i = 0; i < parts.length; i++) this._queue(parts[i]);
       if (callback) (this._cbs ??= []).push(this._out + this._qBytes, callback);
       return;
     }
@@ -208,10 +212,13 @@ class BunConn implements Conn {
       if (total <= COALESCE_LIMIT) {
         data = concatBytes(chunks, total);
       } else {
-        // Large: write the chunks one by one, queueing from the first that does not fit.
+        // Large: write the chunks (small ones joined) one by one, queueing from the first that
+        // does not fit.
+        const parts = coalesce(chunks, COALESCE_LIMIT);
+        const m = parts.length;
         let i = 0;
-        for (; i < n; i++) {
-          const c = chunks[i];
+        for (; i < m; i++) {
+          const c = parts[i];
           const w = c.length === 0 ? 0 : this._s.write(c);
           if (w < 0) return this._writeFailed(callback);
           if (w < c.length) {
@@ -219,7 +226,7 @@ class BunConn implements Conn {
             break;
           }
         }
-        for (i++; i < n; i++) this._queue(chunks[i]);
+        for (i++; i < m; i++) this._queue(parts[i]);
         this._afterDirect(callback);
         return;
       }
@@ -351,12 +358,19 @@ class BunConn implements Conn {
 
   /** @internal */
   _onData(chunk: Uint8Array): void {
-    const bytes = adopt(chunk);
     if (this._h === undefined || this._f & REPLAYING) {
-      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(bytes);
+      // Rare (a peer that speaks before the server listens): kept as a plain copy of its own.
+      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(
+        new Uint8Array(chunk),
+      );
       return;
     }
-    this._h.data(bytes);
+    // Large reads: a plain Uint8Array (users get that type on every runtime) of their own.
+    if (chunk.length > RECV_COPY_LIMIT) {
+      this._h.data(Object.setPrototypeOf(chunk, Uint8Array.prototype));
+    } else {
+      this._h.data(toSlab(chunk), true);
+    }
   }
 
   /** @internal */

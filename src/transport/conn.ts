@@ -6,8 +6,12 @@
 
 /** What a {@link Conn} reports. */
 export interface ConnHandlers {
-  /** Bytes arrived. The chunk belongs to the receiver from now on. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes arrived. The chunk belongs to the receiver from now on, but when `shared` is true it is
+   * a view of memory that also holds other connections' bytes: whatever the receiver hands to the
+   * application must be copied out of it.
+   */
+  data(chunk: Uint8Array, shared?: boolean): void;
   /** The peer finished sending (EOF). */
   end(): void;
   /** The connection is fully closed; nothing follows. `error` if it ended abnormally. */

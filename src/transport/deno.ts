@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -124,10 +124,12 @@ class DenoConn implements Conn {
       callback?.(new Error("socket is closed"));
       return;
     }
-    const last = chunks.length - 1;
+    // Small frames joined: a queue entry per 2-byte pong would cost far more than its bytes.
+    const parts = chunks.length > 1 ? coalesce(chunks, WRITE_BATCH) : chunks;
+    const last = parts.length - 1;
     for (let i = 0; i <= last; i++) {
-      this.#queue.push({ chunk: chunks[i], callback: i === last ? callback : undefined });
-      this.#queued += chunks[i].length;
+      this.#queue.push({ chunk: parts[i], callback: i === last ? callback : undefined });
+      this.#queued += parts[i].length;
     }
     if (!this.#writing) this.#writeLoop();
   }

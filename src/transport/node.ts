@@ -6,7 +6,7 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -105,9 +105,11 @@ class NodeConn implements Conn {
         // a writev with a Buffer wrapper and a write request per frame.
         ok = s.write(concatBytes(chunks, total), cb);
       } else {
+        const parts = coalesce(chunks, COALESCE_LIMIT);
+        const end = parts.length - 1;
         s.cork();
-        for (let i = 0; i < last; i++) s.write(chunks[i]);
-        ok = s.write(chunks[last], cb);
+        for (let i = 0; i < end; i++) s.write(parts[i]);
+        ok = s.write(parts[end], cb);
         s.uncork();
       }
     }
