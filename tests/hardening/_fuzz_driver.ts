@@ -15,8 +15,11 @@ export interface ConnOutcome {
   /** Why the connection did not end in time, or undefined if it did. */
   hung?: string;
   bytesIn: number;
+  /** The first bytes received (up to 512), as Latin-1. */
+  head: string;
 }
 
+const latin1 = new TextDecoder("latin1");
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -29,14 +32,17 @@ export async function playScript(
   closeWithin: number,
 ): Promise<ConnOutcome> {
   const socket = net.connect({ port, host: "127.0.0.1" });
-  let bytesIn = 0;
-  socket.on("data", (b: Uint8Array) => (bytesIn += b.length));
+  let bytesIn = 0, head = "";
+  socket.on("data", (b: Uint8Array) => {
+    bytesIn += b.length;
+    if (head.length < 512) head += latin1.decode(b.subarray(0, 512 - head.length));
+  });
   // Resets, EPIPE after the server hung up: expected, the script goes on regardless.
   socket.on("error", () => {});
   const closed = new Promise<void>((r) => socket.once("close", () => r()));
   const connected = new Promise<void>((r) => socket.once("connect", () => r()));
   await withTimeout(Promise.race([connected, closed]), 5000, "TCP connect");
-  const outcome: ConnOutcome = { localPort: socket.localPort ?? 0, bytesIn: 0 };
+  const outcome: ConnOutcome = { localPort: socket.localPort ?? 0, bytesIn: 0, head: "" };
   const writes = chunks(script);
   for (let i = 0; i < writes.length && !socket.destroyed; i++) {
     const pause = script.delays[i % script.delays.length];
@@ -59,6 +65,7 @@ export async function playScript(
     socket.destroy();
   }
   outcome.bytesIn = bytesIn;
+  outcome.head = head;
   return outcome;
 }
 

@@ -426,6 +426,88 @@ const mutatedUpgrade: fc.Arbitrary<Uint8Array> = fc.tuple(
   return new Uint8Array(b);
 });
 
+/** Header lines of a valid handshake, by name, and odd values for each. */
+const ODD_VALUES: Record<string, string[]> = {
+  Host: ["", "127.0.0.1:99999", "a b", "[::1", "x".repeat(300)],
+  Upgrade: ["WebSocket", "websocket, h2c", "h2c", "", "web socket"],
+  Connection: ["keep-alive, Upgrade", "upgrade", "close", "Upgrade,,", "keep-alive"],
+  "Sec-WebSocket-Key": [
+    "",
+    "short",
+    "!!!!!!!!!!!!!!!!!!!!!!==",
+    "dGhlIHNhbXBsZSBub25jZQ",
+    `${KEY_B64}, ${KEY_B64}`,
+    "AAAAAAAAAAAAAAAAAAAAAAAA",
+  ],
+  "Sec-WebSocket-Version": ["8", "13, 8", "", "013", "13 ", "-1"],
+};
+
+/** Header lines a handshake does not need, some of them malformed. */
+const ODD_LINES = [
+  "Content-Length: 5",
+  "Content-Length: -1",
+  "Transfer-Encoding: chunked",
+  "X-Empty:",
+  "X-Fold: a\r\n b",
+  "NoColon",
+  ": no name",
+  "X-Nul: a\u0000b",
+  "X-Utf8: \u00e9\u00e8",
+  "X Space: v",
+  "Sec-WebSocket-Protocol: ,,,",
+  "Sec-WebSocket-Protocol: chat, chat",
+  'Sec-WebSocket-Extensions: permessage-deflate; x="',
+  "Sec-WebSocket-Extensions: ;;;",
+  "Origin: null",
+  `X-Long: ${"v".repeat(7000)}`,
+  Array.from({ length: 150 }, (_, i) => `X-H${i}: ${i}`).join("\r\n"),
+];
+
+/**
+ * A handshake built from parts with odd choices: request lines, header values, duplicated or
+ * missing headers, extra (malformed) lines, bare LF line ends. Some are still valid.
+ */
+const oddUpgrade: fc.Arbitrary<Uint8Array> = fc.record({
+  method: pick([6, fc.constant("GET")], [1, fc.constantFrom("get", "POST", "HEAD", "GET ", "")]),
+  target: pick(
+    [4, fc.constant("/")],
+    [1, fc.constantFrom("http://127.0.0.1/", "//x", "/a b", "/\u00e9", "", "/#f", "%")],
+  ),
+  version: pick(
+    [6, fc.constant("HTTP/1.1")],
+    [1, fc.constantFrom("HTTP/1.0", "HTTP/2", "http/1.1", "HTTP/1.10", "HTTP/1.1 x")],
+  ),
+  headers: fc.array(
+    fc.tuple(
+      fc.constantFrom(...Object.keys(ODD_VALUES)),
+      fc.constantFrom("keep", "odd", "drop", "twice", "case"),
+      fc.nat(),
+    ),
+    { minLength: 1, maxLength: 4 },
+  ),
+  extra: fc.array(fc.constantFrom(...ODD_LINES), { maxLength: 3 }),
+  eol: pick([6, fc.constant("\r\n")], [1, fc.constant("\n")]),
+}).map(({ method, target, version, headers, extra, eol }) => {
+  const base: Record<string, string> = {
+    Host: "Host: 127.0.0.1",
+    Upgrade: "Upgrade: websocket",
+    Connection: "Connection: Upgrade",
+    "Sec-WebSocket-Key": `Sec-WebSocket-Key: ${KEY_B64}`,
+    "Sec-WebSocket-Version": "Sec-WebSocket-Version: 13",
+  };
+  const lines = new Map(Object.entries(base).map(([name, line]) => [name, [line]]));
+  for (const [name, how, n] of headers) {
+    const line = base[name];
+    const odd = ODD_VALUES[name][n % ODD_VALUES[name].length];
+    if (how === "odd") lines.set(name, [`${name}: ${odd}`]);
+    else if (how === "drop") lines.set(name, []);
+    else if (how === "twice") lines.set(name, [line, `${name}: ${odd}`]);
+    else if (how === "case") lines.set(name, [n % 2 ? line.toUpperCase() : line.toLowerCase()]);
+  }
+  const all = [`${method} ${target} ${version}`, ...[...lines.values()].flat(), ...extra];
+  return encoder.encode(all.join(eol) + eol + eol);
+});
+
 /** What a connection starts with: its name, bytes, and whether it is a usual valid handshake. */
 function prelude(deflate: boolean): fc.Arbitrary<[string, Uint8Array, boolean]> {
   const named = (name: string, a: fc.Arbitrary<Uint8Array>) =>
@@ -434,6 +516,7 @@ function prelude(deflate: boolean): fc.Arbitrary<[string, Uint8Array, boolean]> 
   return pick(
     [12, upgrade(deflate).map((u): [string, Uint8Array, boolean] => ["upgrade", u.head, u.usual])],
     [2, named("mutated", mutatedUpgrade)],
+    [3, named("odd-upgrade", oddUpgrade)],
     [1, named("garbage", bytes(1, 600))],
     [1, named("plain-http", fc.constant(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))],
     [1, named("big-head", fc.constant(bigHead))],

@@ -7,6 +7,7 @@
  *
  * - no uncaught error and no unhandled rejection in the process;
  * - every client's connection is closed within a bounded time;
+ * - whatever the server answers is an HTTP response, and a 101 carries the right Accept key;
  * - every server-side socket reports `close` with a valid code (one a peer may send, or 1005/1006),
  *   and `server.clients` is empty after each batch;
  * - the process RSS stays within a bound;
@@ -20,6 +21,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createHash } from "node:crypto";
 import process from "node:process";
 import fc from "fast-check";
 import { isValidCloseCode } from "../../src/protocol/close.ts";
@@ -46,6 +48,13 @@ const LIMITS = {
 const CLOSE_WITHIN = 8000;
 /** How much the RSS may grow over the whole property (generous: GC timing differs by runtime). */
 const RSS_GROWTH_BOUND = 256 * 1024 * 1024;
+
+/** The Sec-WebSocket-Accept a 101 must carry for the (first) key in `stream` (RFC 6455 §4.2.2). */
+function expectedAccept(stream: Uint8Array): string {
+  const head = new TextDecoder("latin1").decode(stream.subarray(0, 30_000));
+  const key = /\nsec-websocket-key:([^\r\n]*)/i.exec(head)?.[1].trim() ?? "";
+  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+}
 
 /** Codes a server-side `close` event may report: any a peer may send, 1005 (none) and 1006. */
 function validReported(code: number): boolean {
@@ -81,7 +90,12 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
       closed();
     });
   });
-  const stats = { scripts: 0, bytesIn: 0, codes: new Map<number, number>() };
+  const stats = {
+    scripts: 0,
+    bytesIn: 0,
+    codes: new Map<number, number>(),
+    statuses: new Map<string, number>(),
+  };
   const trap = trapErrors();
   const baseline = process.memoryUsage().rss;
   const rss = sampleRss();
@@ -100,6 +114,19 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
       return i === undefined ? `port ${port}` : `connection #${i} (${describeScript(scripts[i])})`;
     };
     outcomes.forEach((o, i) => {
+      const head = o.head.slice(0, Math.max(0, o.head.indexOf("\r\n\r\n")) || 200);
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(o.head)?.[1];
+      const key = status ?? (o.head.length > 0 ? "junk" : "nothing");
+      stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
+      if (o.head.length > 0 && !status) {
+        problems.push(`not an HTTP response: ${JSON.stringify(head)}: ${who(o.localPort)}`);
+      } else if (
+        status === "101" &&
+        /\r\nsec-websocket-accept: (.*)\r/i.exec(head)?.[1].trim() !==
+          expectedAccept(scripts[i].stream)
+      ) {
+        problems.push(`101 without the right Accept: ${JSON.stringify(head)}: ${who(o.localPort)}`);
+      }
       if (o.hung) problems.push(`client not closed: ${o.hung}: ${who(o.localPort)} [#${i}]`);
     });
     await withTimeout(Promise.all(served.map((s) => s.closed)), 5000, "server sockets to close")
@@ -164,6 +191,7 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
       console.log(
         `fuzz${deflate ? " (deflate)" : ""}: ${stats.scripts} connections, ` +
           `${codes.reduce((n, c) => n + Number(c.split("×")[1]), 0)} upgraded, ` +
+          `answers ${[...stats.statuses].map(([k, n]) => `${k}×${n}`).join(" ")}, ` +
           `server close codes ${codes.join(" ")}, ${stats.bytesIn} bytes received by clients, ` +
           `RSS +${(growth / 2 ** 20).toFixed(1)} MiB at peak`,
       );
