@@ -19,8 +19,9 @@
  * runtimes' figures there).
  *
  * Per runtime: the server (`soak_server.mjs`) runs in its own process, pinned to core 0 where
- * `taskset` exists, and two driver processes (`soak_driver.ts`) on core 1: `bulk` holds the
- * connections, `probe` measures the echo latency. The runner samples `/proc/PID/fd` and the
+ * `taskset` exists, and two driver processes (`soak_driver.ts`): `bulk` (on core 1) holds the
+ * connections, `probe` (unpinned) measures the echo latency, first 10 s against the idle server
+ * (the machine's floor), then under the load. The runner samples `/proc/PID/fd` and the
  * server's own memory figures every second, and asks the server to collect garbage before the
  * baseline and the final sample.
  *
@@ -41,6 +42,8 @@ const BUN = `${ROOT}/node_modules/.bin/bun`;
 const FD_MARGIN = 10;
 /** Heap allowed above the baseline at the end, after a forced collection. */
 const HEAP_MARGIN = 16 * 1024 * 1024;
+/** Seconds the probe measures the idle server before the load starts. */
+const IDLE_S = 10;
 /** Probe echo round trip p99 limit. */
 const P99_LIMIT_MS = 20;
 
@@ -282,7 +285,17 @@ interface DriverSummary {
   broadcasts: number;
   pings: number;
   notClosed: number;
-  latency: { samples: number; p50: number; p99: number; p999: number; max: number };
+  latency: Percentiles;
+  idleLatency: Percentiles;
+  ownLag: Percentiles;
+}
+
+interface Percentiles {
+  samples: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
 }
 
 /** The figures of one runtime's soak, as stored in the JSON and rendered in the markdown. */
@@ -362,20 +375,24 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         `RSS ${MiB(base.rss)}; ${o.connections} connections for ${o.duration} s`,
     );
 
-    const driver = (role: string, conns: number) => {
+    const driver = (role: string, conns: number, cpu: number | undefined, extra: string[]) => {
       const script = `${BENCH}/soak_driver.ts`;
       const argv = [
         ...["--port", String(port), "--role", role, "--conns", String(conns)],
-        ...["--duration", String(o.duration), "--churn", String(churn)],
-        ...["--echo-rate", String(o.echoRate)],
+        ...["--churn", String(churn), "--echo-rate", String(o.echoRate), ...extra],
       ];
       const c = o.driver === "deno" ? [DENO, "run", "-A", script, ...argv] : [BUN, script, ...argv];
-      const p = new Proc(c, 1);
+      const p = new Proc(c, cpu);
       procs.push(p);
       return p;
     };
-    const bulk = driver("bulk", o.connections);
-    const probe = driver("probe", o.probes);
+    // The probe starts alone: its first IDLE_S seconds measure the machine's floor. It is not
+    // pinned, so that it does not queue behind the bulk driver on core 1.
+    const probe = driver("probe", o.probes, undefined, [
+      ...["--duration", String(o.duration + IDLE_S), "--idle", String(IDLE_S)],
+    ]);
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    const bulk = driver("bulk", o.connections, 1, ["--duration", String(o.duration)]);
 
     const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0 };
     const summaries = new Map<Proc, DriverSummary>();
@@ -534,6 +551,14 @@ function render(results: SoakResult[]): string {
     line(
       "**echo p50 / p99 / max, probe**",
       (r) => `${r.probe.latency.p50} / **${r.probe.latency.p99}** / ${r.probe.latency.max} ms`,
+    ),
+    line(
+      "echo p50 / p99, probe, idle server first (machine floor)",
+      (r) => `${r.probe.idleLatency.p50} / ${r.probe.idleLatency.p99} ms`,
+    ),
+    line(
+      "probe's own timer lag p99 / max",
+      (r) => `${r.probe.ownLag.p99} / ${r.probe.ownLag.max} ms`,
     ),
     line(
       "echo p50 / p99, bulk (driver-side lag included)",

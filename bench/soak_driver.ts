@@ -8,7 +8,9 @@
  *   sends `--echo-rate` echo messages a second spread over random connections.
  * - `--role probe`: `--conns` connections on `/probe`, each sending one 32-byte message, waiting
  *   for its echo, pausing about `--interval` ms, again: the echo round-trip latency, measured by a
- *   process that has nothing else to do.
+ *   process that has nothing else to do; round trips in the first `--idle` seconds (before the
+ *   runner starts the bulk load) are kept apart, as the machine's own floor. It also records how
+ *   late its own timers fire, the driver's share of a slow round trip.
  *
  * Prints a `stats {json}` line a second and, after `--duration` seconds, closes every connection
  * and prints `summary {json}` (counts and round-trip percentiles) before exiting.
@@ -33,6 +35,8 @@ interface Args {
   mute: number;
   interval: number;
   ramp: number;
+  /** Round trips in the first this many seconds go to `idleLatency` (before the load starts). */
+  idle: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -46,6 +50,7 @@ function parseArgs(argv: string[]): Args {
     mute: 0.002,
     interval: 100,
     ramp: 256,
+    idle: 0,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
@@ -124,9 +129,14 @@ const counts = {
   pings: 0,
 };
 const latency = new Latency();
+/** Round trips while the server had no other load (the first `--idle` seconds). */
+const idleLatency = new Latency();
+/** How late this process's own 10 ms timer fires: the driver's share of a slow round trip. */
+const ownLag = new Latency();
 /** Send times of echo messages in flight, by sequence number. */
 const inFlight = new Map<number, number>();
 let seq = 0;
+const started = performance.now();
 
 class Conn {
   readonly socket: net.Socket;
@@ -217,7 +227,8 @@ class Conn {
       if (t0 !== undefined) {
         inFlight.delete(n);
         counts.echoRecv++;
-        latency.add(performance.now() - t0);
+        const t = performance.now();
+        (t - started < args.idle * 1000 ? idleLatency : latency).add(t - t0);
         this.onEcho(this);
       }
     }
@@ -288,8 +299,13 @@ function fill(): void {
   while (!stopping && all.size < args.conns && handshaking < args.ramp) add();
 }
 
-const t0 = performance.now();
 const timers: ReturnType<typeof setInterval>[] = [];
+let lagFrom = performance.now();
+timers.push(setInterval(() => {
+  const t = performance.now();
+  ownLag.add(Math.max(0, t - lagFrom - 10));
+  lagFrom = t;
+}, 10));
 timers.push(setInterval(fill, 20));
 if (args.role === "bulk") {
   let churnDebt = 0, echoDebt = 0;
@@ -319,7 +335,7 @@ timers.push(setInterval(() => {
 timers.push(setInterval(() => {
   console.log(`stats ${
     JSON.stringify({
-      t: Math.round((performance.now() - t0) / 1000),
+      t: Math.round((performance.now() - started) / 1000),
       open: open.length,
       handshaking,
       ...counts,
@@ -338,7 +354,15 @@ setTimeout(async () => {
   }
   for (const t of timers) clearInterval(t);
   console.log(
-    `summary ${JSON.stringify({ ...counts, notClosed: all.size, latency: latency.summary() })}`,
+    `summary ${
+      JSON.stringify({
+        ...counts,
+        notClosed: all.size,
+        latency: latency.summary(),
+        idleLatency: idleLatency.summary(),
+        ownLag: ownLag.summary(),
+      })
+    }`,
   );
   process.exit(0);
 }, args.duration * 1000);
