@@ -140,3 +140,24 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+
+// Issue 13: topics across processes (the backplane core; the Redis one is in ./redis.ts).
+export {
+  Backplane,
+  type BackplaneEvents,
+  type BackplaneOptions,
+  type BackplaneStats,
+  type GapInfo,
+  type History,
+  type RecoverablePolicy,
+  type RecoveryInfo,
+} from "./src/backplane/backplane.ts";
+export {
+  formatPosition,
+  parsePosition,
+  parseTopicFrame,
+  type StreamPosition,
+  TOPIC_FRAME_PREFIX,
+  type TopicFrame,
+} from "./src/backplane/position.ts";
+export type { SubscribeOptions } from "./src/topics.ts";

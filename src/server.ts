@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Backplane } from "./backplane/backplane.ts";
 import { Emitter } from "./emitter.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
@@ -107,6 +108,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * raw connection, handed as a `WS` of kind `"raw"` to the resource at `raw.path`.
    */
   raw?: boolean | RawOptions;
+  /**
+   * Makes `publish` and `subscribe` span every process attached to the same backplane (e.g.
+   * `redisBackplane` from `wsdriver/redis`); closed with the server. Default: this process only.
+   */
+  backplane?: Backplane;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -175,6 +181,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   readonly clients: Set<WS<Data>> = new Set();
   /** Topics and their subscribers; see {@link WS.subscribe}. */
   readonly topics: Topics;
+  /** The backplane given to {@link serve}, if any. */
+  backplane: Backplane | undefined;
   #byResource = new Map<string, Set<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
@@ -286,7 +294,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       waits.push(new Promise((resolve) => ws.once("close", () => resolve())));
       ws.close(code, reason);
     }
-    this.#closing = Promise.all(waits).then(() => {});
+    this.#closing = Promise.all(waits).then(() => this.backplane?.close());
     return this.#closing;
   }
 }
@@ -322,6 +330,8 @@ export function createServer<Data = unknown>(
     : options.heartbeat ?? DEFAULT_HEARTBEAT;
   const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
   const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
+  options.backplane?._attach(topics);
+  server.backplane = options.backplane;
   const ctx: UpgradeContext<Data> = {
     options,
     server,
