@@ -143,3 +143,24 @@ export {
 // Issue 11 (hardening, server side): option checking and application-callback errors.
 export { CallbackError, InvalidOptionError, type WSErrorCode } from "./src/errors.ts";
 export { DEFAULT_RAW_IDLE_TIMEOUT } from "./src/server.ts";
+
+// Issue 13: topics across processes (the backplane core; the Redis one is in ./redis.ts).
+export {
+  Backplane,
+  type BackplaneEvents,
+  type BackplaneOptions,
+  type BackplaneStats,
+  type GapInfo,
+  type History,
+  type RecoverablePolicy,
+  type RecoveryInfo,
+} from "./src/backplane/backplane.ts";
+export {
+  formatPosition,
+  parsePosition,
+  parseTopicFrame,
+  type StreamPosition,
+  TOPIC_FRAME_PREFIX,
+  type TopicFrame,
+} from "./src/backplane/position.ts";
+export type { SubscribeOptions } from "./src/topics.ts";

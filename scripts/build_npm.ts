@@ -73,7 +73,7 @@ async function readVersion(): Promise<string> {
 
 const isTs = (p: string) => p.endsWith(".ts") || p.endsWith(".mts") || p.endsWith(".cts");
 
-const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`];
+const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`, `${ROOT}/redis.ts`];
 for (const entry of entryPoints) {
   if (!(await exists(entry))) fail(`missing entry point ${relative(entry)}`);
 }
@@ -190,15 +190,25 @@ const pkg = {
       types: "./esm/mod.d.ts",
       import: "./esm/mod.js",
     },
+    // The Redis backplane: its own entry, so that the root module never loads a Redis client.
+    "./redis": {
+      types: "./esm/redis.d.ts",
+      import: "./esm/redis.js",
+    },
   },
   types: "./esm/mod.d.ts",
   bin: {
     wsdriver: "./esm/cli.js",
   },
+  dependencies: {
+    "@redis/client": JSON.parse(await Deno.readTextFile(`${ROOT}/package.json`)).dependencies[
+      "@redis/client"
+    ],
+  },
   engines: {
     node: ">=20",
   },
-  files: ["esm/mod.*", "esm/cli.*", "esm/src"],
+  files: ["esm/mod.*", "esm/cli.*", "esm/redis.*", "esm/src"],
   keywords: ["websocket", "rfc6455", "deno", "bun", "node"],
 };
 await Deno.writeTextFile(`${OUT_DIR}/package.json`, JSON.stringify(pkg, null, 2) + "\n");

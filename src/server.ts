@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Backplane } from "./backplane/backplane.ts";
 import { Emitter, logUnhandled } from "./emitter.ts";
 import { InvalidOptionError } from "./errors.ts";
 import { checkObject, checkServeOptions } from "./options.ts";
@@ -113,6 +114,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * raw connection, handed as a `WS` of kind `"raw"` to the resource at `raw.path`.
    */
   raw?: boolean | RawOptions;
+  /**
+   * Makes `publish` and `subscribe` span every process attached to the same backplane (e.g.
+   * `redisBackplane` from `wsdriver/redis`); closed with the server. Default: this process only.
+   */
+  backplane?: Backplane;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -199,6 +205,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   readonly clients: Set<WS<Data>> = new Set();
   /** Topics and their subscribers; see {@link WS.subscribe}. */
   readonly topics: Topics;
+  /** The backplane given to {@link serve}, if any. */
+  backplane: Backplane | undefined;
   #byResource = new Map<string, Set<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
@@ -337,7 +345,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       waits.push(new Promise((resolve) => ws.once("close", () => resolve())));
       ws.close(code, reason);
     }
-    this.#closing = Promise.all(waits).then(() => {});
+    this.#closing = Promise.all(waits).then(() => this.backplane?.close());
     return this.#closing;
   }
 }
@@ -380,6 +388,8 @@ export function createServer<Data = unknown>(
   const rawIdle = raw?.idleTimeout ?? options.idleTimeout ?? DEFAULT_RAW_IDLE_TIMEOUT;
   const rawSweeper = raw && rawIdle !== false ? new Sweeper({ idleTimeout: rawIdle }) : undefined;
   const server = new Server<Data>(options.tls !== undefined, topics, sweeper, rawSweeper);
+  options.backplane?._attach(topics);
+  server.backplane = options.backplane;
   const ctx: UpgradeContext<Data> = {
     options,
     server,

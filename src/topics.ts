@@ -13,6 +13,7 @@ import {
   Opcode,
   SLAB_FRAME_LIMIT,
 } from "./protocol/frame.ts";
+import type { StreamPosition } from "./backplane/position.ts";
 import { type SendData, toBytes, type WS } from "./ws.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
@@ -30,6 +31,30 @@ export interface TopicsOptions {
 export interface PublishOptions {
   /** A socket that must not receive it, typically the sender. */
   except?: WS;
+  /** @internal Deliver to this process's subscribers only (a backplane delivering). */
+  local?: boolean;
+}
+
+/** Options of {@link WS.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * The last position the client saw on a recoverable topic (see `parsePosition`): it is first
+   * sent every message after it, or told "not recovered", then live ones. Needs a backplane that
+   * keeps the topic's history; ignored otherwise.
+   */
+  since?: StreamPosition;
+}
+
+/**
+ * @internal What a backplane does for a {@link Topics} registry: it is told when a topic gets its
+ * first and loses its last local subscriber, and it publishes across processes.
+ */
+export interface TopicsBridge {
+  publish(topic: string, data: SendData, options: PublishOptions): number;
+  ref(topic: string): void;
+  unref(topic: string): void;
+  resume(topic: string, ws: WS, since: StreamPosition): void;
+  cancel(topic: string, ws: WS): void;
 }
 
 const encoder = new TextEncoder();
@@ -47,6 +72,7 @@ const encoder = new TextEncoder();
  */
 export class Topics {
   #topics = new Map<string, Set<WS>>();
+  #bridge: TopicsBridge | undefined;
   readonly slowConsumer: SlowConsumerPolicy;
   readonly slowConsumerCode: 1008 | 1013;
 
@@ -55,19 +81,34 @@ export class Topics {
     this.slowConsumerCode = options.slowConsumerCode ?? 1013;
   }
 
+  /** @internal Set by a backplane attached to the server (`undefined` detaches it). */
+  _bridge(bridge: TopicsBridge | undefined): void {
+    this.#bridge = bridge;
+  }
+
   /** @internal Use `ws.subscribe`. */
-  _add(topic: string, ws: WS): void {
+  _add(topic: string, ws: WS, since?: StreamPosition): void {
+    if (since !== undefined && this.#bridge !== undefined) {
+      return this.#bridge.resume(topic, ws, since);
+    }
     let set = this.#topics.get(topic);
-    if (!set) this.#topics.set(topic, set = new Set());
+    if (!set) {
+      this.#topics.set(topic, set = new Set());
+      this.#bridge?.ref(topic);
+    }
     set.add(ws);
   }
 
   /** @internal Use `ws.unsubscribe`. */
   _remove(topic: string, ws: WS): void {
+    this.#bridge?.cancel(topic, ws);
     const set = this.#topics.get(topic);
     if (!set) return;
     set.delete(ws);
-    if (set.size === 0) this.#topics.delete(topic);
+    if (set.size === 0) {
+      this.#topics.delete(topic);
+      this.#bridge?.unref(topic);
+    }
   }
 
   /** Subscribers of `topic` (empty if none). */
@@ -85,6 +126,9 @@ export class Topics {
    * how many got it. The frame is encoded once for all of them.
    */
   publish(topic: string, data: SendData, options: PublishOptions = {}): number {
+    if (this.#bridge !== undefined && !options.local) {
+      return this.#bridge.publish(topic, data, options);
+    }
     const set = this.#topics.get(topic);
     if (!set) return 0;
     const isText = typeof data === "string";

@@ -25,7 +25,7 @@ import {
 import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { ServerRequest } from "./request.ts";
-import type { Topics } from "./topics.ts";
+import type { SubscribeOptions, Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 
 /** Connection state; it only moves forward. */
@@ -288,15 +288,16 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Joins `topic`: the server's `publish(topic, …)` reaches this socket until it unsubscribes or
-   * closes. Server-side sockets only.
+   * closes. Server-side sockets only. With `since` (a recoverable topic on a backplane), it is
+   * first sent what it missed after that position.
    */
-  subscribe(topic: string): void {
+  subscribe(topic: string, options?: SubscribeOptions): void {
     if (!this.#config.topics) {
       throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
     }
-    if (this.#state === "closed") return;
+    if (this.#state === "closed" || this.#subscribed?.has(topic)) return;
     (this.#subscribed ??= new Set()).add(topic);
-    this.#config.topics._add(topic, this);
+    this.#config.topics._add(topic, this, options?.since);
   }
 
   /** Leaves `topic`. */
