@@ -140,3 +140,22 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+
+// Issue 14 (h14client): the reconnecting client, the standard WebSocket class and streams.
+export { ReconnectError } from "./src/errors.ts";
+export {
+  backoffDelay,
+  DEFAULT_MAX_DELAY,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  DEFAULT_MIN_DELAY,
+  type Dial,
+  type DialOptions,
+  type DisconnectInfo,
+  type OpenInfo,
+  type Provider,
+  ReconnectingClient,
+  type ReconnectingEvents,
+  type ReconnectingState,
+  type ReconnectOptions,
+} from "./src/client/reconnecting.ts";

@@ -109,3 +109,23 @@ export class TimeoutError extends WSError {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * A reconnecting client could not take a message: its queue of sends made while disconnected is
+ * full (`WS_ERR_QUEUE_FULL`), or it was closed or gave up reconnecting (`WS_ERR_RECONNECT_FAILED`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   client.send("update");
+ * } catch (err) {
+ *   if (err instanceof ReconnectError && err.code === "WS_ERR_QUEUE_FULL") console.warn("offline");
+ * }
+ * ```
+ */
+export class ReconnectError extends WSError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
+    this.name = "ReconnectError";
+  }
+}
