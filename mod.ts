@@ -159,3 +159,10 @@ export {
   type ReconnectingState,
   type ReconnectOptions,
 } from "./src/client/reconnecting.ts";
+export {
+  CloseEvent,
+  type CloseEventFields,
+  WebSocket,
+  type WebSocketData,
+  type WebSocketOptions,
+} from "./src/client/websocket.ts";
