@@ -166,3 +166,20 @@ export {
   type WebSocketData,
   type WebSocketOptions,
 } from "./src/client/websocket.ts";
+export {
+  closedOf,
+  DEFAULT_READ_HIGH_WATER_MARK,
+  type FragmentSource,
+  messages,
+  sendStream,
+  type StreamOptions,
+  toStreams,
+  type WebSocketCloseInfo,
+  type WebSocketStreams,
+} from "./src/stream.ts";
+export {
+  WebSocketStream,
+  type WebSocketStreamOpen,
+  type WebSocketStreamOptions,
+} from "./src/client/stream.ts";
+export type { SendOptions } from "./src/ws.ts";
