@@ -8,7 +8,7 @@
 import { connect, type ConnectOptions } from "../client.ts";
 import { Emitter } from "../emitter.ts";
 import { ReconnectError, StateError, WSError } from "../errors.ts";
-import { type SendData, toBytes, type WS } from "../ws.ts";
+import { type SendData, type SendOptions, toBytes, type WS } from "../ws.ts";
 
 /** A value, or a function that returns it (possibly asynchronously), asked again on each attempt. */
 export type Provider<T> = T | (() => T | Promise<T>);
@@ -63,9 +63,10 @@ export interface ReconnectOptions extends Omit<ConnectOptions, "headers" | "sign
   /** A connection that stayed open this many milliseconds resets the retry count (default 5000). */
   resetAfter?: number;
   /**
-   * Decides whether to reconnect after a close that is not abnormal. Abnormal closes (1001, 1005,
-   * 1006, 1011-1014, and every failed attempt) always reconnect; others (1000, 1008, 4000, …) only
-   * if this returns true (default: never).
+   * Decides whether to reconnect after a close that is not abnormal. Abnormal closes (every close
+   * without a complete closing handshake, 1001, 1005, 1006, 1011-1014, and every failed attempt)
+   * always reconnect; others (a clean 1000, 1008, 4000, …) only if this returns true (default:
+   * never).
    */
   shouldReconnect?: (info: DisconnectInfo) => boolean;
   /** Most messages kept while disconnected (default 1000); over it, `send` throws. */
@@ -115,7 +116,7 @@ export const DEFAULT_MAX_QUEUED_MESSAGES = 1000;
 /** Default {@link ReconnectOptions.maxQueuedBytes}. */
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 
-/** Closes that say nothing about the application: the network, a restart, an overload. */
+/** Close codes that say nothing about the application: the network, a restart, an overload. */
 const ABNORMAL = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
 /**
@@ -229,13 +230,13 @@ export class ReconnectingClient extends Emitter<ReconnectingEvents> {
   /**
    * Sends a message now if connected, else queues it. Throws a {@link ReconnectError}
    * (`WS_ERR_QUEUE_FULL`) when the queue is full, and a `StateError` once closing or closed.
-   * Binary data is copied when queued.
+   * Binary data is copied when queued; `options` apply to sends made while connected.
    */
-  send(data: SendData): void {
+  send(data: SendData, options?: SendOptions): void {
     if (this.#state === "closing" || this.#state === "closed") {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the client is ${this.#state}`);
     }
-    if (this.#state === "open") return this.#ws!.send(data);
+    if (this.#state === "open") return this.#ws!.send(data, options);
     const item = typeof data === "string" ? data : toBytes(data).slice();
     const size = typeof item === "string" ? utf8Length(item) : item.length;
     const maxMessages = this.#options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
@@ -358,7 +359,7 @@ export class ReconnectingClient extends Emitter<ReconnectingEvents> {
     }
     this.#state = "connecting";
     this.emit("disconnect", info);
-    const retry = !info.opened || ABNORMAL.has(info.code) ||
+    const retry = !info.opened || !info.wasClean || ABNORMAL.has(info.code) ||
       (this.#options.shouldReconnect?.(info) ?? false);
     if (!retry) return this.#finish(info.code, info.reason);
     const resetAfter = this.#options.resetAfter ?? 5000;

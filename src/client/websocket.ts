@@ -45,7 +45,8 @@ const encoder = new TextEncoder();
 /** RFC 7230 `tchar`: what a subprotocol name may be made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-type Handler = ((this: WebSocket, event: Event) => unknown) | null;
+/** An `on*` handler; it runs with the socket as `this`. */
+type Handler = ((event: Event) => unknown) | null;
 
 function syntaxError(message: string): DOMException {
   return new DOMException(message, "SyntaxError");

@@ -8,8 +8,11 @@ import {
   ReconnectingClient,
   type ReconnectOptions,
 } from "../../src/client/reconnecting.ts";
+import { WebSocket } from "../../src/client/websocket.ts";
+import { fromWebSocket } from "../../src/adapters/websocket.ts";
 import { ReconnectError, StateError, type WSError } from "../../src/errors.ts";
 import { serve } from "../../src/server.ts";
+import type { WS } from "../../src/ws.ts";
 import {
   nodeBuildExists,
   once,
@@ -299,4 +302,72 @@ describe("ReconnectingClient", () => {
       }
     },
   );
+});
+
+describe("ReconnectingClient over other sockets and dead peers", () => {
+  it("heartbeat on: a server that stops answering is dropped and reconnected to", async () => {
+    let connections = 0;
+    let deaf: WS | undefined;
+    const server = await serve({ port: 0, hostname: "127.0.0.1", heartbeat: false }, (ws) => {
+      // The first connection goes deaf: it reads nothing, so pings get no pong.
+      if (++connections === 1) {
+        deaf = ws;
+        ws.pause();
+      }
+      ws.on("message", (m) => ws.send(`echo ${m}`));
+    });
+    try {
+      const client = new ReconnectingClient(server.url, {
+        ...fast,
+        heartbeat: { interval: 100, timeout: 100 },
+      });
+      const disconnected = once<[DisconnectInfo]>(client, "disconnect", 10_000);
+      await once(client, "open");
+      const [info] = await disconnected;
+      assert.equal(info.code, 1006);
+      assert.equal(info.error?.code, "WS_ERR_HEARTBEAT_TIMEOUT");
+      deaf!.terminate(); // it would not notice the drop before its close timeout
+      await once(client, "open", 10_000);
+      client.send("alive?");
+      assert.deepEqual(await once(client, "message"), ["echo alive?", false]);
+      assert.equal(connections, 2);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("dial: the same logic over a standard WebSocket (the runtime's, or wsdriver's own)", async () => {
+    type Standard = typeof globalThis.WebSocket;
+    // Deno's constructor also takes an options object as second argument: a wider signature.
+    const Standard: Standard = (globalThis as unknown as { WebSocket?: Standard }).WebSocket ??
+      (WebSocket as unknown as Standard);
+    let connections = 0;
+    const got: string[] = [];
+    const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
+      const n = ++connections;
+      ws.on("message", (m) => {
+        got.push(`${n}:${m}`);
+        if (m === "drop") ws.terminate();
+      });
+    });
+    try {
+      const client = new ReconnectingClient(server.url, {
+        ...fast,
+        dial: (url) => fromWebSocket(new Standard(url)),
+      });
+      await once(client, "open");
+      client.send("drop");
+      await once(client, "disconnect", 10_000);
+      client.send("queued 1");
+      client.send("queued 2");
+      await once(client, "open", 10_000);
+      const deadline = Date.now() + 5000;
+      while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(got, ["1:drop", "2:queued 1", "2:queued 2"]);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
 });
