@@ -147,7 +147,14 @@ export interface WebSocketStreams {
   closed: Promise<WebSocketCloseInfo>;
 }
 
-/** Resolves with the close code and reason once `ws` closes cleanly; rejects if it did not. */
+/**
+ * Resolves with the close code and reason once `ws` closes cleanly; rejects if it did not.
+ *
+ * @example
+ * ```ts
+ * const { closeCode, reason } = await closedOf(ws);
+ * ```
+ */
 export function closedOf(ws: WS): Promise<WebSocketCloseInfo> {
   const p = new Promise<WebSocketCloseInfo>((resolve, reject) => {
     let error: WSError | undefined;

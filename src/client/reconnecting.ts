@@ -123,6 +123,11 @@ const ABNORMAL = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
  * Delay before retry number `retry` (1-based): uniform in [`minDelay`, cap], where the cap is
  * `minDelay · factor^retry`, at most `maxDelay` ("full jitter": clients that lost the same server
  * do not come back in step).
+ *
+ * @example
+ * ```ts
+ * backoffDelay(3, { minDelay: 100, maxDelay: 10_000 }); // somewhere in 100..800
+ * ```
  */
 export function backoffDelay(
   retry: number,
@@ -183,8 +188,12 @@ export class ReconnectingClient extends Emitter<ReconnectingEvents> {
   #closed: Promise<void>;
   #resolveClosed!: () => void;
 
+  /** Throws a TypeError at once for a URL (not a provider) that is not `ws:` or `wss:`. */
   constructor(url: Provider<string | URL>, options: ReconnectOptions = {}) {
     super();
+    if (typeof url !== "function" && !/^wss?:$/.test(new URL(url).protocol)) {
+      throw new TypeError(`not a WebSocket URL: ${url}`);
+    }
     this.#url = url;
     this.#options = options;
     this.#dial = options.dial ?? ((u, o) => connect(u, { ...options, ...o }));

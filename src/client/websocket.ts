@@ -24,6 +24,13 @@ export interface CloseEventFields {
 /**
  * The `close` event of a {@link WebSocket}: the runtime's `CloseEvent` where it has one (Deno,
  * Bun, browsers), else (Node 20) an `Event` with the same fields.
+ *
+ * @example
+ * ```ts
+ * ws.addEventListener("close", (e) => {
+ *   if (e instanceof CloseEvent) console.log(e.code, e.reason, e.wasClean);
+ * });
+ * ```
  */
 export const CloseEvent: {
   new (type: string, init?: EventInit & CloseEventFields): Event & Required<CloseEventFields>;
@@ -164,9 +171,9 @@ export class WebSocket extends EventTarget {
     return this.#url;
   }
 
-  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  /** 0 connecting, 1 open, 2 closing (also once the peer started closing), 3 closed. */
   get readyState(): number {
-    return this.#readyState;
+    return this.#readyState === 1 && this.#ws.readyState === "closing" ? 2 : this.#readyState;
   }
 
   /** The subprotocol the server chose, or `""`. */

@@ -371,3 +371,10 @@ describe("ReconnectingClient over other sockets and dead peers", () => {
     }
   });
 });
+
+describe("ReconnectingClient arguments", () => {
+  it("a URL that is not ws: or wss: throws a TypeError at once", () => {
+    assert.throws(() => new ReconnectingClient("http://127.0.0.1:1/"), TypeError);
+    assert.throws(() => new ReconnectingClient("not a url"), TypeError);
+  });
+});
