@@ -162,7 +162,9 @@ export {
 export {
   CloseEvent,
   type CloseEventFields,
+  type CloseEventInit,
   WebSocket,
+  type WebSocketBinaryType,
   type WebSocketData,
   type WebSocketOptions,
 } from "./src/client/websocket.ts";

@@ -51,7 +51,7 @@ export interface OpenInfo {
 /** Options of {@link ReconnectingClient}: those of {@link connect}, plus the reconnect policy. */
 export interface ReconnectOptions extends Omit<ConnectOptions, "headers" | "signal"> {
   /** Request headers, or a function asked before each attempt (e.g. for a fresh token). */
-  headers?: Provider<HeadersInit | undefined>;
+  headers?: Provider<ConnectOptions["headers"]>;
   /** Smallest delay before a retry, in milliseconds (default 500). */
   minDelay?: number;
   /** Largest delay before a retry (default 30000). */

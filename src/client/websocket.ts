@@ -14,11 +14,21 @@ export type WebSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
 /** wsdriver options of a {@link WebSocket}: {@link connect}'s, except the subprotocols. */
 export type WebSocketOptions = Omit<ConnectOptions, "protocols">;
 
+/** How binary messages arrive (the DOM's `BinaryType`, named here so no DOM types are needed). */
+export type WebSocketBinaryType = "blob" | "arraybuffer";
+
 /** The `close` event's fields. */
 export interface CloseEventFields {
   code?: number;
   reason?: string;
   wasClean?: boolean;
+}
+
+/** What a {@link CloseEvent} is made from (the DOM's `CloseEventInit`). */
+export interface CloseEventInit extends CloseEventFields {
+  bubbles?: boolean;
+  cancelable?: boolean;
+  composed?: boolean;
 }
 
 /**
@@ -33,13 +43,13 @@ export interface CloseEventFields {
  * ```
  */
 export const CloseEvent: {
-  new (type: string, init?: EventInit & CloseEventFields): Event & Required<CloseEventFields>;
+  new (type: string, init?: CloseEventInit): Event & Required<CloseEventFields>;
 } = (globalThis as unknown as { CloseEvent?: never }).CloseEvent ??
   class CloseEvent extends Event {
     readonly code: number;
     readonly reason: string;
     readonly wasClean: boolean;
-    constructor(type: string, init: EventInit & CloseEventFields = {}) {
+    constructor(type: string, init: CloseEventInit = {}) {
       super(type, init);
       this.code = init.code ?? 0;
       this.reason = init.reason ?? "";
@@ -96,7 +106,7 @@ export class WebSocket extends EventTarget {
   #url: string;
   #origin: string;
   #readyState = 0;
-  #binaryType: BinaryType = "blob";
+  #binaryType: WebSocketBinaryType = "blob";
   #protocol = "";
   #extensions = "";
   #failed = false;
@@ -192,11 +202,11 @@ export class WebSocket extends EventTarget {
   }
 
   /** How binary messages arrive: `"blob"` (default) or `"arraybuffer"`. Other values are ignored. */
-  get binaryType(): BinaryType {
+  get binaryType(): WebSocketBinaryType {
     return this.#binaryType;
   }
 
-  set binaryType(value: BinaryType) {
+  set binaryType(value: WebSocketBinaryType) {
     if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
   }
 

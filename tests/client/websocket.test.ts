@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import rwsModule from "reconnecting-websocket";
-import { CloseEvent, WebSocket } from "../../src/client/websocket.ts";
+import { CloseEvent, WebSocket, type WebSocketBinaryType } from "../../src/client/websocket.ts";
 import { serve, type Server } from "../../src/server.ts";
 import { withTimeout } from "../_helpers.ts";
 
@@ -211,7 +211,7 @@ describe("WebSocket (WHATWG)", () => {
     assert.ok(b.data instanceof Blob);
     assert.deepEqual([...new Uint8Array(await (b.data as Blob).arrayBuffer())], [1, 2, 3]);
     ws.binaryType = "arraybuffer";
-    ws.binaryType = "nonsense" as BinaryType;
+    ws.binaryType = "nonsense" as WebSocketBinaryType;
     assert.equal(ws.binaryType, "arraybuffer");
     ws.send(new Uint16Array([0x0201]).buffer);
     const a = await next<MessageEvent>(ws, "message");
