@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { connect } from "./src/client.ts";
+import { runReconnecting } from "./src/client/reconnect_cli.ts";
 import { serve } from "./src/server.ts";
 
 const USAGE = `usage:
@@ -27,7 +28,11 @@ const USAGE = `usage:
       Sends each line of standard input as a text message and prints every message
       received; with --echo, sends every message back instead. Exits 0 when the
       connection closes. --deflate offers permessage-deflate. A tcp://HOST:PORT URL
-      connects over raw TCP (newline-delimited messages).`;
+      connects over raw TCP (newline-delimited messages).
+  wsdriver connect URL --reconnect [--max-retries N] [other connect options]
+      Reconnects after abnormal closes, with growing, jittered delays; lines read
+      while disconnected are sent after the reconnect. Exits 0 once standard input
+      has ended and every line was sent, 1 after N failed attempts in a row.`;
 
 interface Args {
   command: string | undefined;
@@ -35,7 +40,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate", "tcp"]);
+const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate", "tcp", "reconnect"]);
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
@@ -100,7 +105,7 @@ async function echo(args: Args): Promise<void> {
 }
 
 function connectCommand(args: Args): void {
-  checkFlags(args, ["echo", "protocol", "header", "ca", "deflate"]);
+  checkFlags(args, ["echo", "protocol", "header", "ca", "deflate", "reconnect", "max-retries"]);
   const url = args.positional[0];
   if (url === undefined) die("connect needs a URL");
   const headers = new Headers();
@@ -111,6 +116,24 @@ function connectCommand(args: Args): void {
   }
   const ca = one(args, "ca");
   const echoMode = args.flags.has("echo");
+  if (args.flags.has("max-retries") && !args.flags.has("reconnect")) {
+    die("--max-retries goes with --reconnect");
+  }
+  if (args.flags.has("reconnect")) {
+    const maxRetries = Number(one(args, "max-retries") ?? Infinity);
+    if (!(maxRetries >= 0) || (maxRetries !== Infinity && !Number.isInteger(maxRetries))) {
+      die("--max-retries must be a whole number");
+    }
+    if (!/^wss?:/i.test(url)) die("--reconnect needs a ws: or wss: URL");
+    runReconnecting(url, {
+      protocols: args.flags.get("protocol") ?? [],
+      headers,
+      tls: ca ? { ca: readFileSync(ca, "utf8") } : undefined,
+      deflate: args.flags.has("deflate"),
+      maxRetries,
+    }, { echo: echoMode }).then((code) => process.exit(code));
+    return;
+  }
   let ws;
   try {
     ws = connect(url, {

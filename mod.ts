@@ -164,3 +164,48 @@ export {
   type TopicFrame,
 } from "./src/backplane/position.ts";
 export type { SubscribeOptions } from "./src/topics.ts";
+
+// Issue 14 (h14client): the reconnecting client, the standard WebSocket class and streams.
+export { ReconnectError } from "./src/errors.ts";
+export {
+  backoffDelay,
+  DEFAULT_MAX_DELAY,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  DEFAULT_MIN_DELAY,
+  type Dial,
+  type DialOptions,
+  type DisconnectInfo,
+  type OpenInfo,
+  type Provider,
+  ReconnectingClient,
+  type ReconnectingEvents,
+  type ReconnectingState,
+  type ReconnectOptions,
+} from "./src/client/reconnecting.ts";
+export {
+  CloseEvent,
+  type CloseEventFields,
+  type CloseEventInit,
+  WebSocket,
+  type WebSocketBinaryType,
+  type WebSocketData,
+  type WebSocketOptions,
+} from "./src/client/websocket.ts";
+export {
+  closedOf,
+  DEFAULT_READ_HIGH_WATER_MARK,
+  type FragmentSource,
+  messages,
+  sendStream,
+  type StreamOptions,
+  toStreams,
+  type WebSocketCloseInfo,
+  type WebSocketStreams,
+} from "./src/stream.ts";
+export {
+  WebSocketStream,
+  type WebSocketStreamOpen,
+  type WebSocketStreamOptions,
+} from "./src/client/stream.ts";
+export type { SendOptions } from "./src/ws.ts";

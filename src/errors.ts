@@ -119,6 +119,7 @@ export class TimeoutError extends WSError {
  * ```
  */
 export type WSErrorCode =
+  | "WS_ERR_ABNORMAL_CLOSE"
   | "WS_ERR_ABORTED"
   | "WS_ERR_BAD_CONNECTION"
   | "WS_ERR_BAD_HTTP_VERSION"
@@ -143,6 +144,7 @@ export type WSErrorCode =
   | "WS_ERR_INVALID_LENGTH"
   | "WS_ERR_INVALID_OPCODE"
   | "WS_ERR_INVALID_OPTION"
+  | "WS_ERR_INVALID_UTF8"
   | "WS_ERR_LINE_TOO_LONG"
   | "WS_ERR_MESSAGE_TOO_BIG"
   | "WS_ERR_NATIVE"
@@ -150,9 +152,15 @@ export type WSErrorCode =
   | "WS_ERR_NOT_UPGRADE"
   | "WS_ERR_NO_HOST"
   | "WS_ERR_NO_TOPICS"
+  | "WS_ERR_QUEUE_FULL"
   | "WS_ERR_RAW_BAD_TYPE"
+  | "WS_ERR_RECONNECT_FAILED"
+  | "WS_ERR_RESTORE"
   | "WS_ERR_UNEXPECTED_CONTINUATION"
   | "WS_ERR_UNEXPECTED_MASK"
+  | "WS_ERR_UNEXPECTED_RSV_1"
+  | "WS_ERR_UNEXPECTED_RSV_2"
+  | "WS_ERR_UNEXPECTED_RSV_3"
   | "WS_ERR_UNSUPPORTED";
 
 /**
@@ -207,5 +215,25 @@ export class CallbackError extends WSError {
       cause,
     });
     this.name = "CallbackError";
+  }
+}
+
+/**
+ * A reconnecting client could not take a message: its queue of sends made while disconnected is
+ * full (`WS_ERR_QUEUE_FULL`), or it was closed or gave up reconnecting (`WS_ERR_RECONNECT_FAILED`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   client.send("update");
+ * } catch (err) {
+ *   if (err instanceof ReconnectError && err.code === "WS_ERR_QUEUE_FULL") console.warn("offline");
+ * }
+ * ```
+ */
+export class ReconnectError extends WSError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
+    this.name = "ReconnectError";
   }
 }

@@ -27,6 +27,7 @@ import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { ServerRequest } from "./request.ts";
 import type { SubscribeOptions, Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
+import { messages } from "./stream.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -63,6 +64,15 @@ export interface UpgradeRequest {
 
 /** Data accepted by {@link WS.send}. */
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** Options of one send. */
+export interface SendOptions {
+  /**
+   * With permessage-deflate negotiated: true compresses this message whatever its size, false
+   * sends it uncompressed; by default, messages from the deflate `threshold` up are compressed.
+   */
+  compress?: boolean;
+}
 
 /** Called once the data was written to the socket, or with the error that prevented it. */
 export type SendCallback = (error?: Error) => void;
@@ -130,8 +140,8 @@ function flushAll(): void {
 
 /** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
 interface Engine {
-  sendText(text: string): void;
-  sendBinary(data: Uint8Array): void;
+  sendText(text: string, compress?: boolean): void;
+  sendBinary(data: Uint8Array, compress?: boolean): void;
   sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): void;
   ping(payload?: Uint8Array): void;
   pong(payload?: Uint8Array): void;
@@ -209,6 +219,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #extensions = "";
   #subscribed: Set<string> | undefined;
   #readPaused = false;
+  /** The application paused reading (see `pause`), apart from the write backpressure above. */
+  #userPaused = false;
 
   #state: ReadyState = "connecting";
   #protocol = "";
@@ -358,38 +370,54 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   }
 
   /**
-   * Sends a message: a string as text, anything else as binary.
+   * Sends a message: a string as text, anything else as binary. `options.compress` overrides the
+   * permessage-deflate threshold for this message.
    * Throws a {@link StateError} once the socket is closing or closed.
+   *
+   * @example
+   * ```ts
+   * ws.send(alreadyCompressedJpeg, { compress: false }, (err) => err || console.log("written"));
+   * ```
    */
-  send(data: SendData, callback?: SendCallback): void {
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): void {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
     if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
-    if (typeof data === "string") this.sendText(data, callback);
+    if (typeof data === "string") this.sendText(data, callback, options);
     else if (
       data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
     ) {
-      this.sendBinary(data, callback);
+      this.sendBinary(data, callback, options);
     } else throw new InvalidOptionError("data", "a string, an ArrayBuffer or a view of one", data);
   }
 
   /** Sends a text message. */
-  sendText(text: string, callback?: SendCallback): void {
+  sendText(text: string, callback?: SendCallback, options?: SendOptions): void {
     if (typeof text !== "string") throw new TypeError("sendText needs a string");
+    const compress = options?.compress;
     // Open: straight to the engine, without the closure that a send made while connecting needs.
     if (this.#state !== "open") {
-      return this.#do(() => this.#engine!.sendText(text), callback, text.length);
+      return this.#do(() => this.#engine!.sendText(text, compress), callback, text.length);
     }
-    this.#engine!.sendText(text);
+    this.#engine!.sendText(text, compress);
     this._active = true;
     this.#flush(callback);
   }
 
   /** Sends a binary message. */
-  sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView, callback?: SendCallback): void {
+  sendBinary(
+    data: Uint8Array | ArrayBuffer | ArrayBufferView,
+    callback?: SendCallback,
+    options?: SendOptions,
+  ): void {
     const bytes = toBytes(data);
+    const compress = options?.compress;
     if (this.#state !== "open") {
-      return this.#do(() => this.#engine!.sendBinary(bytes), callback, bytes.length);
+      return this.#do(() => this.#engine!.sendBinary(bytes, compress), callback, bytes.length);
     }
-    this.#engine!.sendBinary(bytes);
+    this.#engine!.sendBinary(bytes, compress);
     this._active = true;
     this.#flush(callback);
   }
@@ -413,6 +441,38 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const isBinary = typeof data !== "string";
     const bytes = isBinary ? toBytes(data) : encoder.encode(data);
     this.#do(() => this.#engine!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
+  }
+
+  /**
+   * Stops reading from the peer until `resume()`, for a consumer that cannot keep up: the peer's
+   * sends then wait in the operating system's buffers and, past those, the peer's own. Messages in
+   * the chunk being read still arrive. A runtime's native socket cannot pause: nothing happens.
+   */
+  pause(): void {
+    if (this.#userPaused) return;
+    this.#userPaused = true;
+    if (!this.#readPaused) this.#conn?.pause();
+  }
+
+  /** Reads from the peer again after `pause()`. */
+  resume(): void {
+    if (!this.#userPaused) return;
+    this.#userPaused = false;
+    if (!this.#readPaused) this.#conn?.resume();
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get isPaused(): boolean {
+    return this.#userPaused;
+  }
+
+  /**
+   * `for await (const message of ws)`: the messages, text as strings and binary as `Uint8Array`s,
+   * until a clean close (an unclean one throws). A loop that does not keep up pauses the socket;
+   * leaving it early stops the iteration without closing the socket.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Uint8Array> {
+    return messages(this);
   }
 
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
@@ -545,6 +605,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
     conn.setHandlers(new ConnEvents(this));
+    if (this.#userPaused) conn.pause();
     this.#opened(handler);
     // What followed the handshake may lie in a transport's shared read buffer: treated as shared.
     if (rest.length > 0) this.#receive(rest, true);
@@ -607,7 +668,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      conn.resume();
+      if (!this.#userPaused) conn.resume();
     }
     this.emit("drain");
   }
@@ -756,7 +817,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // A peer that sends faster than it reads is not read until its replies drain.
     if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
       this.#readPaused = true;
-      conn.pause();
+      if (!this.#userPaused) conn.pause();
     }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();

@@ -76,8 +76,9 @@ export interface WireProtocol {
   eof(): void;
   abort(): void;
   takeOutput(): Uint8Array[];
-  sendText(text: string): void;
-  sendBinary(data: Uint8Array): void;
+  /** `compress`: force (true) or skip (false) permessage-deflate; by default, by size. */
+  sendText(text: string, compress?: boolean): void;
+  sendBinary(data: Uint8Array, compress?: boolean): void;
   sendFragment(payload: Uint8Array, isBinary: boolean, fin: boolean): void;
   ping(payload?: Uint8Array): void;
   pong(payload?: Uint8Array): void;
@@ -183,8 +184,11 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     this._state = "closed";
   }
 
-  /** Queues a text message. */
-  sendText(text: string): void {
+  /**
+   * Queues a text message. With permessage-deflate, `compress` true compresses it whatever its
+   * size, false sends it as is; by default messages from the threshold up are compressed.
+   */
+  sendText(text: string, compress?: boolean): void {
     if (this.deflate === undefined && text.length <= TEXT_IN_PLACE_LIMIT) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
@@ -197,14 +201,15 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
       this._push(frame);
       return;
     }
-    this.#sendData(Opcode.Text, textEncoder.encode(text));
+    this.#sendData(Opcode.Text, textEncoder.encode(text), compress);
   }
 
-  /** Queues a binary message. */
-  sendBinary(data: Uint8Array): void {
+  /** Queues a binary message (`compress` as for {@link sendText}). */
+  sendBinary(data: Uint8Array, compress?: boolean): void {
     if (
       this.side === "server" && data.length + 4 <= SLAB_FRAME_LIMIT &&
-      (this.deflate === undefined || data.length < this.deflate.threshold)
+      (this.deflate === undefined ||
+        (compress !== true && data.length < this.deflate.threshold) || compress === false)
     ) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
@@ -212,7 +217,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
       this._pushRange(frameSlab.buf, start, frameSlab.pos);
       return;
     }
-    this.#sendData(Opcode.Binary, data);
+    this.#sendData(Opcode.Binary, data, compress);
   }
 
   /**
@@ -295,11 +300,11 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
   }
 
-  #sendData(opcode: number, payload: Uint8Array): void {
+  #sendData(opcode: number, payload: Uint8Array, compress?: boolean): void {
     this.#assertCanSend();
     this.#assertNoFragmentInProgress();
     const d = this.deflate;
-    if (d !== undefined && payload.length >= d.threshold) {
+    if (d !== undefined && (compress ?? payload.length >= d.threshold)) {
       this.#queue(opcode, d.compress(payload), true, true);
     } else {
       this.#queue(opcode, payload, true);

@@ -1,0 +1,34 @@
+/**
+ * The standard `WebSocket` class on wsdriver's client: browser code runs unchanged. Starts its own
+ * server on a free port and exits 0.
+ *
+ * ```sh
+ * deno run -A examples/websocket_standard.ts
+ * ```
+ *
+ * @module
+ */
+
+import { serve, WebSocket } from "../mod.ts";
+
+const server = await serve({ port: 0, hostname: "127.0.0.1", protocols: ["chat"] }, (ws) => {
+  ws.on("message", (m) => ws.send(m));
+});
+
+const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`, ["chat"]);
+ws.binaryType = "arraybuffer";
+ws.onopen = () => {
+  console.log("open, protocol:", ws.protocol);
+  ws.send("hello");
+  ws.send(new Uint8Array([1, 2, 3]));
+};
+ws.onmessage = (event) => {
+  const { data } = event as MessageEvent;
+  console.log("message:", data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+  if (data instanceof ArrayBuffer) ws.close(1000, "done");
+};
+ws.onclose = async (event) => {
+  const { code, reason, wasClean } = event as CloseEvent;
+  console.log("close:", code, reason, wasClean);
+  await server.close();
+};
