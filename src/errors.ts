@@ -109,3 +109,28 @@ export class TimeoutError extends WSError {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * A proxy refused or botched the tunnel. `code` is `WS_ERR_PROXY_AUTH` (the proxy wants other
+ * credentials: HTTP 407, or SOCKS5 authentication failed or no method accepted),
+ * `WS_ERR_PROXY_REFUSED` (any other refusal; `status` is the HTTP status or the SOCKS5 reply code)
+ * or `WS_ERR_PROXY_INVALID` (an answer that is not HTTP or SOCKS5, too large, or cut short).
+ *
+ * @example
+ * ```ts
+ * const ws = connect("ws://example.com/chat", { proxy: "http://127.0.0.1:3128" });
+ * ws.on("error", (err) => {
+ *   if (err instanceof ProxyError) console.log(err.code, err.status);
+ * });
+ * ```
+ */
+export class ProxyError extends WSError {
+  /** The proxy's HTTP status, or its SOCKS5 reply code, if it answered with one. */
+  readonly status: number | undefined;
+
+  constructor(code: string, message: string, status?: number) {
+    super(code, message);
+    this.name = "ProxyError";
+    this.status = status;
+  }
+}
