@@ -112,7 +112,7 @@ export class TimeoutError extends WSError {
 
 /**
  * A proxy refused or botched the tunnel. `code` is `WS_ERR_PROXY_AUTH` (the proxy wants other
- * credentials: HTTP 407, or SOCKS5 authentication failed or no method accepted),
+ * credentials: HTTP 407 or 401, or SOCKS5 authentication failed or no method accepted),
  * `WS_ERR_PROXY_REFUSED` (any other refusal; `status` is the HTTP status or the SOCKS5 reply code)
  * or `WS_ERR_PROXY_INVALID` (an answer that is not HTTP or SOCKS5, too large, or cut short).
  *

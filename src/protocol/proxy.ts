@@ -100,8 +100,14 @@ export class HttpConnectHandshake implements ProxyHandshake {
       if (err instanceof HttpParseError) throw invalid(`bad answer from the proxy: ${err.message}`);
       throw err;
     }
-    if (status === 407) {
-      throw new ProxyError("WS_ERR_PROXY_AUTH", "the proxy wants authentication (407)", status);
+    // A 401 to CONNECT can only be about the proxy's own credentials (tinyproxy answers wrong
+    // ones so): the target has not been reached.
+    if (status === 407 || status === 401) {
+      throw new ProxyError(
+        "WS_ERR_PROXY_AUTH",
+        `the proxy wants other credentials (${status})`,
+        status,
+      );
     }
     if (status < 200 || status > 299) {
       throw new ProxyError(
