@@ -41,9 +41,8 @@ describe("the npm package in Chromium", () => {
     const pkg = JSON.parse(readFileSync(join(NPM, "package.json"), "utf8"));
     const entry: string = pkg.exports["."].browser.default;
     assert.match(entry, /^\.\/esm\/.*\.js$/);
-    const page = `<!doctype html><meta charset="utf-8"><title>wsdriver</title>
-<script type="importmap">{"imports":{"wsdriver":"/pkg/${entry.slice(2)}"}}</script>
-<script type="module" src="/page.js"></script>`;
+    const page = readFileSync(join(ROOT, "tests", "browser", "page.html"), "utf8")
+      .replace("%ENTRY%", `/pkg/${entry.slice(2)}`);
     let rpcConnections = 0;
     const server = await serve({
       port: 0,
@@ -54,14 +53,10 @@ describe("the npm package in Chromium", () => {
         if (path === "/") {
           return new Response(page, { headers: { "content-type": TYPES[".html"] } });
         }
-        const file = path === "/page.js"
-          ? join(ROOT, "tests", "browser", "page.js")
-          : path.startsWith("/pkg/")
+        const file = path.startsWith("/pkg/")
           ? normalize(join(NPM, decodeURIComponent(path.slice(5))))
           : undefined;
-        if (
-          !file || !file.startsWith(NPM + "/") && !file.endsWith("page.js") || !existsSync(file)
-        ) {
+        if (!file || !file.startsWith(NPM + "/") || !existsSync(file)) {
           return new Response("not found", { status: 404 });
         }
         const type = TYPES[file.slice(file.lastIndexOf("."))] ?? "application/octet-stream";
