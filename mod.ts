@@ -140,3 +140,7 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+
+// Issue 14 (proxies, redirects, unix sockets, browsers): the proxy error class. The browser entry
+// point is browser.ts.
+export { ProxyError } from "./src/errors.ts";

@@ -30,6 +30,15 @@ function connectError(where: string, err: Error): WSError {
 /**
  * Connects to `target`. Rejects with a `WSError` (`WS_ERR_CONNECT` when a socket cannot be
  * opened, a `ProxyError` when the proxy refuses) or the signal's reason once it aborts.
+ *
+ * @example
+ * ```ts
+ * const conn = await dial(parseTarget("wss://example.com/"), {
+ *   transport: defaultTransport(),
+ *   proxy: parseProxy("socks5://127.0.0.1:1080"),
+ *   signal: new AbortController().signal,
+ * });
+ * ```
  */
 export async function dial(target: Target, options: DialOptions): Promise<Conn> {
   const { transport, proxy, signal } = options;

@@ -97,12 +97,20 @@ export function parseProxy(proxy: string | URL): ProxyConfig {
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
   if (hostname === "") throw new TypeError(`a proxy URL needs a host: ${u.protocol}//`);
   const credentials = u.username !== "" || u.password !== "";
+  const username = credentials ? decodeURIComponent(u.username) : undefined;
+  const password = credentials ? decodeURIComponent(u.password) : undefined;
+  if (kind === "socks5" && credentials) {
+    for (const part of [username!, password!]) {
+      const n = new TextEncoder().encode(part).length;
+      if (n < 1 || n > 255) throw new TypeError("SOCKS5 user and password take 1 to 255 bytes");
+    }
+  }
   return {
     kind,
     hostname,
     port,
-    username: credentials ? decodeURIComponent(u.username) : undefined,
-    password: credentials ? decodeURIComponent(u.password) : undefined,
+    username,
+    password,
     display: `${u.protocol}//${u.host}`,
   };
 }
@@ -132,7 +140,14 @@ export function proxyFor(
   return parseProxy(url);
 }
 
-/** The handshake that asks `proxy` for a tunnel to `hostname:port`. */
+/**
+ * The handshake that asks `proxy` for a tunnel to `hostname:port`.
+ *
+ * @example
+ * ```ts
+ * const hs = proxyHandshake(parseProxy("socks5://127.0.0.1:1080"), "example.com", 443);
+ * ```
+ */
 export function proxyHandshake(
   proxy: ProxyConfig,
   hostname: string,
@@ -220,6 +235,13 @@ class TunnelConn implements Conn {
  * resolved as is, and bytes after the proxy's answer are an error (a TLS server never speaks
  * first). Every failure destroys `conn` and rejects with a {@link ProxyError} (or the abort
  * reason).
+ *
+ * @example
+ * ```ts
+ * const conn = await defaultTransport().connect({ hostname: "127.0.0.1", port: 3128 });
+ * const hs = proxyHandshake(parseProxy("http://127.0.0.1:3128"), "example.com", 80);
+ * const tunneled = await tunnel(conn, hs, {});
+ * ```
  */
 export function tunnel(
   conn: Conn,

@@ -11,7 +11,14 @@ import { parseTarget, type Target } from "./target.ts";
 /** Default {@link ConnectOptions.maxRedirects}. */
 export const DEFAULT_MAX_REDIRECTS = 10;
 
-/** HTTP statuses that redirect an upgrade request. */
+/**
+ * HTTP statuses that redirect an upgrade request.
+ *
+ * @example
+ * ```ts
+ * isRedirect(308); // true
+ * ```
+ */
 export function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 ||
     status === 308;

@@ -8,6 +8,7 @@
  */
 
 import { ProxyError } from "../errors.ts";
+import { concatBytes } from "./bytes.ts";
 import { DEFAULT_MAX_HEAD_SIZE, HeadReader, HttpParseError, parseResponseHead } from "./http.ts";
 
 /** Where the tunnel goes, and the proxy's credentials. */
@@ -235,7 +236,7 @@ export class Socks5Handshake implements ProxyHandshake {
       const out = this.#step(msg);
       // #step moved the state on (TypeScript keeps the narrowing from the check above).
       if ((this.#state as SocksState) === "done") return { send, done: true, rest: this.#buf };
-      if (out) send = out;
+      if (out) send = send ? concatBytes([send, out], send.length + out.length) : out;
     }
   }
 
