@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { connect, type ConnectOptions } from "../../src/client.ts";
 import { noProxyMatches, parseProxy } from "../../src/client/proxy.ts";
-import { ProxyError, type WSError } from "../../src/errors.ts";
+import { HandshakeError, ProxyError, type WSError } from "../../src/errors.ts";
 import { serve, type Server } from "../../src/server.ts";
 import { FIXTURES, withTimeout } from "../_helpers.ts";
 import {
@@ -424,6 +424,19 @@ describe("hostile proxies", () => {
       assert.ok(err instanceof ProxyError, `${what}: ${err}`);
       assert.equal(err.code, `WS_ERR_PROXY_${code}`, what);
     }
+  });
+
+  it("bytes right after the proxy's answer reach the upgrade (ws:) or fail the tunnel (wss:)", async () => {
+    const early = (s: net.Socket) =>
+      s.once("data", () => s.write("HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 418 Early\r\n\r\n"));
+    const { err } = await hostile(early, "http");
+    assert.equal(err.code, "WS_ERR_HANDSHAKE_REJECTED");
+    assert.ok(err instanceof HandshakeError);
+    assert.equal(err.status, 418);
+    await withProxyServer(early, async (port) => {
+      const r = await failure(secure.url, { proxy: `http://127.0.0.1:${port}`, tls: { ca: CA } });
+      assert.equal(r.err.code, "WS_ERR_PROXY_INVALID");
+    });
   });
 
   it("a proxy that is not there is WS_ERR_CONNECT naming the proxy", async () => {
