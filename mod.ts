@@ -209,3 +209,7 @@ export {
   type WebSocketStreamOptions,
 } from "./src/client/stream.ts";
 export type { SendOptions } from "./src/ws.ts";
+
+// Issue 14 (proxies, redirects, unix sockets, browsers): the proxy error class. The browser entry
+// point is browser.ts.
+export { ProxyError } from "./src/errors.ts";

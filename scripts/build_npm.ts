@@ -74,6 +74,8 @@ async function readVersion(): Promise<string> {
 const isTs = (p: string) => p.endsWith(".ts") || p.endsWith(".mts") || p.endsWith(".cts");
 
 const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`, `${ROOT}/redis.ts`];
+// Issue 14: the browser entry point (the `browser` export condition below).
+entryPoints.push(`${ROOT}/browser.ts`);
 for (const entry of entryPoints) {
   if (!(await exists(entry))) fail(`missing entry point ${relative(entry)}`);
 }
@@ -187,6 +189,9 @@ const pkg = {
   type: "module",
   exports: {
     ".": {
+      // Issue 14: bundlers and browsers get the native-WebSocket client (listed first: the first
+      // matching condition wins).
+      browser: { types: "./esm/browser.d.ts", default: "./esm/browser.js" },
       types: "./esm/mod.d.ts",
       import: "./esm/mod.js",
     },
@@ -195,6 +200,8 @@ const pkg = {
       types: "./esm/redis.d.ts",
       import: "./esm/redis.js",
     },
+    // Issue 14: the browser client by name, e.g. for tests on a server runtime.
+    "./browser": { types: "./esm/browser.d.ts", import: "./esm/browser.js" },
   },
   types: "./esm/mod.d.ts",
   bin: {
@@ -208,7 +215,7 @@ const pkg = {
   engines: {
     node: ">=20",
   },
-  files: ["esm/mod.*", "esm/cli.*", "esm/redis.*", "esm/src"],
+  files: ["esm/mod.*", "esm/cli.*", "esm/redis.*", "esm/browser.*", "esm/src"],
   keywords: ["websocket", "rfc6455", "deno", "bun", "node"],
 };
 await Deno.writeTextFile(`${OUT_DIR}/package.json`, JSON.stringify(pkg, null, 2) + "\n");

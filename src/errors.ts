@@ -152,9 +152,15 @@ export type WSErrorCode =
   | "WS_ERR_NOT_UPGRADE"
   | "WS_ERR_NO_HOST"
   | "WS_ERR_NO_TOPICS"
+  | "WS_ERR_PROXY_AUTH"
+  | "WS_ERR_PROXY_INVALID"
+  | "WS_ERR_PROXY_REFUSED"
   | "WS_ERR_QUEUE_FULL"
   | "WS_ERR_RAW_BAD_TYPE"
   | "WS_ERR_RECONNECT_FAILED"
+  | "WS_ERR_REDIRECT_INSECURE"
+  | "WS_ERR_REDIRECT_INVALID"
+  | "WS_ERR_REDIRECT_LIMIT"
   | "WS_ERR_RESTORE"
   | "WS_ERR_UNEXPECTED_CONTINUATION"
   | "WS_ERR_UNEXPECTED_MASK"
@@ -235,5 +241,30 @@ export class ReconnectError extends WSError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, undefined, options);
     this.name = "ReconnectError";
+  }
+}
+
+/**
+ * A proxy refused or botched the tunnel. `code` is `WS_ERR_PROXY_AUTH` (the proxy wants other
+ * credentials: HTTP 407 or 401, or SOCKS5 authentication failed or no method accepted),
+ * `WS_ERR_PROXY_REFUSED` (any other refusal; `status` is the HTTP status or the SOCKS5 reply code)
+ * or `WS_ERR_PROXY_INVALID` (an answer that is not HTTP or SOCKS5, too large, or cut short).
+ *
+ * @example
+ * ```ts
+ * const ws = connect("ws://example.com/chat", { proxy: "http://127.0.0.1:3128" });
+ * ws.on("error", (err) => {
+ *   if (err instanceof ProxyError) console.log(err.code, err.status);
+ * });
+ * ```
+ */
+export class ProxyError extends WSError {
+  /** The proxy's HTTP status, or its SOCKS5 reply code, if it answered with one. */
+  readonly status: number | undefined;
+
+  constructor(code: string, message: string, status?: number) {
+    super(code, message);
+    this.name = "ProxyError";
+    this.status = status;
   }
 }

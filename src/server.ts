@@ -73,6 +73,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   port?: number;
   /** Address to listen on (default `0.0.0.0`). */
   hostname?: string;
+  /**
+   * A unix domain socket to listen on instead of `hostname` and `port` (the file must not exist;
+   * it is removed on close). Clients connect with `ws+unix:/path/to.sock:/resource`.
+   */
+  path?: string;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
   /**
@@ -261,8 +266,17 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this._accept(nodeConnFromSocket(socket), { req: parsed, rest: new Uint8Array(head) });
   }
 
-  /** A URL clients on this machine can use, e.g. `ws://127.0.0.1:8080`. */
+  /** The unix domain socket listened on, if {@link ServeOptions.path} was given. */
+  get path(): string | undefined {
+    return this.#listener?.path;
+  }
+
+  /**
+   * A URL clients on this machine can use, e.g. `ws://127.0.0.1:8080`, or `ws+unix:/run/x.sock`
+   * (append `:/resource` for another resource than `/`).
+   */
   get url(): string {
+    if (this.path !== undefined) return `ws+unix:${this.path}`;
     const h = this.hostname === "0.0.0.0" || this.hostname === "::" ? "127.0.0.1" : this.hostname;
     return `${this.#secure ? "wss" : "ws"}://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
@@ -445,6 +459,7 @@ export async function serve<Data = unknown>(
       {
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port ?? 8080,
+        path: options.path,
         tls: options.tls,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
       },

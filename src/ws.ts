@@ -574,6 +574,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#extensions = extensions;
   }
 
+  /** @internal The client's handshake follows a redirect to `url`. */
+  _redirected(url: string): void {
+    this.#url = url;
+  }
+
   /** @internal The client's handshake is under way; `abort` cancels it. */
   _connecting(abort: () => void): void {
     this.#abortConnect = abort;

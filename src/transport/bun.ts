@@ -50,19 +50,20 @@ interface BunTcpListener {
   stop(closeActiveConnections?: boolean): void;
 }
 
+/** Where a Bun socket goes: a TCP address or a unix domain socket. */
+type BunAddress = { hostname: string; port: number } | { unix: string };
+
 interface BunNamespace {
-  listen(o: {
-    hostname: string;
-    port: number;
-    allowHalfOpen?: boolean;
-    socket: BunSocketHandler;
-  }): BunTcpListener;
-  connect(o: {
-    hostname: string;
-    port: number;
-    allowHalfOpen?: boolean;
-    socket: BunSocketHandler;
-  }): Promise<BunSocket>;
+  listen(
+    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+  ): BunTcpListener;
+  connect(
+    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+  ): Promise<BunSocket>;
+}
+
+function bunAddress(o: { hostname: string; port: number; path?: string }): BunAddress {
+  return o.path === undefined ? { hostname: o.hostname, port: o.port } : { unix: o.path };
 }
 
 function bun(): BunNamespace {
@@ -464,14 +465,15 @@ export const bunTransport: Transport = {
     if (options.tls) return nodeTransport.listen(options, onConn);
     try {
       const listener = bun().listen({
-        hostname: options.hostname,
-        port: options.port,
+        ...bunAddress(options),
         allowHalfOpen: true,
         socket: serverHandler(onConn),
       });
+      const { path } = options;
       return Promise.resolve({
-        hostname: listener.hostname,
-        port: listener.port,
+        hostname: path === undefined ? listener.hostname : "",
+        port: path === undefined ? listener.port : 0,
+        path,
         close: () => listener.stop(false),
       });
     } catch (err) {
@@ -484,8 +486,7 @@ export const bunTransport: Transport = {
     const signal = options.signal;
     if (signal?.aborted) throw signal.reason;
     const connecting = bun().connect({
-      hostname: options.hostname,
-      port: options.port,
+      ...bunAddress(options),
       allowHalfOpen: true,
       socket: socketHandler,
     });

@@ -55,6 +55,8 @@ export interface ClientTls {
 export interface ListenOptions {
   hostname: string;
   port: number;
+  /** A unix domain socket to listen on instead of `hostname` and `port`. */
+  path?: string;
   tls?: ServerTls;
   /** Milliseconds a TLS client has to complete the TLS handshake. */
   handshakeTimeout?: number;
@@ -64,6 +66,8 @@ export interface ListenOptions {
 export interface ConnectOptions {
   hostname: string;
   port: number;
+  /** A unix domain socket to connect to instead of `hostname` and `port`. */
+  path?: string;
   tls?: ClientTls | true;
   signal?: AbortSignal;
 }
@@ -72,6 +76,8 @@ export interface ConnectOptions {
 export interface Listener {
   readonly hostname: string;
   readonly port: number;
+  /** The unix domain socket listened on, if any. */
+  readonly path?: string;
   /** Stops accepting; established connections stay. */
   close(): void;
 }

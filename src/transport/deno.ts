@@ -29,8 +29,13 @@ interface DenoListener {
   close(): void;
 }
 interface DenoNamespace {
-  listen(o: { hostname: string; port: number }): DenoListener;
-  connect(o: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoNetConn>;
+  listen(o: { hostname: string; port: number } | { transport: "unix"; path: string }): DenoListener;
+  connect(
+    o: { hostname: string; port: number; signal?: AbortSignal } | {
+      transport: "unix";
+      path: string;
+    },
+  ): Promise<DenoNetConn>;
 }
 
 function deno(): DenoNamespace {
@@ -230,7 +235,12 @@ export const denoTransport: Transport = {
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     if (options.tls) return Promise.reject(new TypeError("denoTransport speaks plain TCP only"));
-    const listener = deno().listen({ hostname: options.hostname, port: options.port });
+    const { path } = options;
+    const listener = deno().listen(
+      path === undefined
+        ? { hostname: options.hostname, port: options.port }
+        : { transport: "unix", path },
+    );
     let open = true;
     (async () => {
       while (open) {
@@ -247,8 +257,9 @@ export const denoTransport: Transport = {
       }
     })();
     return Promise.resolve({
-      hostname: listener.addr.hostname ?? options.hostname,
-      port: listener.addr.port ?? options.port,
+      hostname: path === undefined ? listener.addr.hostname ?? options.hostname : "",
+      port: path === undefined ? listener.addr.port ?? options.port : 0,
+      path,
       close: () => {
         open = false;
         listener.close();
@@ -259,7 +270,9 @@ export const denoTransport: Transport = {
   async connect(options: ConnectOptions): Promise<Conn> {
     if (options.tls) throw new TypeError("denoTransport speaks plain TCP only");
     options.signal?.throwIfAborted();
-    const { hostname, port, signal } = options;
+    const { hostname, port, path, signal } = options;
+    // Deno.connect takes no signal for unix sockets; a local connect does not wait long.
+    if (path !== undefined) return new DenoConn(await deno().connect({ transport: "unix", path }));
     return new DenoConn(await deno().connect({ hostname, port, signal }));
   },
 };
