@@ -140,3 +140,20 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+
+// Issue 16: stats, Prometheus metrics, lifecycle events and limits.
+export {
+  type BackplaneStats,
+  type RateLimitKind,
+  type ResourceStats,
+  type ServerStats,
+  type TrafficStats,
+} from "./src/ops/stats.ts";
+export {
+  handleMetrics,
+  type HasStats,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusText,
+} from "./src/ops/metrics.ts";
+export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
+export type { DisconnectInfo, RateLimitInfo } from "./src/server.ts";

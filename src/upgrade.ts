@@ -165,6 +165,7 @@ export class Upgrade<Data> implements ConnHandlers {
 
   /** Answers with an HTTP error (or a fetch handler's response) and closes. */
   #reject(status: number, body: string | Uint8Array | undefined, headers = new Headers()): void {
+    if (status >= 400) this.#ctx.server._countRefused(status);
     this.#finish(encodeResponse(status, headers, body));
   }
 
@@ -253,6 +254,11 @@ export class Upgrade<Data> implements ConnHandlers {
     refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
   ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
     const ctx = this.#ctx, options = ctx.options;
+    const limited = ctx.server._admitAddress(this.#conn.remoteAddress, headers);
+    if (limited) {
+      const retry = new Headers({ "Retry-After": String(limited.retryAfter) });
+      return void refuse.call(this, 429, `too many ${limited.kind}`, retry);
+    }
     const match = ctx.router.match(request.path);
     const resource = match ? match.resource : ctx.fallback;
     if (!resource) return void refuse.call(this, 404, "no such resource");
@@ -335,6 +341,7 @@ export class Upgrade<Data> implements ConnHandlers {
   }
 
   #refuseRaw(status: number, body: string): void {
+    this.#ctx.server._countRefused(status);
     this.#finish(encodeRawRefusal(this.#ctx.raw!.framing ?? "line", status, body));
   }
 
@@ -395,6 +402,8 @@ export class Upgrade<Data> implements ConnHandlers {
       topics: ctx.topics,
       owner: ctx.server,
       resource: resource.pattern,
+      stats: ctx.server._countersOf(resource.pattern),
+      limits: ctx.server._connLimits,
     };
   }
 
@@ -467,7 +476,10 @@ export class Upgrade<Data> implements ConnHandlers {
       return;
     }
     const bytes = req.method === "HEAD" ? undefined : new Uint8Array(await response.arrayBuffer());
-    if (this.#phase === Phase.Admitting) this.#reject(response.status, bytes, response.headers);
+    // The application's own answer, whatever its status: not a refusal to count.
+    if (this.#phase === Phase.Admitting) {
+      this.#finish(encodeResponse(response.status, response.headers, bytes));
+    }
   }
 }
 
