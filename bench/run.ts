@@ -1100,7 +1100,7 @@ async function writeReport(
   await Deno.writeTextFile(mdPath, render(res, shownScenarios(res)));
   if (chartPath) await Deno.writeTextFile(chartPath, chart(res, shownScenarios(res)));
   // Formatted as `deno fmt` wants them (npm run check checks every file in the repository).
-  const f = await run([DENO, "fmt", "--quiet", mdPath, jsonPath]);
+  const f = await run([DENO, "fmt", "--quiet", mdPath, jsonPath, ...chartPath ? [chartPath] : []]);
   if (f.code !== 0) console.error(`bench: deno fmt: ${f.out}`);
 }
 
