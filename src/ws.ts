@@ -515,6 +515,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     encodeClosePayload(code, reason); // throws on a code or reason that may not be sent
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
+    // A rate-limited socket is read again, so that the peer's close frame can arrive.
+    if (this.#throttled !== undefined) {
+      clearTimeout(this.#throttled);
+      WS.#unthrottle(this as WS<unknown>);
+    }
     this.#armCloseTimer();
     this.#engine!.close(code, reason);
     this.#flush();
@@ -785,7 +790,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal A rate limit paused reading for `ms` (policy "pause"). */
   _throttle(ms: number): void {
     const conn = this.#conn;
-    if (!conn || this.#throttled !== undefined || this.#state === "closed") return;
+    // A closing socket is read to its end: the close frame must get through.
+    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
     conn.pause();
     this.#throttled = setTimeout(WS.#unthrottle, ms, this);
   }

@@ -82,6 +82,7 @@ export interface Throttled {
   _throttle(ms: number): void;
   _limitClose(): void;
   readonly remoteAddress: string;
+  readonly readyState: string;
 }
 
 /**
@@ -126,7 +127,7 @@ export class ConnLimiter {
 
   #over(ws: Throttled, kind: "messages" | "bytes", seconds: number): void {
     // One action per chunk: a chunk of many small messages is one burst.
-    if (this.#acted) return;
+    if (this.#acted || ws.readyState !== "open") return;
     this.#acted = true;
     const o = this.#opts;
     o.sink?._rateLimited(kind, o.policy, ws.remoteAddress, ws);
