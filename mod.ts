@@ -213,3 +213,19 @@ export type { SendOptions } from "./src/ws.ts";
 // Issue 14 (proxies, redirects, unix sockets, browsers): the proxy error class. The browser entry
 // point is browser.ts.
 export { ProxyError } from "./src/errors.ts";
+
+// Issue 16: stats, Prometheus metrics, lifecycle events and limits.
+export {
+  type RateLimitKind,
+  type ResourceStats,
+  type ServerStats,
+  type TrafficStats,
+} from "./src/ops/stats.ts";
+export {
+  handleMetrics,
+  type HasStats,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusText,
+} from "./src/ops/metrics.ts";
+export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
+export type { ClientDisconnectInfo, RateLimitInfo } from "./src/server.ts";

@@ -5,13 +5,28 @@
  */
 
 import type { Backplane } from "./backplane/backplane.ts";
+import { now } from "./clock.ts";
 import { Emitter, logUnhandled } from "./emitter.ts";
 import { InvalidOptionError } from "./errors.ts";
 import { checkObject, checkServeOptions } from "./options.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
-import { HeaderFields, type RequestHead } from "./protocol/http.ts";
+import { HeaderFields, type HeaderLookup, type RequestHead } from "./protocol/http.ts";
+import {
+  AddressLimits,
+  type AddressRefusal,
+  connLimits,
+  type LimitsOptions,
+  type ResolvedConnLimits,
+} from "./ops/limits.ts";
+import {
+  addResourceStats,
+  emptyResourceStats,
+  type RateLimitKind,
+  ResourceCounters,
+  type ServerStats,
+} from "./ops/stats.ts";
 import type { RawFraming } from "./protocol/raw.ts";
 import { type OriginPolicy, Router } from "./router.ts";
 import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
@@ -20,6 +35,7 @@ import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
 import { type SendData, type UpgradeRequest, WS } from "./ws.ts";
+import type { ResourceStats, TrafficStats } from "./ops/stats.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -124,6 +140,8 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * `redisBackplane` from `wsdriver/redis`); closed with the server. Default: this process only.
    */
   backplane?: Backplane;
+  /** Limits against abuse, per connection and per client address (all off by default). */
+  limits?: LimitsOptions;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -190,7 +208,38 @@ export type ServerEvents<Data = unknown> = {
   refused: [info: RefusedInfo];
   /** `publish` skipped (policy `"drop"`) or closed (policy `"close"`) a subscriber that is over its high-water mark. */
   slow: [ws: WS<Data>, topic: string];
+  /** A client's socket opened: emitted just before its resource's handler runs. */
+  connection: [ws: WS<Data>];
+  /** A client's socket closed: how, after how long, and what went through it. */
+  disconnect: [ws: WS<Data>, info: ClientDisconnectInfo];
+  /** A limit acted: a connection paused or closed, or a handshake refused with 429. */
+  ratelimit: [info: RateLimitInfo<Data>];
 };
+
+/** How a connection ended, as reported by a server's `disconnect` event. */
+export interface ClientDisconnectInfo extends TrafficStats {
+  /** Close code (1006: dropped without a close frame). */
+  code: number;
+  reason: string;
+  wasClean: boolean;
+  /** Milliseconds the socket was open. */
+  duration: number;
+  /** The resource pattern it belonged to (`"*"`: the `serve` handler). */
+  resource: string;
+  remoteAddress: string;
+}
+
+/** What a server's `ratelimit` event reports. */
+export interface RateLimitInfo<Data = unknown> {
+  /** The limit that acted. */
+  limit: RateLimitKind;
+  /** `"pause"`: reading stopped until the budget refills; `"close"`: closed with 1008; `"refuse"`: 429. */
+  action: "pause" | "close" | "refuse";
+  /** The client address (after `trustProxy` / `clientAddress`, for per-address limits). */
+  address: string;
+  /** The connection, for per-connection limits. */
+  ws?: WS<Data>;
+}
 
 /** Default {@link ServeOptions.handshakeTimeout}: 10 s. */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
@@ -220,14 +269,124 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   /** Watches raw clients, which have their own idle timeout. */
   #rawSweeper: Sweeper | undefined;
   #closing: Promise<void> | undefined;
+  #createdAt = now();
+  #counters = new Map<string, ResourceCounters>();
+  #refused = new Map<number, number>();
+  #rateLimited: Record<RateLimitKind, number> = {
+    messages: 0,
+    bytes: 0,
+    connections: 0,
+    handshakes: 0,
+  };
+  #addressLimits: AddressLimits | undefined;
+  /** Client address of each open socket, when connections per address are limited. */
+  #addressOf: Map<WS<Data>, string> | undefined;
+  /** @internal Per-connection limits, shared by all sockets' settings. */
+  readonly _connLimits: ResolvedConnLimits | undefined;
 
   /** @internal Use {@link serve}. */
-  constructor(secure: boolean, topics: Topics, sweeper: Sweeper, rawSweeper?: Sweeper) {
+  constructor(
+    secure: boolean,
+    topics: Topics,
+    sweeper: Sweeper,
+    rawSweeper?: Sweeper,
+    limits?: LimitsOptions,
+  ) {
     super();
     this.#secure = secure;
     this.topics = topics;
     this.#sweeper = sweeper;
     this.#rawSweeper = rawSweeper;
+    this._connLimits = connLimits(limits, this);
+    if (AddressLimits.wanted(limits)) {
+      this.#addressLimits = new AddressLimits(limits!);
+      if ((limits!.connectionsPerAddress ?? 0) > 0) this.#addressOf = new Map();
+    }
+  }
+
+  /**
+   * What the server did so far: connections, refused handshakes, messages and bytes, closes by
+   * code, slow consumers, topics, pauses, timeouts and limits, in total and per resource. Cheap
+   * enough to call every second: it walks the open sockets once.
+   *
+   * @example
+   * ```ts
+   * const { connections, messagesIn, bytesOut, refused } = server.stats();
+   * ```
+   */
+  stats(): ServerStats {
+    const resources: Record<string, ResourceStats> = {};
+    const total = emptyResourceStats();
+    for (const [pattern, counters] of this.#counters) {
+      const r = resources[pattern] = counters.snapshot(this.clientsOf(pattern));
+      addResourceStats(total, r);
+    }
+    const topics = this.topics.counts();
+    const stats: ServerStats = {
+      ...total,
+      uptime: now() - this.#createdAt,
+      handshaking: this.#handshaking.size,
+      refused: Object.fromEntries([...this.#refused].sort((a, b) => a[0] - b[0])),
+      slowConsumerDrops: this.topics.slowConsumerDrops,
+      topics: topics.topics,
+      subscribers: topics.subscribers,
+      rateLimited: { ...this.#rateLimited },
+      resources,
+    };
+    const backplane = this.backplane?.stats;
+    if (backplane) stats.backplane = { ...backplane };
+    return stats;
+  }
+
+  /** @internal The counters of the resource at `pattern`. */
+  _countersOf(pattern: string): ResourceCounters {
+    let c = this.#counters.get(pattern);
+    if (!c) this.#counters.set(pattern, c = new ResourceCounters());
+    return c;
+  }
+
+  /** @internal A handshake (or plain HTTP request) was answered with an error `status`. */
+  _countRefused(status: number): void {
+    this.#refused.set(status, (this.#refused.get(status) ?? 0) + 1);
+  }
+
+  /** @internal A limit acted (see {@link ServerEvents.ratelimit}). */
+  _rateLimited(
+    limit: RateLimitKind,
+    action: "pause" | "close" | "refuse",
+    address: string,
+    ws?: unknown,
+  ): void {
+    this.#rateLimited[limit]++;
+    this.emit("ratelimit", { limit, action, address, ws: ws as WS<Data> | undefined });
+  }
+
+  /**
+   * @internal Per-address limits at admission: undefined to go on, or the 429 to answer.
+   * `headers` is undefined for a raw client.
+   */
+  _admitAddress(
+    remoteAddress: string,
+    headers: HeaderLookup | undefined,
+  ): AddressRefusal | undefined {
+    const limits = this.#addressLimits;
+    if (!limits) return undefined;
+    const refusal = limits.admit(limits.addressOf(remoteAddress, headers));
+    if (refusal) this._rateLimited(refusal.kind, "refuse", refusal.address);
+    return refusal;
+  }
+
+  /** @internal A client's socket opened (WS's owner hook). */
+  _opened(ws: WS<Data>): void {
+    ws._openedAt = now();
+    this._countersOf(ws._resource).connectionsTotal++;
+    const byAddress = this.#addressOf;
+    if (byAddress) {
+      const address = this.#addressLimits!.addressOf(ws.remoteAddress, ws.request?.headers);
+      byAddress.set(ws, address);
+      this.#addressLimits!.count(address, 1);
+    }
+    this.emit("connection", ws);
   }
 
   /** @internal Takes over a new connection (set by {@link createServer}). */
@@ -314,6 +473,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
 
   /** @internal A handshake was refused. */
   _refused(info: RefusedInfo): void {
+    this._countRefused(info.status);
     this.emit("refused", info);
   }
 
@@ -337,9 +497,30 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   }
 
   /** @internal A client closed (WS's owner hook). */
-  _forget(ws: WS<Data>): void {
+  _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void {
     this.clients.delete(ws);
     if (ws._resource !== DEFAULT_PATTERN) this.#byResource.get(ws._resource)?.delete(ws);
+    this._countersOf(ws._resource).closed(ws, code);
+    const byAddress = this.#addressOf;
+    const address = byAddress?.get(ws);
+    if (address !== undefined) {
+      byAddress!.delete(ws);
+      this.#addressLimits!.count(address, -1);
+    }
+    // Sockets that never opened (refused while connecting) have nothing to report.
+    if (ws._openedAt === 0) return;
+    this.emit("disconnect", ws, {
+      code,
+      reason,
+      wasClean,
+      duration: now() - ws._openedAt,
+      resource: ws._resource,
+      remoteAddress: ws.remoteAddress,
+      messagesIn: ws._messagesIn,
+      messagesOut: ws._messagesOut,
+      bytesIn: ws._bytesIn,
+      bytesOut: ws._bytesOut,
+    });
   }
 
   /**
@@ -401,7 +582,13 @@ export function createServer<Data = unknown>(
   const raw = options.raw === true ? {} : options.raw || undefined;
   const rawIdle = raw?.idleTimeout ?? options.idleTimeout ?? DEFAULT_RAW_IDLE_TIMEOUT;
   const rawSweeper = raw && rawIdle !== false ? new Sweeper({ idleTimeout: rawIdle }) : undefined;
-  const server = new Server<Data>(options.tls !== undefined, topics, sweeper, rawSweeper);
+  const server = new Server<Data>(
+    options.tls !== undefined,
+    topics,
+    sweeper,
+    rawSweeper,
+    options.limits,
+  );
   options.backplane?._attach(topics);
   server.backplane = options.backplane;
   const ctx: UpgradeContext<Data> = {

@@ -75,6 +75,8 @@ export class Topics {
   #bridge: TopicsBridge | undefined;
   readonly slowConsumer: SlowConsumerPolicy;
   readonly slowConsumerCode: 1008 | 1013;
+  /** Times `publish` skipped or closed a subscriber over its high-water mark. */
+  slowConsumerDrops = 0;
 
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
@@ -121,6 +123,13 @@ export class Topics {
     return [...this.#topics.keys()];
   }
 
+  /** How many topics have subscribers, and how many subscriptions there are over all of them. */
+  counts(): { topics: number; subscribers: number } {
+    let subscribers = 0;
+    for (const set of this.#topics.values()) subscribers += set.size;
+    return { topics: this.#topics.size, subscribers };
+  }
+
   /**
    * Sends `data` to every open subscriber of `topic` (a string as text, bytes as binary); returns
    * how many got it. The frame is encoded once for all of them.
@@ -142,6 +151,7 @@ export class Topics {
     for (const ws of set) {
       if (ws === options.except || ws.readyState !== "open") continue;
       if (ws.bufferedAmount > ws.highWaterMark) {
+        this.slowConsumerDrops++;
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
         continue;
       }

@@ -300,6 +300,11 @@ export class Upgrade<Data> implements ConnHandlers {
     refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
   ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
     const ctx = this.#ctx, options = ctx.options;
+    const limited = ctx.server._admitAddress(this.#conn.remoteAddress, headers);
+    if (limited) {
+      const retry = new Headers({ "Retry-After": String(limited.retryAfter) });
+      return void refuse.call(this, 429, `too many ${limited.kind}`, retry);
+    }
     const match = ctx.router.match(request.path);
     const resource = match ? match.resource : ctx.fallback;
     if (!resource) return void refuse.call(this, 404, "no such resource");
@@ -442,6 +447,8 @@ export class Upgrade<Data> implements ConnHandlers {
       topics: ctx.topics,
       owner: ctx.server,
       resource: resource.pattern,
+      stats: ctx.server._countersOf(resource.pattern),
+      limits: ctx.server._connLimits,
     };
   }
 

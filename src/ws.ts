@@ -28,6 +28,8 @@ import type { ServerRequest } from "./request.ts";
 import type { SubscribeOptions, Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 import { messages } from "./stream.ts";
+import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
+import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -92,13 +94,22 @@ export interface WSConfig<Data> {
   topics?: Topics;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
-  /**
-   * Told once the socket is closed (a server's client sets), and of errors thrown by the
-   * application's handler and listeners: one shared hook, no closure each.
-   */
-  owner?: { _forget(ws: WS<Data>): void; _callbackError(error: unknown, ws: WS<Data>): void };
+  /** Told once the socket is open and once it is closed (a server): one shared hook, no closure each. */
+  owner?: SocketOwner<Data>;
   /** The server resource pattern the sockets belong to. */
   resource?: string;
+  /** The resource's counters (a server's sockets). */
+  stats?: ResourceCounters;
+  /** Per-connection rate limits, if any. */
+  limits?: ResolvedConnLimits;
+}
+
+/** @internal What a server learns of its sockets' lives. */
+export interface SocketOwner<Data> {
+  _opened(ws: WS<Data>): void;
+  _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void;
+  /** Errors thrown by the application's handler and listeners. */
+  _callbackError(error: unknown, ws: WS<Data>): void;
 }
 
 /** @internal What is a socket's own. */
@@ -221,6 +232,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #readPaused = false;
   /** The application paused reading (see `pause`), apart from the write backpressure above. */
   #userPaused = false;
+  /** Not read until a rate limit's budget refills. */
+  #throttled: ReturnType<typeof setTimeout> | undefined;
+  #limiter: ConnLimiter | undefined;
+  /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
+  _messagesIn = 0;
+  /** @internal */
+  _messagesOut = 0;
+  /** @internal */
+  _bytesIn = 0;
+  /** @internal */
+  _bytesOut = 0;
+  /** @internal When the socket opened (see `now`), for the server's `disconnect` event. */
+  _openedAt = 0;
 
   #state: ReadyState = "connecting";
   #protocol = "";
@@ -363,6 +387,24 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     return this.#native?.remotePort ?? this.#conn?.remotePort ?? 0;
   }
 
+  /**
+   * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
+   * included; on a runtime's native socket, payload bytes).
+   *
+   * @example
+   * ```ts
+   * ws.on("close", () => console.log(ws.traffic()));
+   * ```
+   */
+  traffic(): TrafficStats {
+    return {
+      messagesIn: this._messagesIn,
+      messagesOut: this._messagesOut,
+      bytesIn: this._bytesIn,
+      bytesOut: this._bytesOut,
+    };
+  }
+
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
     return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) +
@@ -403,6 +445,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     this.#engine!.sendText(text, compress);
     this._active = true;
+    this._messagesOut++;
     this.#flush(callback);
   }
 
@@ -419,6 +462,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     this.#engine!.sendBinary(bytes, compress);
     this._active = true;
+    this._messagesOut++;
     this.#flush(callback);
   }
 
@@ -458,7 +502,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (!this.#readPaused) this.#conn?.resume();
+    if (!this.#readPaused && this.#throttled === undefined) this.#conn?.resume();
   }
 
   /** True between `pause()` and `resume()`. */
@@ -506,6 +550,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     this.#engine!.sendEncoded(chunks, payload);
     this._active = true;
+    this._messagesOut++;
     this.#flush();
     return true;
   }
@@ -520,6 +565,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (proto instanceof Protocol) proto.sendRange(buf, start, end);
     else this.#engine!.sendEncoded(NO_CHUNKS, payload);
     this._active = true;
+    this._messagesOut++;
     this.#flush();
     return true;
   }
@@ -527,6 +573,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */
   _fatal(error: WSError): void {
     if (this.#state === "closed") return;
+    const stats = this.#config.stats;
+    if (stats && error.code === "WS_ERR_HEARTBEAT_TIMEOUT") stats.heartbeatTimeouts++;
     this.emit("error", error);
     this.terminate();
   }
@@ -547,6 +595,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return;
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
+    // A rate-limited socket is read again, so that the peer's close frame can arrive.
+    if (this.#throttled !== undefined) {
+      clearTimeout(this.#throttled);
+      WS.#unthrottle(this as WS<unknown>);
+    }
     this.#armCloseTimer();
     this.#engine!.close(code, reason);
     this.#flush();
@@ -609,6 +662,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#proto = proto;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
+    const limits = this.#config.limits;
+    if (limits) this.#limiter = new ConnLimiter(limits);
     conn.setHandlers(new ConnEvents(this));
     if (this.#userPaused) conn.pause();
     this.#opened(handler);
@@ -636,6 +691,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal The protocol delivered a message (see ProtocolEvents). */
   _message(data: string | Uint8Array, isBinary: boolean): void {
     this._active = true;
+    this._messagesIn++;
+    this.#limiter?.message(this);
     this.emit("message", data, isBinary);
   }
 
@@ -673,7 +730,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      if (!this.#userPaused) conn.resume();
+      if (!this.#userPaused && this.#throttled === undefined) conn.resume();
     }
     this.emit("drain");
   }
@@ -681,6 +738,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal A native socket delivered a message. */
   _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
     this._seen = true;
+    this._bytesIn += data.length;
     this._message(data, isBinary);
   }
 
@@ -701,7 +759,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     clearTimeout(this.#closeTimer);
     this.#state = "closed";
     this.#leaveTopics();
-    this.#config.owner?._forget(this);
+    this.#config.owner?._forget(this, code, reason, wasClean);
     this.emit("close", code, reason, wasClean);
   }
 
@@ -711,6 +769,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * `[listenerError]`).
    */
   #opened(handler?: (ws: WS<Data>) => void): void {
+    this.#config.owner?._opened(this);
     if (handler) {
       try {
         // Typed as returning void, so that any function fits; an async one returns a promise.
@@ -779,6 +838,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #receive(chunk: Uint8Array, shared?: boolean): void {
     const proto = this.#proto!;
     this._seen = true;
+    this._bytesIn += chunk.length;
+    this.#limiter?.bytes(this, chunk.length);
     this.#inReceive = true;
     try {
       proto.receive(chunk, shared);
@@ -809,6 +870,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (proto.outputBytes > 0) {
+      this._bytesOut += proto.outputBytes;
       const out = proto.takeOutput();
       conn.write(
         out,
@@ -822,10 +884,31 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // A peer that sends faster than it reads is not read until its replies drain.
     if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
       this.#readPaused = true;
+      const stats = this.#config.stats;
+      if (stats) stats.backpressurePauses++;
       if (!this.#userPaused) conn.pause();
     }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
+  }
+
+  /** @internal A rate limit paused reading for `ms` (policy "pause"). */
+  _throttle(ms: number): void {
+    const conn = this.#conn;
+    // A closing socket is read to its end: the close frame must get through.
+    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
+    conn.pause();
+    this.#throttled = setTimeout(WS.#unthrottle, ms, this);
+  }
+
+  static #unthrottle(ws: WS<unknown>): void {
+    ws.#throttled = undefined;
+    if (!ws.#readPaused && !ws.#userPaused && ws.#state !== "closed") ws.#conn!.resume();
+  }
+
+  /** @internal A rate limit closes the socket (policy "close"). */
+  _limitClose(): void {
+    if (this.#state === "open") this.close(CloseCode.PolicyViolation, "rate limit exceeded");
   }
 
   #leaveTopics(): void {
@@ -842,6 +925,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#throttled);
     const proto = this.#proto!;
     // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
     const ended = this.kind === "raw"
@@ -860,7 +944,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (callbacks) {
       for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }
-    this.#config.owner?._forget(this);
+    this.#config.owner?._forget(this, code, reason, clean);
     this.emit("close", code, reason, clean);
   }
 }
