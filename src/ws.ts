@@ -425,6 +425,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
+    } else if (options !== undefined && (options === null || typeof options !== "object")) {
+      // Neither options nor a callback: reported as the callback it was most likely meant to be.
+      checkCallback(options);
     }
     if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback, options);
