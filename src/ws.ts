@@ -118,6 +118,19 @@ function flushAll(): void {
   flushQueue.length = 0;
 }
 
+/**
+ * Runs send callbacks (pairs of mark and callback, see `WS.#callbacks`): all with success, or, for
+ * a failed write, success for those whose bytes went out (mark at most `written`) and `error` for
+ * the rest.
+ */
+function settle(callbacks: Array<number | SendCallback>, error?: Error, written = 0): void {
+  for (let i = 0; i < callbacks.length; i += 2) {
+    const cb = callbacks[i + 1] as SendCallback;
+    if (error === undefined || (callbacks[i] as number) <= written) cb();
+    else cb(error);
+  }
+}
+
 /** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
 interface Engine {
   sendText(text: string): void;
@@ -204,9 +217,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #pendingBytes = 0;
   #inReceive = false;
   #flushQueued = false;
-  /** Send callbacks waiting for the next write. */
-  #callbacks: SendCallback[] | undefined;
+  /**
+   * Send callbacks waiting for the next write, as pairs of (mark, callback): the mark is the
+   * transport's `written` count once the callback's bytes are out, so that a write cut short
+   * fails only the callbacks whose bytes did not go out.
+   */
+  #callbacks: Array<number | SendCallback> | undefined;
+  /** The transport's count of bytes accepted (in `Conn.written` terms) after our last write. */
+  #sentMark = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The transport's `written` when the close timer was last armed. */
+  #closeProgress = 0;
   #transportEnded = false;
 
   /** @internal Use {@link serve} or {@link connect}. */
@@ -522,6 +543,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       );
     this.#proto = proto;
     this.#state = "open";
+    this.#sentMark = conn.written + conn.bufferedAmount;
     this._lastSeenAt = this._lastMessageAt = now();
     conn.setHandlers(new ConnEvents(this));
     this.#opened(handler);
@@ -685,7 +707,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
   #flush(callback?: SendCallback): void {
-    if (callback) (this.#callbacks ??= []).push(callback);
+    if (callback) {
+      (this.#callbacks ??= []).push(this.#sentMark + (this.#proto?.outputBytes ?? 0), callback);
+    }
     if (this.#inReceive || this.#flushQueued) return;
     // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
     this.#flushQueued = true;
@@ -700,19 +724,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#callbacks = undefined;
     if (!conn || !proto) {
       // A native socket writes by itself: the data is handed over.
-      if (callbacks) { for (const cb of callbacks) cb(); }
+      if (callbacks) settle(callbacks);
       return;
     }
     if (proto.outputBytes > 0) {
+      this.#sentMark += proto.outputBytes;
       const out = proto.takeOutput();
       conn.write(
         out,
-        callbacks === undefined ? undefined : (err) => {
-          for (const cb of callbacks) cb(err);
-        },
+        callbacks === undefined ? undefined : (err) => settle(callbacks, err, conn.written),
       );
     } else if (callbacks) {
-      for (const cb of callbacks) cb();
+      settle(callbacks);
     }
     // A peer that sends faster than it reads is not read until its replies drain.
     if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
@@ -729,9 +752,25 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#subscribed = undefined;
   }
 
+  /**
+   * The closing handshake gets `closeTimeout` without progress: while the peer still reads what
+   * was queued before the close frame (or just took the close frame), the wait starts over, so a
+   * slow but live reader gets everything and the close code; a peer that reads nothing is dropped.
+   */
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(() => this.#drop(), this.closeTimeout);
+    this.#closeProgress = this.#conn?.written ?? 0;
+    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+  }
+
+  #closeTimedOut(): void {
+    const written = this.#conn?.written ?? 0;
+    if (written > this.#closeProgress && this.#state !== "closed") {
+      this.#closeProgress = written;
+      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+      return;
+    }
+    this.#drop();
   }
 
   #closed(): void {
@@ -752,9 +791,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#leaveTopics();
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
-    if (callbacks) {
-      for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
-    }
+    if (callbacks) settle(callbacks, new StateError("WS_ERR_NOT_OPEN", "socket closed"), -1);
     this.#config.owner?._forget(this);
     this.emit("close", code, reason, clean);
   }
