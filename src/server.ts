@@ -188,6 +188,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.#secure = secure;
     this.topics = topics;
     this.#sweeper = sweeper;
+    topics._onSlow = (ws, topic) => this.emit("slow", ws as WS<Data>, topic);
   }
 
   /** @internal Takes over a new connection (set by {@link createServer}). */

@@ -49,6 +49,8 @@ export class Topics {
   #topics = new Map<string, Set<WS>>();
   readonly slowConsumer: SlowConsumerPolicy;
   readonly slowConsumerCode: 1008 | 1013;
+  /** @internal Told of each subscriber skipped or closed for being slow (the server's `slow`). */
+  _onSlow: ((ws: WS, topic: string) => void) | undefined;
 
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
@@ -97,8 +99,9 @@ export class Topics {
     let delivered = 0;
     for (const ws of set) {
       if (ws === options.except || ws.readyState !== "open") continue;
-      if (ws.bufferedAmount > ws.highWaterMark) {
+      if (ws._overHighWaterMark()) {
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
+        this._onSlow?.(ws, topic);
         continue;
       }
       const d = ws._deflate;

@@ -92,6 +92,9 @@ export interface WSInit<Data> {
 /** Default {@link WS.highWaterMark}: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
+/** Output of one turn above which a broadcast writes it at once (see `_overHighWaterMark`). */
+const SYNC_FLUSH = 64 * 1024;
+
 const encoder = new TextEncoder();
 const NO_CHUNKS: readonly Uint8Array[] = [];
 
@@ -462,6 +465,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this._active = true;
     this.#flush();
     return true;
+  }
+
+  /**
+   * @internal Over the high-water mark by what the transport could not write. Output made in this
+   * turn is not written until its end: once it is large, it is written now, so that a burst of
+   * broadcasts judges a subscriber by its peer's reading, not by the burst's size.
+   */
+  _overHighWaterMark(): boolean {
+    const proto = this.#proto;
+    if (proto !== undefined && proto.outputBytes >= SYNC_FLUSH && !this.#inReceive) {
+      this._flushNow();
+    }
+    return this.bufferedAmount > this.highWaterMark;
   }
 
   /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */

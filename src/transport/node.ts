@@ -19,6 +19,13 @@ import type {
 /** Up to this many bytes, the chunks of one write are joined into one buffer. */
 const COALESCE_LIMIT = 16 * 1024;
 
+/**
+ * Deno's node:net writes a writev (cork) asynchronously, even when the kernel would take it all at
+ * once: the bytes then count as buffered until the next turn, and a broadcast burst takes fast
+ * subscribers for slow ones. There, a write's chunks (at most {@link PIECE} bytes) are joined.
+ */
+const JOIN_WRITEV = (globalThis as { Deno?: unknown }).Deno !== undefined;
+
 /** Where a socket keeps its NodeConn, so that one set of listener functions serves every socket. */
 const CONN = Symbol("wsdriver.conn");
 type Tagged = net.Socket & { [CONN]: NodeConn };
@@ -207,7 +214,7 @@ class NodeConn implements Conn {
     if (last === 0) {
       ok = s.write(chunks[0], cb);
     } else {
-      if (total <= COALESCE_LIMIT) {
+      if (total <= COALESCE_LIMIT || JOIN_WRITEV) {
         // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
         // a writev with a Buffer wrapper and a write request per frame.
         ok = s.write(concatBytes(chunks, total), cb);
