@@ -107,7 +107,9 @@ function throttle(socket: net.Socket, rate: number, stopAfter = Infinity): Promi
 }
 
 describe("close() after a large burst", () => {
-  it("a slow but live reader gets every message, then the close code; every callback succeeds", async () => {
+  it("a slow but live reader gets every message, then the close code; every callback succeeds", {
+    timeout: 30_000,
+  }, async () => {
     const server = await burstServer();
     const client = await RawClient.connect(server.port);
     try {
@@ -138,35 +140,41 @@ describe("close() after a large burst", () => {
     }
   });
 
-  it("a reader that stops is dropped; callbacks succeed for what it received and fail for the rest", async () => {
-    const server = await burstServer();
-    const client = await RawClient.connect(server.port);
-    try {
-      const head = await rawUpgrade(client);
-      throttle(client.socket, 32 * 1024 * 1024, 4 * 1024 * 1024);
-      const { results, closed } = await withTimeout(server.burst, 5000, "the burst");
-      const [code] = await closed;
-      assert.equal(code, 1006, "dropped after the close timeout passed without progress");
-      await withTimeout(
-        (async () => {
-          while (results.includes(null)) await new Promise((r) => setTimeout(r, 10));
-        })(),
-        3000,
-        "every callback",
-      );
-      const received = decodeFrames(client.received.subarray(head)).filter((f) => f.opcode === 0x1)
-        .length;
-      assert.ok(received > 0 && received < COUNT, `received ${received}`);
-      for (let i = 0; i < received; i++) {
-        assert.equal(results[i], undefined, `message ${i} arrived, but its callback failed`);
+  it(
+    "a reader that stops is dropped; callbacks succeed for what it received and fail for the rest",
+    { timeout: 30_000 },
+    async () => {
+      const server = await burstServer();
+      const client = await RawClient.connect(server.port);
+      try {
+        const head = await rawUpgrade(client);
+        throttle(client.socket, 32 * 1024 * 1024, 4 * 1024 * 1024);
+        const { results, closed } = await withTimeout(server.burst, 5000, "the burst");
+        const [code] = await closed;
+        assert.equal(code, 1006, "dropped after the close timeout passed without progress");
+        await withTimeout(
+          (async () => {
+            while (results.includes(null)) await new Promise((r) => setTimeout(r, 10));
+          })(),
+          3000,
+          "every callback",
+        );
+        const received = decodeFrames(client.received.subarray(head)).filter((f) =>
+          f.opcode === 0x1
+        )
+          .length;
+        assert.ok(received > 0 && received < COUNT, `received ${received}`);
+        for (let i = 0; i < received; i++) {
+          assert.equal(results[i], undefined, `message ${i} arrived, but its callback failed`);
+        }
+        const firstFailed = results.findIndex((r) => r !== undefined);
+        assert.ok(firstFailed >= received, "data that went out is reported as sent");
+        assert.ok(firstFailed > 0 && firstFailed < COUNT, `first failure at ${firstFailed}`);
+        for (let i = firstFailed; i < COUNT; i++) assert.ok(results[i] instanceof Error);
+      } finally {
+        client.destroy();
+        await server.close();
       }
-      const firstFailed = results.findIndex((r) => r !== undefined);
-      assert.ok(firstFailed >= received, "data that went out is reported as sent");
-      assert.ok(firstFailed > 0 && firstFailed < COUNT, `first failure at ${firstFailed}`);
-      for (let i = firstFailed; i < COUNT; i++) assert.ok(results[i] instanceof Error);
-    } finally {
-      client.destroy();
-      await server.close();
-    }
-  });
+    },
+  );
 });

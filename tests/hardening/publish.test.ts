@@ -26,7 +26,9 @@ const BURSTS = 40;
 
 for (const policy of ["drop", "close"] as SlowConsumerPolicy[]) {
   describe(`publish bursts over the high-water mark (slowConsumer: "${policy}")`, () => {
-    it("reach every subscriber that reads; only the one that does not is reported slow", async () => {
+    it("reach every subscriber that reads; only the one that does not is reported slow", {
+      timeout: 30_000,
+    }, async () => {
       const server = await serve(
         {
           port: 0,
