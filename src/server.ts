@@ -297,6 +297,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.topics = topics;
     this.#sweeper = sweeper;
     this.#rawSweeper = rawSweeper;
+    topics._onSlow = (ws, topic) => this.emit("slow", ws as WS<Data>, topic);
     this._connLimits = connLimits(limits, this);
     if (AddressLimits.wanted(limits)) {
       this.#addressLimits = new AddressLimits(limits!);

@@ -26,6 +26,11 @@ export interface Conn {
   readonly remotePort: number;
   /** Bytes accepted by `write` and not yet handed to the operating system. */
   readonly bufferedAmount: number;
+  /**
+   * Bytes handed to the operating system so far, all writes counted: exact where the runtime
+   * says how much of a write under way went out, else a lower bound (completed writes only).
+   */
+  readonly written: number;
   /** Installs the handlers; before this, no event is delivered. */
   setHandlers(handlers: ConnHandlers): void;
   /** Writes chunks in order; `callback` runs once they are written (or the write failed). */
