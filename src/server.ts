@@ -8,7 +8,7 @@ import type { Backplane } from "./backplane/backplane.ts";
 import { now } from "./clock.ts";
 import { Emitter, logUnhandled } from "./emitter.ts";
 import { InvalidOptionError } from "./errors.ts";
-import { checkObject, checkServeOptions } from "./options.ts";
+import { checkCloseArgs, checkObject, checkServeOptions } from "./options.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -530,6 +530,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
    */
   close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
     if (this.#closing) return this.#closing;
+    // Checked before anything stops, so that a bad code cannot leave the server half closed.
+    checkCloseArgs(code, reason);
     this.#listener?.close();
     this.#sweeper.stop();
     this.#rawSweeper?.stop();

@@ -814,8 +814,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (handler) {
       try {
         // Typed as returning void, so that any function fits; an async one returns a promise.
-        const result = handler(this) as unknown as PromiseLike<void> | undefined;
-        if (result !== undefined && typeof result.then === "function") {
+        const result = handler(this) as unknown as PromiseLike<void> | null | undefined;
+        if (result !== undefined && result !== null && typeof result.then === "function") {
           result.then(undefined, (err) => this[listenerError](err, "handler"));
         }
       } catch (err) {
