@@ -34,6 +34,8 @@ export interface ConnScript {
    * frames. The server must then admit it and report the close code the ending implies.
    */
   valid: boolean;
+  /** The data messages in the stream's valid parts (all of them when `valid`), in order. */
+  messages: SentMessage[];
   /** The bytes, in order: the prelude, then the frames. */
   stream: Uint8Array;
   /** Write boundaries, taken modulo the stream length (duplicates and 0 are ignored). */
@@ -211,7 +213,8 @@ function cutAt(b: Uint8Array, at: number[]): Uint8Array[] {
 function fragmented(
   message: fc.Arbitrary<[opcode: number, body: Uint8Array]>,
   rsv1: boolean,
-): fc.Arbitrary<Uint8Array> {
+  encode: (body: Uint8Array) => Uint8Array = (b) => b,
+): fc.Arbitrary<Sent> {
   return fc.record({
     message,
     parts: fc.integer({ min: 1, max: 12 }),
@@ -221,7 +224,7 @@ function fragmented(
     }),
     key,
   }).map(({ message: [opcode, body], parts, seed, controls, key }) => {
-    const frames = split(body, parts, seed).map((piece, i, all) =>
+    const frames = split(encode(body), parts, seed).map((piece, i, all) =>
       encodeFrame({
         opcode: i === 0 ? opcode : 0,
         fin: i === all.length - 1,
@@ -244,9 +247,23 @@ function fragmented(
       });
       frames.splice(at % (frames.length + 1), 0, f);
     }
-    return concat(frames);
+    return { bytes: concat(frames), messages: [{ opcode, body }] };
   });
 }
+
+/** Bytes to send, and the data messages in them (bodies uncompressed). */
+interface Sent {
+  bytes: Uint8Array;
+  messages: SentMessage[];
+}
+
+/** A data message a script sends. */
+export interface SentMessage {
+  opcode: number;
+  body: Uint8Array;
+}
+
+const unknownMessages = (bytes: Uint8Array): Sent => ({ bytes, messages: [] });
 
 /** A valid masked close frame with code 1000. */
 export const CLOSE_1000: Uint8Array = encodeFrame({
@@ -307,22 +324,38 @@ const message: fc.Arbitrary<[number, Uint8Array]> = pick(
 );
 
 /** A frame or message a well-behaved client could send (compressed too, when `deflate`). */
-function validFrames(deflate: boolean): fc.Arbitrary<Uint8Array> {
-  const data = fc.record({ m: message, key }).map(({ m: [opcode, body], key }) =>
-    encodeFrame({ opcode, fin: true, rsv: 0, mask: true, payload: body, length: "exact", key })
-  );
+function validFrames(deflate: boolean): fc.Arbitrary<Sent> {
+  const data = fc.record({ m: message, key }).map(({ m: [opcode, body], key }) => ({
+    bytes: encodeFrame({
+      opcode,
+      fin: true,
+      rsv: 0,
+      mask: true,
+      payload: body,
+      length: "exact",
+      key,
+    }),
+    messages: [{ opcode, body }],
+  }));
   const control = fc.record({ opcode: fc.constantFrom(9, 10), p: bytes(0, 125), key }).map((f) =>
-    encodeFrame({ ...f, fin: true, rsv: 0, mask: true, payload: f.p, length: "exact", key: f.key })
+    unknownMessages(
+      encodeFrame({
+        ...f,
+        fin: true,
+        rsv: 0,
+        mask: true,
+        payload: f.p,
+        length: "exact",
+        key: f.key,
+      }),
+    )
   );
-  const kinds: Array<[number, fc.Arbitrary<Uint8Array>]> = [
+  const kinds: Array<[number, fc.Arbitrary<Sent>]> = [
     [4, data],
     [1, control],
     [2, fragmented(message, false)],
   ];
-  if (deflate) {
-    const compressed = message.map(([op, body]): [number, Uint8Array] => [op, compress(body)]);
-    kinds.push([4, fragmented(compressed, true)]);
-  }
+  if (deflate) kinds.push([4, fragmented(message, true, compress)]);
   return pick(...kinds);
 }
 
@@ -335,18 +368,23 @@ function anyFrames(deflate: boolean): fc.Arbitrary<Uint8Array> {
   const kinds: Array<[number, fc.Arbitrary<Uint8Array>]> = [
     [8, frame],
     [2, closeFrame],
-    [3, fragmented(anyMessage, false)],
+    [3, fragmented(anyMessage, false).map((f) => f.bytes)],
   ];
-  if (deflate) kinds.push([8, fragmented(fc.tuple(fc.constantFrom(1, 2), compressedBody), true)]);
+  if (deflate) {
+    const compressed = fragmented(fc.tuple(fc.constantFrom(1, 2), compressedBody), true);
+    kinds.push([8, compressed.map((f) => f.bytes)]);
+  }
   return pick(...kinds);
 }
 
 /**
  * The frames after the prelude: valid traffic, then (in half of the streams) a few frames of
  * anything, where most streams break, then more valid traffic, which the server must not take as
- * part of a broken frame. `valid`: no frames of anything.
+ * part of a broken frame. `valid`: no frames of anything; `messages`: the data messages sent.
  */
-function frames(deflate: boolean): fc.Arbitrary<{ bytes: Uint8Array; valid: boolean }> {
+function frames(
+  deflate: boolean,
+): fc.Arbitrary<{ bytes: Uint8Array; valid: boolean; messages: SentMessage[] }> {
   return fc.tuple(
     fc.array(validFrames(deflate), { maxLength: 8 }),
     pick<Uint8Array[]>([1, fc.constant([])], [
@@ -354,7 +392,11 @@ function frames(deflate: boolean): fc.Arbitrary<{ bytes: Uint8Array; valid: bool
       fc.array(anyFrames(deflate), { minLength: 1, maxLength: 3 }),
     ]),
     fc.array(validFrames(deflate), { maxLength: 4 }),
-  ).map(([a, b, c]) => ({ bytes: concat([...a, ...b, ...c]), valid: b.length === 0 }));
+  ).map(([a, b, c]) => ({
+    bytes: concat([...a.map((s) => s.bytes), ...b, ...c.map((s) => s.bytes)]),
+    valid: b.length === 0,
+    messages: [...a, ...c].flatMap((s) => s.messages),
+  }));
 }
 
 const KEY_B64 = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -546,6 +588,7 @@ export function connScript(deflate: boolean): fc.Arbitrary<ConnScript> {
   }).map(({ prelude: [name, head, usual], frames, cuts, delays, ending }) => ({
     prelude: name,
     valid: usual && frames.valid,
+    messages: frames.messages,
     stream: concat(ending === "close" ? [head, frames.bytes, CLOSE_1000] : [head, frames.bytes]),
     cuts,
     delays,

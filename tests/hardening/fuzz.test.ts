@@ -11,8 +11,9 @@
  * - every server-side socket reports `close` with a valid code (one a peer may send, or 1005/1006),
  *   and `server.clients` is empty after each batch;
  * - the process RSS stays within a bound;
- * - a client that sends only valid traffic is admitted, and its socket closes with 1000 after its
- *   close frame, or 1006 when it drops or goes silent (heartbeat).
+ * - a client that sends only valid traffic is admitted, gets exactly its messages back (the
+ *   server echoes them; checked without deflate), and its socket closes with 1000 after its close
+ *   frame, or 1006 when it drops or goes silent (heartbeat).
  *
  * Seeded: `FUZZ_SEED` (default a fixed seed) and `FUZZ_RUNS` change the inputs, `FUZZ_PATH` (with
  * the seed from a failure message) replays the failing batch, and `FUZZ_SHRINK=1` lets fast-check
@@ -27,8 +28,8 @@ import fc from "fast-check";
 import { isValidCloseCode } from "../../src/protocol/close.ts";
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
-import { withTimeout } from "../_helpers.ts";
-import { playScript, sampleRss, trapErrors } from "./_fuzz_driver.ts";
+import { decodeFrames, headEnd, withTimeout } from "../_helpers.ts";
+import { KEEP_RECEIVED, playScript, sampleRss, trapErrors } from "./_fuzz_driver.ts";
 import { type ConnScript, connScript, describeScript } from "./_fuzz_streams.ts";
 
 const env = (name: string) => process.env[name];
@@ -59,6 +60,45 @@ function expectedAccept(stream: Uint8Array): string {
 /** Codes a server-side `close` event may report: any a peer may send, 1005 (none) and 1006. */
 function validReported(code: number): boolean {
   return isValidCloseCode(code) || code === 1005 || code === 1006;
+}
+
+/**
+ * For a valid script that ends with a close frame or silence (so that the server answers all of
+ * it): undefined if the client got back exactly the messages it sent (as the server echoes them;
+ * `pub:` texts go to every subscriber instead, and are left out on both sides), else what differs.
+ * This catches bytes of one message (or connection) turning up in another.
+ */
+function echoProblem(script: ConnScript, received: Uint8Array): string | undefined {
+  if (!script.valid || (script.ending !== "close" && script.ending !== "none")) return undefined;
+  if (received.length >= KEEP_RECEIVED) return undefined;
+  const isPub = (opcode: number, body: Uint8Array) =>
+    opcode === 1 && body[0] === 0x70 && body[1] === 0x75 && body[2] === 0x62 && body[3] === 0x3a;
+  const sent = script.messages.filter((m) => !isPub(m.opcode, m.body));
+  const got: Array<{ opcode: number; body: Uint8Array }> = [];
+  for (const f of decodeFrames(received.subarray(Math.max(0, headEnd(received))))) {
+    if (f.opcode === 1 || f.opcode === 2) got.push({ opcode: f.opcode, body: f.payload });
+  }
+  const echoed = got.filter((m) => !isPub(m.opcode, m.body));
+  const hex = (b: Uint8Array) =>
+    Array.from(b.subarray(0, 40), (x) => x.toString(16).padStart(2, "0")).join("");
+  for (let i = 0; i < Math.max(sent.length, echoed.length); i++) {
+    const a = sent[i], b = echoed[i];
+    if (!a || !b || a.opcode !== b.opcode || !equalBytes(a.body, b.body)) {
+      return `echo ${i} of ${sent.length} differs: sent ${
+        a ? `${a.opcode}:${a.body.length}:${hex(a.body)}` : "nothing"
+      }, ` +
+        `got ${
+          b ? `${b.opcode}:${b.body.length}:${hex(b.body)}` : "nothing"
+        } (${echoed.length} echoed)`;
+    }
+  }
+  return undefined;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 interface Served {
@@ -154,6 +194,12 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
         problems.push(`valid stream closed with ${s.code}, not ${expected}: ${who(o.localPort)}`);
       }
     });
+    if (!deflate) {
+      outcomes.forEach((o, i) => {
+        const wrong = echoProblem(scripts[i], o.received);
+        if (wrong) problems.push(`${wrong}: ${who(o.localPort)}`);
+      });
+    }
     if (server.clients.size !== 0) problems.push(`server.clients has ${server.clients.size} left`);
     if (trap.errors.length > 0) {
       problems.push(`uncaught: ${trap.errors.map((e) => (e as Error)?.stack ?? String(e))}`);
