@@ -428,7 +428,7 @@ function upgrade(deflate: boolean): fc.Arbitrary<{ head: Uint8Array; usual: bool
   return fc.record({
     path: pick([4, fc.constantFrom("/", "/a/b?c=d")], [
       1,
-      fc.constantFrom("/%00", "*", "/?" + "q".repeat(300)),
+      fc.constantFrom("/%00", "*", "/?" + "q".repeat(300), "/deny", "/nowhere"),
     ]),
     offer: deflate
       ? pick([4, goodOffer.map((o): [string, boolean] => [o, true])], [
@@ -445,7 +445,7 @@ function upgrade(deflate: boolean): fc.Arbitrary<{ head: Uint8Array; usual: bool
           (proto ? "Sec-WebSocket-Protocol: chat, superchat\r\n" : ""),
       ),
     ),
-    usual: path.startsWith("/") && path.length < 20 && path !== "/%00" && (offer?.[1] ?? true),
+    usual: (path === "/" || path === "/a/b?c=d") && (offer?.[1] ?? true),
   }));
 }
 
@@ -550,6 +550,24 @@ const oddUpgrade: fc.Arbitrary<Uint8Array> = fc.record({
   return encoder.encode(all.join(eol) + eol + eol);
 });
 
+/** A plain HTTP POST whose Content-Length is right, short, long or absent. */
+const post: fc.Arbitrary<Uint8Array> = fc.tuple(
+  bytes(0, 2000),
+  fc.constantFrom("right", "less", "more", "none", "huge"),
+).map(([body, length]) => {
+  const n = length === "right"
+    ? body.length
+    : length === "less"
+    ? body.length >> 1
+    : length === "more"
+    ? body.length + 10
+    : 2 ** 40;
+  const head = `POST /p HTTP/1.1\r\nHost: x\r\n${
+    length === "none" ? "" : `Content-Length: ${n}\r\n`
+  }\r\n`;
+  return concat([encoder.encode(head), body]);
+});
+
 /** What a connection starts with: its name, bytes, and whether it is a usual valid handshake. */
 function prelude(deflate: boolean): fc.Arbitrary<[string, Uint8Array, boolean]> {
   const named = (name: string, a: fc.Arbitrary<Uint8Array>) =>
@@ -562,6 +580,7 @@ function prelude(deflate: boolean): fc.Arbitrary<[string, Uint8Array, boolean]> 
     [1, named("garbage", bytes(1, 600))],
     [1, named("plain-http", fc.constant(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))],
     [1, named("big-head", fc.constant(bigHead))],
+    [1, named("http-post", post)],
     [1, named("nothing", fc.constant(new Uint8Array(0)))],
   );
 }
