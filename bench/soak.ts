@@ -9,26 +9,28 @@
  * deno run -A bench/soak.ts --duration 30s --connections 2000 --only deno
  * ```
  *
- * Options: `--duration D` (per runtime: `600`, `30s`, `10m`; default 10m), `--connections N`
- * (default 10000), `--only deno,bun,node`, `--churn N` (connections replaced a second, default
- * 0.5 % of N), `--echo-rate N` (echo messages a second over the bulk connections, default 1000),
- * `--probes N` (latency probe connections, default 10), `--heartbeat MS` (server heartbeat
- * interval and timeout, default 2000), `--publish MS` (server broadcast period, default 500),
- * `--driver deno|bun` (runtime of the load drivers, default bun), `--out FILE` (default
- * bench/SOAK.md; the figures also go to the `.json` next to it, and `--only` keeps the other
- * runtimes' figures there).
+ * Options: `--duration D` (measured load per runtime, after the ramp-up: `600`, `30s`, `10m`;
+ * default 10m), `--connections N` (default 10000), `--only deno,bun,node`, `--churn N`
+ * (connections replaced a second, default 0.5 % of N), `--echo-rate N` (echo messages a second
+ * over the bulk connections, default 1000), `--probes N` (latency probe connections, default 10),
+ * `--heartbeat MS` (server heartbeat interval and timeout, default 5000), `--publish MS` (server
+ * broadcast period, default 1000), `--driver deno|bun` (runtime of the load drivers, default bun),
+ * `--pin` (server on core 0, bulk driver on core 1, with `taskset`: for a quiet machine),
+ * `--out FILE` (default bench/SOAK.md; the figures also go to the `.json` next to it, and
+ * `--only` keeps the other runtimes' figures there).
  *
- * Per runtime: the server (`soak_server.mjs`) runs in its own process, pinned to core 0 where
- * `taskset` exists, and two driver processes (`soak_driver.ts`): `bulk` (on core 1) holds the
- * connections, `probe` (unpinned) measures the echo latency, first 10 s against the idle server
- * (the machine's floor), then under the load. The runner samples `/proc/PID/fd` and the
- * server's own memory figures every second, and asks the server to collect garbage before the
- * baseline and the final sample.
+ * Per runtime: the server (`soak_server.mjs`) runs in its own process, and two driver processes
+ * (`soak_driver.ts`): `probe` measures the echo round trip, first 10 s against the idle server
+ * (the machine's floor), then while `bulk` opens its connections (the ramp), then for `--duration`
+ * seconds of load once all are open; `bulk` holds the connections, with churn and echo traffic.
+ * The runner samples `/proc/PID/fd` and the server's own memory figures every second, and asks
+ * the server to collect garbage before the baseline and the final sample.
  *
  * Pass criteria (exit code 1 if any fails): after the load stops and every client is gone, open
  * fds within {@link FD_MARGIN} of the baseline and heap within {@link HEAP_MARGIN}; probe p99
- * round trip under {@link P99_LIMIT_MS}; the server still running; no healthy connection dropped
- * by the server, no handshake refused, every connection closed by the end.
+ * round trip under {@link P99_LIMIT_MS} during the load; the server still running; all
+ * connections opened within {@link RAMP_LIMIT_S} s; no healthy connection dropped by the server,
+ * no handshake refused, every connection closed by the end.
  *
  * @module
  */
@@ -44,6 +46,8 @@ const FD_MARGIN = 10;
 const HEAP_MARGIN = 16 * 1024 * 1024;
 /** Seconds the probe measures the idle server before the load starts. */
 const IDLE_S = 10;
+/** Longest wait for every bulk connection to be open before the measured load starts anyway. */
+const RAMP_LIMIT_S = 180;
 /** Probe echo round trip p99 limit. */
 const P99_LIMIT_MS = 20;
 
@@ -59,12 +63,13 @@ interface Options {
   heartbeat: number;
   publish: number;
   driver: "deno" | "bun";
+  pin: boolean;
   out: string;
 }
 
 const USAGE = `usage: deno run -A bench/soak.ts [--duration 10m] [--connections 10000]
   [--only deno,bun,node] [--churn N] [--echo-rate N] [--probes N] [--heartbeat MS]
-  [--publish MS] [--driver deno|bun] [--out FILE]`;
+  [--publish MS] [--driver deno|bun] [--pin] [--out FILE]`;
 
 function usage(message: string): never {
   console.error(`soak: ${message}\n${USAGE}`);
@@ -85,9 +90,10 @@ function parseOptions(argv: string[]): Options {
     churn: undefined,
     echoRate: 1000,
     probes: 10,
-    heartbeat: 2000,
-    publish: 500,
+    heartbeat: 5000,
+    publish: 1000,
     driver: "bun",
+    pin: false,
     out: `${BENCH}/SOAK.md`,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -106,6 +112,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--heartbeat") o.heartbeat = num();
     else if (a === "--publish") o.publish = num();
     else if (a === "--out") o.out = value();
+    else if (a === "--pin") o.pin = true;
     else if (a === "--driver") {
       const d = value();
       if (d !== "deno" && d !== "bun") usage(`unknown driver runtime ${d}`);
@@ -285,8 +292,10 @@ interface DriverSummary {
   broadcasts: number;
   pings: number;
   notClosed: number;
+  /** All of a bulk driver's round trips; a probe's in the `load` phase. */
   latency: Percentiles;
-  idleLatency: Percentiles;
+  /** A probe's round trips by phase: `idle` (no load yet), `ramp` (bulk connecting), `load`. */
+  phases: Record<string, Percentiles>;
   ownLag: Percentiles;
 }
 
@@ -317,6 +326,8 @@ export interface SoakResult {
   peak: { fds: number; heapUsed: number; rss: number; clients: number; lagMaxMs: number };
   final: { fds: number; heapUsed: number; rss: number; clients: number };
   deliveries: number;
+  /** Seconds until every bulk connection was open (the measured load starts then). */
+  rampS: number;
   bulk: DriverSummary;
   probe: DriverSummary;
   gcForced: boolean;
@@ -345,13 +356,14 @@ function serverCommand(rt: Runtime): { cmd: string[]; env: Record<string, string
 
 async function runtimeVersion(rt: Runtime): Promise<string> {
   const bin = rt === "deno" ? DENO : rt === "bun" ? BUN : "node";
-  return (await sh(`${bin} --version`)).split("\n")[0];
+  const v = (await sh(`${bin} --version`)).split("\n")[0];
+  return v.startsWith(rt) ? v : `${rt} ${v}`;
 }
 
 async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
   const churn = o.churn ?? Math.max(1, Math.round(o.connections * 0.005));
   const { cmd, env } = serverCommand(rt);
-  const server = new Proc(cmd, 0, {
+  const server = new Proc(cmd, o.pin ? 0 : undefined, {
     ...env,
     SOAK_HEARTBEAT_MS: String(o.heartbeat),
     SOAK_PUBLISH_MS: String(o.publish),
@@ -375,66 +387,76 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         `RSS ${MiB(base.rss)}; ${o.connections} connections for ${o.duration} s`,
     );
 
-    const driver = (role: string, conns: number, cpu: number | undefined, extra: string[]) => {
+    const driver = (role: string, conns: number, cpu: number | undefined) => {
       const script = `${BENCH}/soak_driver.ts`;
       const argv = [
         ...["--port", String(port), "--role", role, "--conns", String(conns)],
-        ...["--churn", String(churn), "--echo-rate", String(o.echoRate), ...extra],
+        ...["--churn", String(churn), "--echo-rate", String(o.echoRate)],
       ];
       const c = o.driver === "deno" ? [DENO, "run", "-A", script, ...argv] : [BUN, script, ...argv];
       const p = new Proc(c, cpu);
       procs.push(p);
       return p;
     };
-    // The probe starts alone: its first IDLE_S seconds measure the machine's floor. It is not
-    // pinned, so that it does not queue behind the bulk driver on core 1.
-    const probe = driver("probe", o.probes, undefined, [
-      ...["--duration", String(o.duration + IDLE_S), "--idle", String(IDLE_S)],
-    ]);
-    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-    const bulk = driver("bulk", o.connections, 1, ["--duration", String(o.duration)]);
 
     const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0 };
     const summaries = new Map<Proc, DriverSummary>();
     let lastBulk: Record<string, number> = {}, lastProbe: Record<string, number> = {};
     const started = Date.now();
-    const deadline = started + (o.duration + 60) * 1000;
-    let nextReport = started + Math.max(10_000, o.duration * 100);
-    while ((!bulk.exited || !probe.exited) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
-      peak.fds = Math.max(peak.fds, countFds(server.pid));
-      for (const line of server.take()) onStats(line);
-      if (latest) {
-        peak.heapUsed = Math.max(peak.heapUsed, latest.heapUsed);
-        peak.rss = Math.max(peak.rss, latest.rss);
-        peak.clients = Math.max(peak.clients, latest.clients);
-        peak.lagMaxMs = Math.max(peak.lagMaxMs, latest.lagMaxMs);
-      }
-      for (
-        const [p, set] of [[bulk, (x: Record<string, number>) => (lastBulk = x)], [
-          probe,
-          (x: Record<string, number>) => (lastProbe = x),
-        ]] as const
-      ) {
-        for (const line of p.take()) {
-          if (line.startsWith("stats ")) set(JSON.parse(line.slice(6)));
-          else if (line.startsWith("summary ")) summaries.set(p, JSON.parse(line.slice(8)));
+    let nextReport = started + 10_000;
+    const every = Math.max(10_000, o.duration * 100);
+    /** Samples everything once a second for `seconds`, or until `until()` holds. */
+    const watch = async (seconds: number, until: () => boolean = () => false) => {
+      const end = Date.now() + seconds * 1000;
+      while (Date.now() < end && !until()) {
+        await new Promise((r) => setTimeout(r, 1000));
+        peak.fds = Math.max(peak.fds, countFds(server.pid));
+        for (const line of server.take()) onStats(line);
+        if (latest) {
+          peak.heapUsed = Math.max(peak.heapUsed, latest.heapUsed);
+          peak.rss = Math.max(peak.rss, latest.rss);
+          peak.clients = Math.max(peak.clients, latest.clients);
+          peak.lagMaxMs = Math.max(peak.lagMaxMs, latest.lagMaxMs);
+        }
+        for (const p of procs.slice(1)) {
+          for (const line of p.take()) {
+            const stats = line.startsWith("stats ") ? JSON.parse(line.slice(6)) : undefined;
+            if (stats && p === bulk) lastBulk = stats;
+            else if (stats) lastProbe = stats;
+            else if (line.startsWith("summary ")) summaries.set(p, JSON.parse(line.slice(8)));
+          }
+        }
+        if (server.exited) throw new Error(`the ${rt} server exited: ${server.errTail}`);
+        if (Date.now() >= nextReport) {
+          nextReport += every;
+          console.log(
+            `  ${Math.round((Date.now() - started) / 1000)} s: ${lastBulk.open ?? 0} open ` +
+              `(${lastBulk.opened ?? 0} opened), server: ${latest?.clients} clients, ` +
+              `${countFds(server.pid)} fds, heap ${MiB(latest?.heapUsed ?? 0)}, RSS ` +
+              `${MiB(latest?.rss ?? 0)}, lag ≤ ${latest?.lagMaxMs} ms; echo p99 ` +
+              `${lastProbe.p99} ms (probe, this phase), ${lastBulk.p99 ?? "-"} ms (bulk)`,
+          );
         }
       }
-      if (server.exited) throw new Error(`the ${rt} server exited: ${server.errTail}`);
-      if (Date.now() >= nextReport) {
-        nextReport += Math.max(10_000, o.duration * 100);
-        console.log(
-          `  ${Math.round((Date.now() - started) / 1000)} s: ${lastBulk.open} open ` +
-            `(${lastBulk.opened} opened), server: ${latest?.clients} clients, ` +
-            `${countFds(server.pid)} fds, heap ${MiB(latest?.heapUsed ?? 0)}, RSS ` +
-            `${
-              MiB(latest?.rss ?? 0)
-            }, lag ≤ ${latest?.lagMaxMs} ms; echo p99 ${lastProbe.p99} ms ` +
-            `(probe), ${lastBulk.p99} ms (bulk); ${lastBulk.broadcasts} broadcasts received`,
-        );
-      }
-    }
+    };
+
+    // The probe starts alone (the machine's floor); it is not pinned, so that it does not queue
+    // behind the bulk driver. Then the bulk load ramps up; the measured load starts once every
+    // connection is open.
+    const probe = driver("probe", o.probes, undefined);
+    let bulk: Proc | undefined;
+    await watch(IDLE_S);
+    await probe.write("phase ramp");
+    bulk = driver("bulk", o.connections, o.pin ? 1 : undefined);
+    const rampStart = Date.now();
+    await watch(RAMP_LIMIT_S, () => (lastBulk.open ?? 0) >= o.connections);
+    const rampS = Math.round((Date.now() - rampStart) / 100) / 10;
+    const ramped = (lastBulk.open ?? 0) >= o.connections;
+    console.log(`  ramp: ${lastBulk.open} of ${o.connections} open after ${rampS} s`);
+    await probe.write("phase load");
+    await watch(o.duration);
+    for (const p of [bulk, probe]) await p.write("stop");
+    await watch(60, () => summaries.size === 2);
     for (const p of [bulk, probe]) {
       if (!summaries.has(p)) {
         throw new Error(`a driver printed no summary (exited: ${p.exited}): ${p.errTail}`);
@@ -473,6 +495,11 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         detail: `p99 ${probeS.latency.p99} ms over ${probeS.latency.samples} round trips`,
       },
       {
+        what: `all ${o.connections} connections open within ${RAMP_LIMIT_S} s`,
+        ok: ramped,
+        detail: `${rampS} s`,
+      },
+      {
         what: "every client gone from the server",
         ok: final.clients === 0 && bulkS.notClosed + probeS.notClosed === 0,
         detail: `server.clients ${final.clients}, driver sockets left ${
@@ -505,6 +532,7 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
       peak,
       final,
       deliveries: f.deliveries,
+      rampS,
       bulk: bulkS,
       probe: probeS,
       gcForced: f.gc === true,
@@ -554,7 +582,11 @@ function render(results: SoakResult[]): string {
     ),
     line(
       "echo p50 / p99, probe, idle server first (machine floor)",
-      (r) => `${r.probe.idleLatency.p50} / ${r.probe.idleLatency.p99} ms`,
+      (r) => `${r.probe.phases.idle?.p50} / ${r.probe.phases.idle?.p99} ms`,
+    ),
+    line(
+      "ramp to all connections: time, probe echo p99 meanwhile",
+      (r) => `${r.rampS} s, ${r.probe.phases.ramp?.p99} ms`,
     ),
     line(
       "probe's own timer lag p99 / max",
