@@ -421,7 +421,7 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         for (const p of procs.slice(1)) {
           for (const line of p.take()) {
             const stats = line.startsWith("stats ") ? JSON.parse(line.slice(6)) : undefined;
-            if (stats && p === bulk) lastBulk = stats;
+            if (stats && p !== probe) lastBulk = stats;
             else if (stats) lastProbe = stats;
             else if (line.startsWith("summary ")) summaries.set(p, JSON.parse(line.slice(8)));
           }
@@ -444,10 +444,9 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
     // behind the bulk driver. Then the bulk load ramps up; the measured load starts once every
     // connection is open.
     const probe = driver("probe", o.probes, undefined);
-    let bulk: Proc | undefined;
     await watch(IDLE_S);
     await probe.write("phase ramp");
-    bulk = driver("bulk", o.connections, o.pin ? 1 : undefined);
+    const bulk = driver("bulk", o.connections, o.pin ? 1 : undefined);
     const rampStart = Date.now();
     await watch(RAMP_LIMIT_S, () => (lastBulk.open ?? 0) >= o.connections);
     const rampS = Math.round((Date.now() - rampStart) / 100) / 10;
