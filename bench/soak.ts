@@ -258,6 +258,23 @@ async function sh(cmd: string): Promise<string> {
   return new TextDecoder().decode(o.stdout).trim();
 }
 
+/** Busy jiffies of the whole machine (user, nice, system, steal; USER_HZ = 100 a second). */
+function machineBusy(): number {
+  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1);
+  return Number(f[0]) + Number(f[1]) + Number(f[2]) + Number(f[7]);
+}
+
+/** Busy jiffies of one process, all its threads. */
+function processBusy(pid: number): number {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
 function countFds(pid: number): number {
   let n = 0;
   try {
@@ -328,6 +345,10 @@ export interface SoakResult {
   deliveries: number;
   /** Seconds until every bulk connection was open (the measured load starts then). */
   rampS: number;
+  /** CPU during the measured load, % of one core (the machine has `cores` of them). */
+  cpu: { server: number; drivers: number; machine: number; cores: number };
+  /** The machine's 1-minute load average when the runtime's soak started. */
+  loadavg: number;
   bulk: DriverSummary;
   probe: DriverSummary;
   gcForced: boolean;
@@ -362,6 +383,7 @@ async function runtimeVersion(rt: Runtime): Promise<string> {
 
 async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
   const churn = o.churn ?? Math.max(1, Math.round(o.connections * 0.005));
+  const loadavg1 = Deno.loadavg()[0];
   const { cmd, env } = serverCommand(rt);
   const server = new Proc(cmd, o.pin ? 0 : undefined, {
     ...env,
@@ -453,7 +475,17 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
     const ramped = (lastBulk.open ?? 0) >= o.connections;
     console.log(`  ramp: ${lastBulk.open} of ${o.connections} open after ${rampS} s`);
     await probe.write("phase load");
+    const cpu0 = [processBusy(server.pid), processBusy(bulk.pid) + processBusy(probe.pid)];
+    const machine0 = machineBusy(), load0 = Date.now();
     await watch(o.duration);
+    const secs = (Date.now() - load0) / 1000;
+    const pct = (jiffies: number) => Math.round(jiffies / secs);
+    const cpu = {
+      server: pct(processBusy(server.pid) - cpu0[0]),
+      drivers: pct(processBusy(bulk.pid) + processBusy(probe.pid) - cpu0[1]),
+      machine: pct(machineBusy() - machine0),
+      cores: navigator.hardwareConcurrency,
+    };
     for (const p of [bulk, probe]) await p.write("stop");
     await watch(60, () => summaries.size === 2);
     for (const p of [bulk, probe]) {
@@ -532,6 +564,8 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
       final,
       deliveries: f.deliveries,
       rampS,
+      cpu,
+      loadavg: loadavg1,
       bulk: bulkS,
       probe: probeS,
       gcForced: f.gc === true,
@@ -596,6 +630,11 @@ function render(results: SoakResult[]): string {
       (r) => `${r.bulk.latency.p50} / ${r.bulk.latency.p99} ms`,
     ),
     line("server event-loop lag, worst", (r) => `${r.peak.lagMaxMs} ms`),
+    line(
+      "CPU under load: server / drivers / whole machine (% of a core)",
+      (r) => `${r.cpu.server} / ${r.cpu.drivers} / ${r.cpu.machine} of ${r.cpu.cores * 100}`,
+    ),
+    line("machine load average (1 min) at the start", (r) => r.loadavg.toFixed(2)),
     line(
       "**fds: baseline → peak → after**",
       (r) => `${r.base.fds} → ${r.peak.fds} → **${r.final.fds}**`,
