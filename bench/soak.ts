@@ -293,6 +293,7 @@ interface ServerFigures {
   heapUsed: number;
   clients: number;
   lagMaxMs: number;
+  publishMsMax: number;
   deliveries: number;
   gc?: boolean;
 }
@@ -340,7 +341,15 @@ export interface SoakResult {
     driver: string;
   };
   base: { fds: number; heapUsed: number; rss: number };
-  peak: { fds: number; heapUsed: number; rss: number; clients: number; lagMaxMs: number };
+  peak: {
+    fds: number;
+    heapUsed: number;
+    rss: number;
+    clients: number;
+    lagMaxMs: number;
+    /** The longest single `publish` call (to every bulk connection). */
+    publishMsMax: number;
+  };
   final: { fds: number; heapUsed: number; rss: number; clients: number };
   deliveries: number;
   /** Seconds until every bulk connection was open (the measured load starts then). */
@@ -421,7 +430,7 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
       return p;
     };
 
-    const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0 };
+    const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0, publishMsMax: 0 };
     const summaries = new Map<Proc, DriverSummary>();
     let lastBulk: Record<string, number> = {}, lastProbe: Record<string, number> = {};
     const started = Date.now();
@@ -439,6 +448,7 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
           peak.rss = Math.max(peak.rss, latest.rss);
           peak.clients = Math.max(peak.clients, latest.clients);
           peak.lagMaxMs = Math.max(peak.lagMaxMs, latest.lagMaxMs);
+          peak.publishMsMax = Math.max(peak.publishMsMax, latest.publishMsMax);
         }
         for (const p of procs.slice(1)) {
           for (const line of p.take()) {
@@ -629,7 +639,10 @@ function render(results: SoakResult[]): string {
       "echo p50 / p99, bulk (driver-side lag included)",
       (r) => `${r.bulk.latency.p50} / ${r.bulk.latency.p99} ms`,
     ),
-    line("server event-loop lag, worst", (r) => `${r.peak.lagMaxMs} ms`),
+    line(
+      "server event-loop lag, worst; longest publish to all",
+      (r) => `${r.peak.lagMaxMs} ms; ${r.peak.publishMsMax} ms`,
+    ),
     line(
       "CPU under load: server / drivers / whole machine (% of a core)",
       (r) => `${r.cpu.server} / ${r.cpu.drivers} / ${r.cpu.machine} of ${r.cpu.cores * 100}`,
