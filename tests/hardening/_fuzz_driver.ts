@@ -6,7 +6,8 @@
 import * as net from "node:net";
 import process from "node:process";
 import { withTimeout } from "../_helpers.ts";
-import { chunks, concat, type ConnScript } from "./_fuzz_streams.ts";
+import { concat } from "./_fuzz_bytes.ts";
+import { chunks, type ConnScript } from "./_fuzz_streams.ts";
 
 /** What became of one scripted connection. */
 export interface ConnOutcome {
