@@ -35,6 +35,17 @@
  * @module
  */
 
+import {
+  countFds,
+  killChildrenOnSignals,
+  machineBusy,
+  Proc,
+  processBusy,
+  sh,
+  ULIMIT,
+} from "./soak_proc.ts";
+import { type DriverSummary, MiB, render, type Runtime, type SoakResult } from "./soak_report.ts";
+
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const BENCH = `${ROOT}/bench`;
 const DENO = `${ROOT}/node_modules/.bin/deno`;
@@ -50,8 +61,6 @@ const IDLE_S = 10;
 const RAMP_LIMIT_S = 180;
 /** Probe echo round trip p99 limit. */
 const P99_LIMIT_MS = 20;
-
-type Runtime = "deno" | "bun" | "node";
 
 interface Options {
   duration: number;
@@ -129,163 +138,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes: every child is tracked and killed at the end, whatever happens
-
-const children = new Set<Deno.ChildProcess>();
-let hasTaskset = false;
-
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  Deno.addSignalListener(sig, () => {
-    console.error(`\nsoak: ${sig}, stopping every child process`);
-    for (const c of children) {
-      try {
-        c.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    Deno.exit(130);
-  });
-}
-
-/** Raises the open-file limit as far as allowed (root may go past the hard limit). */
-const ULIMIT = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null';
-
-/** A child process whose stdout is read line by line. */
-class Proc {
-  readonly child: Deno.ChildProcess;
-  readonly pid: number;
-  exited = false;
-  #lines: string[] = [];
-  #wake: (() => void) | undefined;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  errTail = "";
-
-  constructor(cmd: string[], cpu: number | undefined, env: Record<string, string> = {}) {
-    const pin = hasTaskset && cpu !== undefined ? ["taskset", "-c", String(cpu)] : [];
-    this.child = new Deno.Command("sh", {
-      args: ["-c", `${ULIMIT}; exec "$@"`, "sh", ...pin, ...cmd],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env,
-    }).spawn();
-    this.pid = this.child.pid;
-    children.add(this.child);
-    this.#stdin = this.child.stdin.getWriter();
-    this.child.status.then(() => {
-      this.exited = true;
-      children.delete(this.child);
-      this.#wake?.();
-    });
-    this.#read(this.child.stdout, (line) => {
-      this.#lines.push(line);
-      this.#wake?.();
-    });
-    this.#read(
-      this.child.stderr,
-      (line) => (this.errTail = (this.errTail + line + "\n").slice(-2000)),
-    );
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-    let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      for (const p of parts) onLine(p);
-    }
-    if (buf) onLine(buf);
-  }
-
-  /** Lines printed since the last call. */
-  take(): string[] {
-    return this.#lines.splice(0);
-  }
-
-  /** Waits up to `ms` for a line matching `re`, dropping (and passing to `seen`) the others. */
-  async waitLine(
-    re: RegExp,
-    ms: number,
-    seen: (l: string) => void = () => {},
-  ): Promise<RegExpExecArray> {
-    const deadline = Date.now() + ms;
-    while (true) {
-      for (let line = this.#lines.shift(); line !== undefined; line = this.#lines.shift()) {
-        const m = re.exec(line);
-        if (m) return m;
-        seen(line);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.exited) {
-        throw new Error(
-          `no ${re} within ${ms} ms${this.exited ? " (process exited)" : ""}: ${this.errTail}`,
-        );
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
-  }
-
-  write(line: string): Promise<void> {
-    return this.#stdin.write(new TextEncoder().encode(line + "\n"));
-  }
-
-  async stop(): Promise<void> {
-    if (!this.exited) {
-      try {
-        this.child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          this.child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
-      await this.child.status;
-      clearTimeout(t);
-    }
-    await this.#stdin.close().catch(() => {});
-  }
-}
-
-async function sh(cmd: string): Promise<string> {
-  const o = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "piped" }).output();
-  return new TextDecoder().decode(o.stdout).trim();
-}
-
-/** Busy jiffies of the whole machine (user, nice, system, steal; USER_HZ = 100 a second). */
-function machineBusy(): number {
-  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1);
-  return Number(f[0]) + Number(f[1]) + Number(f[2]) + Number(f[7]);
-}
-
-/** Busy jiffies of one process, all its threads. */
-function processBusy(pid: number): number {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
-
-function countFds(pid: number): number {
-  let n = 0;
-  try {
-    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  } catch {
-    return -1;
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------
 // One runtime
 
 interface ServerFigures {
@@ -297,75 +149,6 @@ interface ServerFigures {
   deliveries: number;
   gc?: boolean;
 }
-
-interface DriverSummary {
-  opened: number;
-  closedByUs: number;
-  droppedMute: number;
-  unexpectedCloses: number;
-  handshakeFailures: number;
-  echoSent: number;
-  echoRecv: number;
-  echoLost: number;
-  broadcasts: number;
-  pings: number;
-  notClosed: number;
-  /** All of a bulk driver's round trips; a probe's in the `load` phase. */
-  latency: Percentiles;
-  /** A probe's round trips by phase: `idle` (no load yet), `ramp` (bulk connecting), `load`. */
-  phases: Record<string, Percentiles>;
-  ownLag: Percentiles;
-}
-
-interface Percentiles {
-  samples: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-/** The figures of one runtime's soak, as stored in the JSON and rendered in the markdown. */
-export interface SoakResult {
-  runtime: Runtime;
-  version: string;
-  date: string;
-  params: {
-    durationS: number;
-    connections: number;
-    churnPerS: number;
-    echoRate: number;
-    probes: number;
-    heartbeatMs: number;
-    publishMs: number;
-    driver: string;
-  };
-  base: { fds: number; heapUsed: number; rss: number };
-  peak: {
-    fds: number;
-    heapUsed: number;
-    rss: number;
-    clients: number;
-    lagMaxMs: number;
-    /** The longest single `publish` call (to every bulk connection). */
-    publishMsMax: number;
-  };
-  final: { fds: number; heapUsed: number; rss: number; clients: number };
-  deliveries: number;
-  /** Seconds until every bulk connection was open (the measured load starts then). */
-  rampS: number;
-  /** CPU during the measured load, % of one core (the machine has `cores` of them). */
-  cpu: { server: number; drivers: number; machine: number; cores: number };
-  /** The machine's 1-minute load average when the runtime's soak started. */
-  loadavg: number;
-  bulk: DriverSummary;
-  probe: DriverSummary;
-  gcForced: boolean;
-  checks: Array<{ what: string; ok: boolean; detail: string }>;
-  pass: boolean;
-}
-
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 function serverCommand(rt: Runtime): { cmd: string[]; env: Record<string, string> } {
   const server = `${BENCH}/soak_server.mjs`;
@@ -587,103 +370,10 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Report
-
-function render(results: SoakResult[]): string {
-  const rows = (f: (r: SoakResult) => string) => results.map(f).join(" | ");
-  const line = (label: string, f: (r: SoakResult) => string) => `| ${label} | ${rows(f)} |`;
-  const out = [
-    "# Soak test",
-    "",
-    "Written by `bench/soak.ts` (`npm run soak`; see [README.md](README.md#soak-test)). A wsdriver",
-    "server with heartbeats on, under many connections with churn (clean closes, FINs, resets,",
-    "clients that stop answering pings), broadcasts and echo traffic; the load drivers run in",
-    "separate processes. Figures per runtime, each from its own run (date and parameters below).",
-    "",
-    `| | ${results.map((r) => r.runtime).join(" | ")} |`,
-    `| --- | ${results.map(() => "---").join(" | ")} |`,
-    line("result", (r) => (r.pass ? "**pass**" : "**FAIL**")),
-    line("date (UTC)", (r) => r.date.slice(0, 16).replace("T", " ")),
-    line("runtime", (r) => r.version),
-    line("duration", (r) => `${r.params.durationS} s`),
-    line("connections held", (r) => String(r.params.connections)),
-    line("churn", (r) => `${r.params.churnPerS}/s (${r.bulk.opened} opened in all)`),
-    line(
-      "heartbeat / publish period",
-      (r) => `${r.params.heartbeatMs} ms / ${r.params.publishMs} ms`,
-    ),
-    line("dropped by heartbeat (mute clients)", (r) => String(r.bulk.droppedMute)),
-    line(
-      "broadcast deliveries (server / received)",
-      (r) => `${r.deliveries} / ${r.bulk.broadcasts}`,
-    ),
-    line("echo messages (bulk, sent / answered)", (r) => `${r.bulk.echoSent} / ${r.bulk.echoRecv}`),
-    line(
-      "**echo p50 / p99 / max, probe**",
-      (r) => `${r.probe.latency.p50} / **${r.probe.latency.p99}** / ${r.probe.latency.max} ms`,
-    ),
-    line(
-      "echo p50 / p99, probe, idle server first (machine floor)",
-      (r) => `${r.probe.phases.idle?.p50} / ${r.probe.phases.idle?.p99} ms`,
-    ),
-    line(
-      "ramp to all connections: time, probe echo p99 meanwhile",
-      (r) => `${r.rampS} s, ${r.probe.phases.ramp?.p99} ms`,
-    ),
-    line(
-      "probe's own timer lag p99 / max",
-      (r) => `${r.probe.ownLag.p99} / ${r.probe.ownLag.max} ms`,
-    ),
-    line(
-      "echo p50 / p99, bulk (driver-side lag included)",
-      (r) => `${r.bulk.latency.p50} / ${r.bulk.latency.p99} ms`,
-    ),
-    line(
-      "server event-loop lag, worst; longest publish to all",
-      (r) => `${r.peak.lagMaxMs} ms; ${r.peak.publishMsMax} ms`,
-    ),
-    line(
-      "CPU under load: server / drivers / whole machine (% of a core)",
-      (r) => `${r.cpu.server} / ${r.cpu.drivers} / ${r.cpu.machine} of ${r.cpu.cores * 100}`,
-    ),
-    line("machine load average (1 min) at the start", (r) => r.loadavg.toFixed(2)),
-    line(
-      "**fds: baseline → peak → after**",
-      (r) => `${r.base.fds} → ${r.peak.fds} → **${r.final.fds}**`,
-    ),
-    line(
-      "**heap: baseline → peak → after**",
-      (r) => `${MiB(r.base.heapUsed)} → ${MiB(r.peak.heapUsed)} → **${MiB(r.final.heapUsed)}**`,
-    ),
-    line(
-      "RSS: baseline → peak → after",
-      (r) => `${MiB(r.base.rss)} → ${MiB(r.peak.rss)} → ${MiB(r.final.rss)}`,
-    ),
-    line("driver", (r) => r.params.driver),
-    "",
-    "Checks (all must hold):",
-    "",
-  ];
-  for (const r of results) {
-    out.push(`- ${r.runtime}:`);
-    for (const c of r.checks) out.push(`  - ${c.ok ? "ok" : "**FAILED**"}: ${c.what}: ${c.detail}`);
-  }
-  out.push(
-    "",
-    "Heap is `process.memoryUsage().heapUsed` after a forced collection (`gc()` with",
-    "`--expose-gc` on Node and Deno, `Bun.gc(true)`), fds the entries of `/proc/PID/fd`; both",
-    "measured 2 s after the server started (baseline) and 3 s after its last client left. RSS is",
-    "shown but not judged: allocators keep freed pages.",
-    "",
-  );
-  return out.join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-
 const o = parseOptions(Deno.args);
-hasTaskset = (await sh("command -v taskset")) !== "" && navigator.hardwareConcurrency >= 2;
+killChildrenOnSignals();
+const hasTaskset = (await sh("command -v taskset")) !== "" && navigator.hardwareConcurrency >= 2;
+if (o.pin && !hasTaskset) usage("--pin needs taskset and two cores");
 const limit = Number(await sh(`${ULIMIT}; ulimit -n`)) || 1024;
 if (limit < o.connections + 1000) {
   console.error(
