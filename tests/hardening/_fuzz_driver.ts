@@ -20,6 +20,13 @@ export interface ConnOutcome {
   head: string;
   /** Everything received, up to {@link KEEP_RECEIVED} bytes. */
   received: Uint8Array;
+  /**
+   * The longest time between two writes (the first counted from the connect), and from the
+   * connect to the last write: how slow this process was. A client stalled long enough has met
+   * the server's timeouts, and the test expects less of it.
+   */
+  maxGapMs: number;
+  spanMs: number;
 }
 
 /** Received bytes kept per connection for checking echoes. */
@@ -55,13 +62,20 @@ export async function playScript(
     bytesIn: 0,
     head: "",
     received: new Uint8Array(0),
+    maxGapMs: 0,
+    spanMs: 0,
   };
   const writes = chunks(script);
+  const start = performance.now();
+  let last = start;
   for (let i = 0; i < writes.length && !socket.destroyed; i++) {
     const pause = script.delays[i % script.delays.length];
     if (pause > 0) await sleep(pause);
     if (!socket.destroyed) socket.write(writes[i]);
+    outcome.maxGapMs = Math.max(outcome.maxGapMs, performance.now() - last);
+    last = performance.now();
   }
+  outcome.spanMs = last - start;
   if (!socket.destroyed) {
     if (script.ending === "end") socket.end();
     else if (script.ending === "destroy") socket.destroy();
