@@ -9,7 +9,7 @@
  * - every client's connection is closed within a bounded time;
  * - whatever the server answers is an HTTP response, and a 101 carries the right Accept key;
  * - every server-side socket reports `close` with a valid code (one a peer may send, or 1005/1006),
- *   and `server.clients` is empty after each batch;
+ *   every `error` it reports is a typed `WSError`, and `server.clients` is empty after each batch;
  * - the process RSS stays within a bound;
  * - a client that sends only valid traffic is admitted, gets exactly its messages back (the
  *   server echoes them; checked without deflate), and its socket closes with 1000 after its close
@@ -25,6 +25,7 @@ import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
 import process from "node:process";
 import fc from "fast-check";
+import { WSError } from "../../src/errors.ts";
 import { isValidCloseCode } from "../../src/protocol/close.ts";
 import { serve, type Server } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
@@ -127,6 +128,8 @@ interface Served {
   ws: WS;
   remotePort: number;
   code?: number;
+  /** Errors the socket reported that are not a typed {@link WSError}. */
+  untyped: unknown[];
   closed: Promise<void>;
 }
 
@@ -137,11 +140,16 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
     const s: Served = {
       ws,
       remotePort: ws.remotePort,
+      untyped: [],
       closed: new Promise<void>((r) => (closed = r)),
     };
     served.push(s);
     ws.subscribe("fuzz");
-    ws.on("error", () => {});
+    ws.on("error", (e) => {
+      if (e instanceof WSError && e.code.startsWith("WS_ERR_")) {
+        stats.errors.set(e.code, (stats.errors.get(e.code) ?? 0) + 1);
+      } else s.untyped.push(e);
+    });
     ws.on("message", (m) => {
       if (ws.readyState !== "open") return;
       if (typeof m === "string" && m.startsWith("pub:")) server.publish("fuzz", m);
@@ -177,6 +185,7 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
     bytesIn: 0,
     codes: new Map<number, number>(),
     statuses: new Map<string, number>(),
+    errors: new Map<string, number>(),
   };
   const trap = trapErrors();
   const baseline = process.memoryUsage().rss;
@@ -218,6 +227,9 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
         problems.push(`server socket still ${s.ws.readyState}: ${who(s.remotePort)}`);
       } else {
         stats.codes.set(s.code, (stats.codes.get(s.code) ?? 0) + 1);
+      }
+      for (const e of s.untyped) {
+        problems.push(`untyped error ${(e as Error)?.stack ?? String(e)}: ${who(s.remotePort)}`);
       }
       if (s.code !== undefined && !validReported(s.code)) {
         problems.push(`server socket closed with invalid code ${s.code}: ${who(s.remotePort)}`);
@@ -286,7 +298,9 @@ async function fuzz(deflate: boolean, runs: number, conns: [number, number]): Pr
           `${codes.reduce((n, c) => n + Number(c.split("×")[1]), 0)} upgraded, ` +
           `${stats.strict} valid ones held to exact expectations, ` +
           `answers ${[...stats.statuses].map(([k, n]) => `${k}×${n}`).join(" ")}, ` +
-          `server close codes ${codes.join(" ")}, ${stats.bytesIn} bytes received by clients, ` +
+          `server close codes ${codes.join(" ")}, errors ` +
+          `${[...stats.errors].map(([k, n]) => `${k}×${n}`).join(" ")}, ` +
+          `${stats.bytesIn} bytes received by clients, ` +
           `RSS +${(growth / 2 ** 20).toFixed(1)} MiB at peak`,
       );
     }
