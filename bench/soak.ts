@@ -13,7 +13,7 @@
  * default 10m), `--connections N` (default 10000), `--only deno,bun,node`, `--churn N`
  * (connections replaced a second, default 0.5 % of N), `--echo-rate N` (echo messages a second
  * over the bulk connections, default 1000), `--probes N` (latency probe connections, default 10),
- * `--heartbeat MS` (server heartbeat interval and timeout, default 5000), `--publish MS` (server
+ * `--heartbeat MS` (server heartbeat interval and timeout, default 5000; 0 turns them off, to tell their cost apart), `--publish MS` (server
  * broadcast period, default 1000), `--driver deno|bun` (runtime of the load drivers, default bun),
  * `--pin` (server on core 0, bulk driver on core 1, with `taskset`: for a quiet machine),
  * `--out FILE` (default bench/SOAK.md; the figures also go to the `.json` next to it, and

@@ -26,7 +26,12 @@ const heartbeat = Number(process.env.SOAK_HEARTBEAT_MS ?? 2000);
 const publishEvery = Number(process.env.SOAK_PUBLISH_MS ?? 500);
 
 const server = await serve(
-  { port: 0, hostname: "127.0.0.1", heartbeat: { interval: heartbeat, timeout: heartbeat } },
+  {
+    port: 0,
+    hostname: "127.0.0.1",
+    // 0 turns heartbeats off: only to tell their cost apart (the soak itself runs with them).
+    heartbeat: heartbeat > 0 ? { interval: heartbeat, timeout: heartbeat } : false,
+  },
   (ws) => {
     if (ws.request?.path === "/bulk") ws.subscribe("all");
     ws.on("error", () => {});
