@@ -69,6 +69,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   port?: number;
   /** Address to listen on (default `0.0.0.0`). */
   hostname?: string;
+  /**
+   * Let several processes listen on the same port, the kernel spreading connections among them
+   * (SO_REUSEPORT; Deno and Bun on Linux). On Node use `node:cluster`, whose workers share a port.
+   */
+  reusePort?: boolean;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
   /**
@@ -387,6 +392,7 @@ export async function serve<Data = unknown>(
       {
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port ?? 8080,
+        reusePort: options.reusePort,
         tls: options.tls,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
       },

@@ -54,6 +54,7 @@ interface BunNamespace {
   listen(o: {
     hostname: string;
     port: number;
+    reusePort?: boolean;
     allowHalfOpen?: boolean;
     socket: BunSocketHandler;
   }): BunTcpListener;
@@ -452,6 +453,7 @@ export const bunTransport: Transport = {
       const listener = bun().listen({
         hostname: options.hostname,
         port: options.port,
+        reusePort: options.reusePort,
         allowHalfOpen: true,
         socket: serverHandler(onConn),
       });

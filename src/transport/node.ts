@@ -177,7 +177,8 @@ export const nodeTransport: Transport = {
     server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy());
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port, options.hostname, () => {
+      const { port, hostname: host, reusePort } = options;
+      server.listen({ port, host, reusePort }, () => {
         server.off("error", reject);
         // Accept failures (e.g. out of file descriptors) must not take the process down.
         server.on("error", () => {});
