@@ -408,14 +408,11 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
 
   /** The medium is unreachable. */
   protected _down(error?: Error): void {
-    if (this.stats.state === "down" || this.stats.state === "closed") return;
-    const was = this.stats.state;
+    if (this.stats.state !== "up") return;
     this.stats.state = "down";
     this.#excepts.clear();
-    if (was === "up") {
-      this.stats.outages++;
-      this.emit("down", error);
-    }
+    this.stats.outages++;
+    this.emit("down", error);
   }
 
   /** @internal `ws.subscribe(topic, { since })`: replays what it missed, then joins live. */

@@ -60,7 +60,8 @@ export class RedisServer {
   readonly dir: string;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  /** One for `port`, not started yet (see {@link RedisServer.restart}). */
+  constructor(port: number) {
     this.port = port;
     this.dir = mkdtempSync(join(tmpdir(), "wsdriver-redis-"));
   }

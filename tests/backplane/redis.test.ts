@@ -21,7 +21,7 @@ import { redisBackplane, type RedisBackplaneOptions } from "../../src/backplane/
 import { serve, type Server } from "../../src/server.ts";
 import { once } from "../_helpers.ts";
 import { Collector, synced } from "./_collector.ts";
-import { redisAvailable, RedisServer } from "./_redis.ts";
+import { freePort, redisAvailable, RedisServer } from "./_redis.ts";
 
 /** A relay-like server: `/NAME[?since=E:O]` subscribes to NAME. */
 function start(redis: RedisServer, options: RedisBackplaneOptions = {}): Promise<Server> {
@@ -117,6 +117,30 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     const [code] = await cc.closed;
     assert.equal(code, 1013, "closeOnGap closes the affected subscribers with 1013");
     assert.equal(ca.ws.readyState, "open", "the server kept its clients");
+  });
+
+  it("starts while Redis is not there yet and comes up when it is", async () => {
+    const port = await freePort();
+    const backplane = redisBackplane({
+      url: `redis://127.0.0.1:${port}`,
+      reconnect: { minDelay: 20, maxDelay: 100 },
+    });
+    const s = await serve({ port: 0, hostname: "127.0.0.1", backplane }, (ws) => ws.subscribe("x"));
+    servers.push(s);
+    const c = await join(s, "/x");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(backplane.stats.state, "connecting");
+    assert.equal(s.publish("x", "alone"), 1, "local delivery without Redis");
+    await c.until((m) => m.length === 1, "local delivery");
+    const late = new RedisServer(port);
+    try {
+      await late.restart();
+      await once(backplane, "up", 10_000);
+      assert.equal(backplane.stats.channels, 1);
+    } finally {
+      await s.close();
+      await late.stop();
+    }
   });
 
   it("reports a gap in an origin's sequence, drops repeats and ignores garbage", async () => {
