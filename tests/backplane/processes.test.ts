@@ -15,6 +15,7 @@ import {
   waitOutput,
   withTimeout,
 } from "../_helpers.ts";
+import { formatPosition, parseTopicFrame } from "../../src/backplane/position.ts";
 import { Collector, type Received, synced } from "./_collector.ts";
 import { redisAvailable, RedisServer } from "./_redis.ts";
 
@@ -33,6 +34,8 @@ async function startRelay(redis: RedisServer): Promise<Relay> {
     "--redis",
     redis.url,
     "--deflate",
+    "--recoverable",
+    "feed",
   ]);
   const [, url] = await waitOutput(cli, /listening on (ws:\/\/\S+)/);
   // Up: the relay's topics will be subscribed on Redis once a client joins them.
@@ -143,6 +146,35 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
     } finally {
       await stopCli(cli);
     }
+  });
+
+  it("a client resumes a recoverable topic on another process from its last offset", async () => {
+    const pub = await join(0, "/feed");
+    const away = await join(2, "/feed");
+    await synced(() => pub.ws.send("probe"), [away], () => true);
+    pub.ws.send(new Uint8Array([1]));
+    await away.until((m) => m.some((x) => x.isBinary), "the binary message");
+    const last = parseTopicFrame(away.messages.at(-1)!.data)!;
+    assert.deepEqual(last.data, new Uint8Array([1]));
+    away.close();
+    pub.ws.send("missed 1");
+    pub.ws.send(new Uint8Array([2]));
+    await pub.until(
+      (m) => m.some((x) => x.isBinary && (x.data as Uint8Array).at(-1) === 2),
+      "own echo",
+    );
+    const back = await join(1, `/feed?since=${formatPosition(last.position!)}`);
+    await back.until((m) => m.length >= 3, "the missed messages and the verdict");
+    assert.deepEqual(back.messages.map((m) => [parseTopicFrame(m.data)!.kind, m.isBinary]), [
+      ["message", false],
+      ["message", true],
+      ["recovered", false],
+    ]);
+    assert.equal(parseTopicFrame(back.messages[0].data)!.data, "missed 1");
+    assert.equal(
+      parseTopicFrame(back.messages[1].data)!.position!.offset,
+      last.position!.offset + 2,
+    );
   });
 
   it("when a process dies, the others go on", async () => {
