@@ -406,13 +406,17 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     const after = this.#wasUp;
     this.#wasUp = true;
     this.stats.state = "up";
+    // Topics joined while unreachable were not subscribed: every live one again (idempotent).
+    const topics = [...this.#active.keys()];
+    if (topics.length > 0) {
+      const done = this.#command(this._subscribe(topics));
+      for (const topic of topics) this.#active.set(topic, done);
+    }
     this.emit("up");
     if (!after) return;
     // What other processes published meanwhile is lost: one gap per live topic says so, and the
     // origins' counters start afresh (their skipped sequences would only repeat it).
     this.#inSequence.clear();
-    const topics = [...this.#active.keys()];
-    if (topics.length > 0) this.#command(this._subscribe(topics));
     for (const topic of topics) {
       this.#gap({ topic, cause: "outage", origin: "", missed: undefined });
     }

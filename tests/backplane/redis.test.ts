@@ -177,6 +177,11 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
       await late.restart();
       await once(backplane, "up", 10_000);
       assert.equal(backplane.stats.channels, 1);
+      // The topic joined before Redis was there is subscribed now.
+      const other = await start(late);
+      servers.push(other);
+      await isUp(other.backplane!);
+      await synced(() => other.publish("x", "from afar"), [c], (m) => m.data === "from afar");
     } finally {
       await s.close();
       await late.stop();
