@@ -94,6 +94,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * it is removed on close). Clients connect with `ws+unix:/path/to.sock:/resource`.
    */
   path?: string;
+  /**
+   * Let several processes listen on the same port, the kernel spreading connections among them
+   * (SO_REUSEPORT; Deno and Bun on Linux). On Node use `node:cluster`, whose workers share a port.
+   */
+  reusePort?: boolean;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
   /**
@@ -650,6 +655,7 @@ export async function serve<Data = unknown>(
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port ?? 8080,
         path: options.path,
+        reusePort: options.reusePort,
         tls: options.tls,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
       },

@@ -55,7 +55,7 @@ type BunAddress = { hostname: string; port: number } | { unix: string };
 
 interface BunNamespace {
   listen(
-    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+    o: BunAddress & { reusePort?: boolean; allowHalfOpen?: boolean; socket: BunSocketHandler },
   ): BunTcpListener;
   connect(
     o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
@@ -472,6 +472,7 @@ export const bunTransport: Transport = {
     try {
       const listener = bun().listen({
         ...bunAddress(options),
+        reusePort: options.reusePort,
         allowHalfOpen: true,
         socket: serverHandler(onConn),
       });

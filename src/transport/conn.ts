@@ -65,6 +65,8 @@ export interface ListenOptions {
   tls?: ServerTls;
   /** Milliseconds a TLS client has to complete the TLS handshake. */
   handshakeTimeout?: number;
+  /** Let several processes listen on the same port (SO_REUSEPORT) where the runtime can. */
+  reusePort?: boolean;
 }
 
 /** Where and how to connect. */

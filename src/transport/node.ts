@@ -406,7 +406,10 @@ export const nodeTransport: Transport = {
         resolve({ hostname: addr.address, port: addr.port, close });
       };
       if (options.path !== undefined) server.listen(options.path, listening);
-      else server.listen(options.port, options.hostname, listening);
+      else {
+        const { port, hostname: host, reusePort } = options;
+        server.listen({ port, host, reusePort }, listening);
+      }
     });
   },
 
