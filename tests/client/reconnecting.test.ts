@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { describe, it } from "node:test";
+import { ReconnectingClient, type ReconnectOptions } from "../../src/client/reconnecting.ts";
 import {
   backoffDelay,
   type DisconnectInfo,
-  ReconnectingClient,
-  type ReconnectOptions,
-} from "../../src/client/reconnecting.ts";
+  ReconnectingSocket,
+} from "../../src/client/reconnecting_socket.ts";
 import { WebSocket } from "../../src/client/websocket.ts";
 import { fromWebSocket } from "../../src/adapters/websocket.ts";
 import { ReconnectError, StateError, type WSError } from "../../src/errors.ts";
@@ -37,7 +37,7 @@ function freePort(): Promise<number> {
 
 /** Resolves once `pred` holds, checking after each event of `client`; bounded by `ms`. */
 function until(
-  client: ReconnectingClient,
+  client: ReconnectingSocket,
   event: "message" | "open" | "retry" | "close",
   pred: () => boolean,
   ms = 10_000,
@@ -352,9 +352,10 @@ describe("ReconnectingClient over other sockets and dead peers", () => {
       });
     });
     try {
-      const client = new ReconnectingClient(server.url, {
+      // The base class alone: it opens nothing but through `dial`.
+      const client = new ReconnectingSocket(server.url, {
         ...fast,
-        dial: (url) => fromWebSocket(new Standard(url)),
+        dial: (url, { protocols }) => fromWebSocket(new Standard(url, [...protocols])),
       });
       await once(client, "open");
       client.send("drop");
