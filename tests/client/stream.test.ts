@@ -141,6 +141,18 @@ describe("streams", () => {
     await assert.rejects(wss.closed, (e: unknown) => e instanceof WSError);
   });
 
+  it("WebSocketStream: an aborted signal rejects opened with WS_ERR_ABORTED", async () => {
+    await withServer(() => {}, async (url) => {
+      const ac = new AbortController();
+      const wss = new WebSocketStream(url, { signal: ac.signal });
+      ac.abort();
+      await assert.rejects(
+        wss.opened,
+        (e: unknown) => e instanceof WSError && e.code === "WS_ERR_ABORTED",
+      );
+    });
+  });
+
   it("server side: toStreams pipes an echo through a TransformStream", async () => {
     await withServer((ws) => {
       const { readable, writable } = toStreams(ws);

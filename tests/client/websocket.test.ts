@@ -67,7 +67,10 @@ describe("WebSocket (WHATWG)", () => {
     }, (ws) => {
       ws.on("message", (m) => {
         const s = typeof m === "string" ? m : "";
-        if (s.startsWith("close ")) {
+        if (s === "echo-then-close") {
+          ws.send(s);
+          ws.close(4003);
+        } else if (s.startsWith("close ")) {
           const [, code, reason] = s.split(" ");
           ws.close(Number(code), reason);
         } else ws.send(m);
@@ -175,6 +178,23 @@ describe("WebSocket (WHATWG)", () => {
     assert.deepEqual(events, ["open@1", "message@1", "close@3"]);
     assert.ok(close instanceof Event);
     assert.deepEqual([close.code, close.reason, close.wasClean], [4001, "bye", true]);
+  });
+
+  it("readyState is CLOSING once the server's close frame arrived, before the close event", async () => {
+    // The server answers with a message and a close frame in one write: right after the message
+    // event, the close frame has been read too.
+    const ws = new WebSocket(url);
+    await next(ws, "open");
+    const seen: number[] = [];
+    ws.onmessage = () => {
+      seen.push(ws.readyState);
+      queueMicrotask(() => seen.push(ws.readyState));
+    };
+    ws.send("echo-then-close");
+    const close = await next<CloseEvent>(ws, "close");
+    assert.deepEqual(seen, [WebSocket.OPEN, WebSocket.CLOSING]);
+    assert.equal(close.code, 4003);
+    assert.equal(ws.readyState, WebSocket.CLOSED);
   });
 
   it("a failed connection: error then close (1006, not clean), readyState CLOSED during both", async () => {
