@@ -249,7 +249,10 @@ export class ReconnectingSocket extends Emitter<ReconnectingEvents> {
     if (this.#state === "closing" || this.#state === "closed") {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the client is ${this.#state}`);
     }
-    if (this.#state === "open") return this.#ws!.send(data, options);
+    // A connection already closing (its close frame came) cannot take it: the next one will.
+    if (this.#state === "open" && this.#ws!.readyState === "open") {
+      return this.#ws!.send(data, options);
+    }
     const item = typeof data === "string" ? data : toBytes(data).slice();
     const size = typeof item === "string" ? utf8Length(item) : item.length;
     const maxMessages = this.#options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;

@@ -226,6 +226,29 @@ describe("ReconnectingClient", () => {
     }
   });
 
+  it("a send while the connection is already closing is queued for the next one", async () => {
+    const got: string[] = [];
+    let connections = 0;
+    const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
+      const n = ++connections;
+      ws.on("message", (m) => got.push(`${n}:${m}`));
+    });
+    try {
+      const client = new ReconnectingClient(server.url, { ...fast, shouldReconnect: () => true });
+      await once(client, "open");
+      client.socket!.close(4000, "going");
+      assert.equal(client.readyState, "open");
+      client.send("during the close");
+      await once(client, "open", 10_000);
+      const deadline = Date.now() + 5000;
+      while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(got, ["2:during the close"]);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a normal close ends it; shouldReconnect decides for such closes", async () => {
     let connections = 0;
     const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
