@@ -165,6 +165,7 @@ export {
   CloseEvent,
   type CloseEventFields,
   type CloseEventInit,
+  type CloseEventLike,
   WebSocket,
   type WebSocketBinaryType,
   type WebSocketData,
