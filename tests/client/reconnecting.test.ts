@@ -190,6 +190,8 @@ describe("ReconnectingClient", () => {
       "messages over the bound",
     );
     await once(client, "retry");
+    assert.throws(() => client.close(1006), RangeError, "a code that may not be sent");
+    assert.equal(client.readyState, "connecting");
     await withTimeout(client.close(), 5000, "close()");
     assert.equal(client.readyState, "closed");
     assert.equal(client.queuedMessages, 0);
