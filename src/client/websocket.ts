@@ -218,10 +218,11 @@ export class WebSocket extends EventTarget {
    * dropped (and counted in `bufferedAmount`), as the standard says.
    */
   send(data: WebSocketData): void {
-    if (this.#readyState === 0) {
+    const state = this.readyState;
+    if (state === 0) {
       throw new DOMException("the WebSocket is still connecting", "InvalidStateError");
     }
-    if (this.#readyState !== 1) {
+    if (state !== 1) {
       this.#extraBytes += sizeOf(data);
       return;
     }
@@ -260,7 +261,7 @@ export class WebSocket extends EventTarget {
     if (reason !== undefined && encoder.encode(String(reason)).length > 123) {
       throw syntaxError("the close reason is over 123 bytes");
     }
-    if (this.#readyState >= 2) return;
+    if (this.readyState >= 2) return;
     const wasConnecting = this.#readyState === 0;
     this.#readyState = 2;
     if (wasConnecting) this.#ws.terminate();

@@ -188,11 +188,18 @@ describe("WebSocket (WHATWG)", () => {
     const seen: number[] = [];
     ws.onmessage = () => {
       seen.push(ws.readyState);
-      queueMicrotask(() => seen.push(ws.readyState));
+      queueMicrotask(() => {
+        seen.push(ws.readyState);
+        // Closing: data is dropped and counted, close() does nothing; neither throws.
+        const before = ws.bufferedAmount;
+        ws.send("too late");
+        seen.push(ws.bufferedAmount - before);
+        ws.close(3000);
+      });
     };
     ws.send("echo-then-close");
     const close = await next<CloseEvent>(ws, "close");
-    assert.deepEqual(seen, [WebSocket.OPEN, WebSocket.CLOSING]);
+    assert.deepEqual(seen, [WebSocket.OPEN, WebSocket.CLOSING, 8]);
     assert.equal(close.code, 4003);
     assert.equal(ws.readyState, WebSocket.CLOSED);
   });
