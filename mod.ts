@@ -140,6 +140,30 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from "./src/protocol/http.ts";
+// Issue 11 (hardening, server side): option checking and application-callback errors.
+export { CallbackError, InvalidOptionError, type WSErrorCode } from "./src/errors.ts";
+export { DEFAULT_RAW_IDLE_TIMEOUT } from "./src/server.ts";
+
+// Issue 13: topics across processes (the backplane core; the Redis one is in ./redis.ts).
+export {
+  Backplane,
+  type BackplaneEvents,
+  type BackplaneOptions,
+  type BackplaneStats,
+  type GapInfo,
+  type History,
+  type RecoverablePolicy,
+  type RecoveryInfo,
+} from "./src/backplane/backplane.ts";
+export {
+  formatPosition,
+  parsePosition,
+  parseTopicFrame,
+  type StreamPosition,
+  TOPIC_FRAME_PREFIX,
+  type TopicFrame,
+} from "./src/backplane/position.ts";
+export type { SubscribeOptions } from "./src/topics.ts";
 
 // Issue 14 (h14client): the reconnecting client, the standard WebSocket class and streams.
 export { ReconnectError } from "./src/errors.ts";
@@ -188,3 +212,23 @@ export {
   type WebSocketStreamOptions,
 } from "./src/client/stream.ts";
 export type { SendOptions } from "./src/ws.ts";
+
+// Issue 14 (proxies, redirects, unix sockets, browsers): the proxy error class. The browser entry
+// point is browser.ts.
+export { ProxyError } from "./src/errors.ts";
+
+// Issue 16: stats, Prometheus metrics, lifecycle events and limits.
+export {
+  type RateLimitKind,
+  type ResourceStats,
+  type ServerStats,
+  type TrafficStats,
+} from "./src/ops/stats.ts";
+export {
+  handleMetrics,
+  type HasStats,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusText,
+} from "./src/ops/metrics.ts";
+export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
+export type { ClientDisconnectInfo, RateLimitInfo } from "./src/server.ts";

@@ -15,14 +15,19 @@
  * `--no-ref` (skip the C reference server), `--build-npm` (run `npm run build` first),
  * `--profile` (run the Node servers with `node --cpu-prof`, one directory per measurement
  * under bench/.build/profiles/; summarise with `deno run -A bench/profile.ts DIR_OR_FILE`;
- * Deno 2.9 and Bun have no `--cpu-prof`), `--render-only` (rewrite the markdown from the JSON,
- * measuring nothing).
+ * Deno 2.9 and Bun have no `--cpu-prof`), `--render-only` (rewrite the markdown and the chart
+ * from the JSON, measuring nothing), `--baseline DIR` (instead of the peers, measure the wsdriver
+ * of another checkout in DIR, e.g. an older commit with its npm build, to compare two builds).
+ *
+ * A full run also draws the ratios as an SVG chart next to the markdown (`bench/chart.svg`).
  *
  * Every server runs in a fresh process per measurement, pinned to core 0 with `taskset`, and the
  * load generator to core 1. Every child process is killed at the end, also on error or Ctrl-C.
  *
  * @module
  */
+
+import { type ChartPanel, ratioChart } from "./chart.ts";
 
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const BENCH = `${ROOT}/bench`;
@@ -51,11 +56,12 @@ interface Options {
   profile: boolean;
   renderOnly: boolean;
   out: string | undefined;
+  baseline: string | undefined;
 }
 
 const USAGE = `usage: deno run -A bench/run.ts [--quick] [--only deno,bun,node,ref]
   [--scenarios ID,...] [--runs N] [--duration S] [--warmup S] [--out FILE] [--no-ref]
-  [--build-npm] [--profile] [--render-only]`;
+  [--build-npm] [--profile] [--render-only] [--baseline DIR]`;
 
 function parseOptions(args: string[]): Options {
   const o: Options = {
@@ -70,6 +76,7 @@ function parseOptions(args: string[]): Options {
     profile: false,
     renderOnly: false,
     out: undefined,
+    baseline: undefined,
   };
   let runs: number | undefined, warmup: number | undefined, duration: number | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -92,6 +99,7 @@ function parseOptions(args: string[]): Options {
     else if (a === "--warmup") warmup = num();
     else if (a === "--duration") duration = num();
     else if (a === "--out") o.out = value();
+    else if (a === "--baseline") o.baseline = Deno.realPathSync(value());
     else if (a === "--only") {
       o.only = new Set(value().split(",").map((s) => s.trim()).filter(Boolean));
       for (const r of o.only) {
@@ -191,6 +199,35 @@ const SERVERS: ServerSpec[] = [
     cmd: () => [`${BUILD}/refserver`],
   },
 ];
+
+/** The wsdriver servers of another checkout in `dir`, standing in for the peers. */
+function baselineServers(dir: string): ServerSpec[] {
+  const label = "wsdriver (baseline)";
+  return [
+    {
+      id: "baseline-deno",
+      label,
+      runtime: "deno",
+      role: "peer",
+      cmd: () => [DENO, "run", "-A", `${dir}/bench/servers/wsdriver.ts`],
+    },
+    {
+      id: "baseline-bun",
+      label,
+      runtime: "bun",
+      role: "peer",
+      cmd: () => [BUN, `${dir}/bench/servers/wsdriver.ts`],
+    },
+    {
+      id: "baseline-node",
+      label,
+      runtime: "node",
+      role: "peer",
+      cmd: (p) => [NODE, ...cpuProf(p), `${BENCH}/servers/wsdriver_node.mjs`],
+      env: () => ({ WSDRIVER_MODULE: `file://${dir}/npm/esm/mod.js` }),
+    },
+  ];
+}
 
 function cpuProf(dir: string | undefined): string[] {
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
@@ -796,7 +833,7 @@ function render(res: Results, scenarios: Scenario[]): string {
 
   for (const rt of rts) {
     const r = res.runtimes[rt]!;
-    const peer = SERVERS.find((s) => s.id === peerOf(rt))!;
+    const peer = peerSpec(rt);
     out.push(`## ${RUNTIME_TITLE[rt]}`, "");
     out.push(
       `Measured ${r.date}${r.quick ? " (**quick run**: 1 short run, not for comparison)" : ""}` +
@@ -888,8 +925,54 @@ function render(res: Results, scenarios: Scenario[]): string {
   return out.join("\n");
 }
 
+/** The ratios of `res` as an SVG chart (see chart.ts). */
+function chart(res: Results, scenarios: Scenario[]): string {
+  const rts = (["node", "deno", "bun"] as const).filter((r) => res.runtimes[r]);
+  const panels: ChartPanel[] = rts.map((rt) => {
+    const r = res.runtimes[rt]!;
+    return {
+      title: RUNTIME_TITLE[rt].replace(/`/g, ""),
+      bars: scenarios.map((sc) => ({
+        label: CHART_LABELS[sc.id] ?? sc.id,
+        ratio: ratio(
+          summarize(r.samples[`wsdriver-${rt}`]?.[sc.id]).value,
+          summarize(r.samples[peerOf(rt)]?.[sc.id]).value,
+        ),
+        better: sc.better,
+      })),
+    };
+  });
+  const dates = rts.map((rt) => res.runtimes[rt]!.date.slice(0, 10));
+  return ratioChart(
+    panels,
+    `latency and memory as peer ÷ wsdriver, the rest wsdriver ÷ peer; medians of ` +
+      `${res.runtimes[rts[0]]?.runs ?? 0} interleaved runs, ${[...new Set(dates)].join(", ")}`,
+  );
+}
+
+/** Short scenario names for the chart. */
+const CHART_LABELS: Record<string, string> = {
+  latency: "latency p50 (1 conn)",
+  pipelined: "1 conn × 64 in flight",
+  conns100: "100 conns × 8",
+  conns100x1: "100 conns × 1",
+  bin64k: "64 KiB binary",
+  bin1m: "1 MiB binary",
+  handshakes: "handshakes/s",
+  broadcast: "broadcast to 500",
+  idle: "memory per idle conn",
+  "idle-deflate": "idle conn, deflate",
+};
+
+/** Who wsdriver is compared with: the peers, or a baseline build (`--baseline`). */
+let peers: ServerSpec[] = SERVERS.filter((s) => s.role === "peer");
+
+function peerSpec(rt: Runtime): ServerSpec {
+  return peers.find((s) => s.runtime === rt)!;
+}
+
 function peerOf(rt: Runtime): string {
-  return SERVERS.find((s) => s.runtime === rt && s.role === "peer")!.id;
+  return peerSpec(rt).id;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1007,22 +1090,43 @@ function shownScenarios(res: Results): Scenario[] {
   );
 }
 
-async function writeReport(res: Results, mdPath: string, jsonPath: string): Promise<void> {
+async function writeReport(
+  res: Results,
+  mdPath: string,
+  jsonPath: string,
+  chartPath?: string,
+): Promise<void> {
   await Deno.writeTextFile(jsonPath, JSON.stringify(res, null, 1) + "\n");
   await Deno.writeTextFile(mdPath, render(res, shownScenarios(res)));
+  if (chartPath) await Deno.writeTextFile(chartPath, chart(res, shownScenarios(res)));
   // Formatted as `deno fmt` wants them (npm run check checks every file in the repository).
-  const f = await run([DENO, "fmt", "--quiet", mdPath, jsonPath]);
+  const f = await run([DENO, "fmt", "--quiet", mdPath, jsonPath, ...chartPath ? [chartPath] : []]);
   if (f.code !== 0) console.error(`bench: deno fmt: ${f.out}`);
 }
 
 async function main(): Promise<number> {
   const o = parseOptions(Deno.args);
-  const mdPath = o.out ?? (o.quick ? `${BUILD}/RESULTS.quick.md` : `${BENCH}/RESULTS.md`);
+  const mdPath = o.out ??
+    (o.baseline
+      ? `${BUILD}/BASELINE.md`
+      : o.quick
+      ? `${BUILD}/RESULTS.quick.md`
+      : `${BENCH}/RESULTS.md`);
   const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
+  // bench/RESULTS.md's chart is bench/chart.svg; other reports get theirs next to them.
+  const chartPath = mdPath === `${BENCH}/RESULTS.md`
+    ? `${BENCH}/chart.svg`
+    : mdPath.replace(/\.md$/, "") + ".svg";
+  if (o.baseline) {
+    peers = baselineServers(o.baseline);
+    for (const rt of ["node", "deno", "bun"] as const) {
+      RUNTIME_TITLE[rt] = `${rt}: this build vs the baseline`;
+    }
+  }
   if (o.renderOnly) {
     const res = JSON.parse(await Deno.readTextFile(jsonPath)) as Results;
     res.method = method({ ...o, ...res.runtimes.node ?? res.runtimes.deno ?? res.runtimes.bun });
-    await writeReport(res, mdPath, jsonPath);
+    await writeReport(res, mdPath, jsonPath, chartPath);
     console.error(`bench: wrote ${mdPath} from ${jsonPath}`);
     return 0;
   }
@@ -1081,7 +1185,8 @@ async function main(): Promise<number> {
 
   const scenarios = SCENARIOS.filter((s) => !o.scenarios || o.scenarios.has(s.id));
   const rts = (["node", "deno", "bun", "ref"] as const).filter((r) => o.only.has(r));
-  const servers = SERVERS.filter((s) => rts.includes(s.runtime));
+  const all = o.baseline ? [...SERVERS.filter((s) => s.role === "wsdriver"), ...peers] : SERVERS;
+  const servers = all.filter((s) => rts.includes(s.runtime));
   const profileDir = o.profile ? `${BUILD}/profiles` : undefined;
   if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
 
@@ -1160,7 +1265,7 @@ async function main(): Promise<number> {
       samples: mine,
     };
   }
-  await writeReport(res, mdPath, jsonPath);
+  await writeReport(res, mdPath, jsonPath, chartPath);
   console.log(await Deno.readTextFile(mdPath));
   console.error(`bench: wrote ${mdPath} and ${jsonPath}`);
   if (profileDir) console.error(`bench: CPU profiles in ${profileDir}`);

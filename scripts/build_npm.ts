@@ -73,7 +73,9 @@ async function readVersion(): Promise<string> {
 
 const isTs = (p: string) => p.endsWith(".ts") || p.endsWith(".mts") || p.endsWith(".cts");
 
-const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`];
+const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`, `${ROOT}/redis.ts`];
+// Issue 14: the browser entry point (the `browser` export condition below).
+entryPoints.push(`${ROOT}/browser.ts`);
 for (const entry of entryPoints) {
   if (!(await exists(entry))) fail(`missing entry point ${relative(entry)}`);
 }
@@ -187,18 +189,33 @@ const pkg = {
   type: "module",
   exports: {
     ".": {
+      // Issue 14: bundlers and browsers get the native-WebSocket client (listed first: the first
+      // matching condition wins).
+      browser: { types: "./esm/browser.d.ts", default: "./esm/browser.js" },
       types: "./esm/mod.d.ts",
       import: "./esm/mod.js",
     },
+    // The Redis backplane: its own entry, so that the root module never loads a Redis client.
+    "./redis": {
+      types: "./esm/redis.d.ts",
+      import: "./esm/redis.js",
+    },
+    // Issue 14: the browser client by name, e.g. for tests on a server runtime.
+    "./browser": { types: "./esm/browser.d.ts", import: "./esm/browser.js" },
   },
   types: "./esm/mod.d.ts",
   bin: {
     wsdriver: "./esm/cli.js",
   },
+  dependencies: {
+    "@redis/client": JSON.parse(await Deno.readTextFile(`${ROOT}/package.json`)).dependencies[
+      "@redis/client"
+    ],
+  },
   engines: {
     node: ">=20",
   },
-  files: ["esm/mod.*", "esm/cli.*", "esm/src"],
+  files: ["esm/mod.*", "esm/cli.*", "esm/redis.*", "esm/browser.*", "esm/src"],
   keywords: ["websocket", "rfc6455", "deno", "bun", "node"],
 };
 await Deno.writeTextFile(`${OUT_DIR}/package.json`, JSON.stringify(pkg, null, 2) + "\n");

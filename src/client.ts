@@ -21,8 +21,18 @@ import {
 } from "./protocol/deflate.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
 import type { RawFraming } from "./protocol/raw.ts";
+import { checkConnectOptions } from "./options.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { WS } from "./ws.ts";
+import { dial } from "./client/dial.ts";
+import { type ProxyConfig, proxyFor } from "./client/proxy.ts";
+import {
+  DEFAULT_MAX_REDIRECTS,
+  isRedirect,
+  redirectHeaders,
+  redirectTarget,
+} from "./client/redirect.ts";
+import { parseTarget, type Target } from "./client/target.ts";
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -43,7 +53,7 @@ export interface ConnectOptions {
   /** Abandons the connection attempt. */
   signal?: AbortSignal;
   /** Ping the server when it is quiet and drop it if it stays silent (default off). */
-  heartbeat?: HeartbeatOptions;
+  heartbeat?: HeartbeatOptions | false;
   /** Close with 1001 after this many milliseconds without a data message (default off). */
   idleTimeout?: number;
   /** Outgoing bytes above which the socket stops reading until the buffer drains (default 1 MiB). */
@@ -52,6 +62,20 @@ export interface ConnectOptions {
   deflate?: boolean | DeflateOptions;
   /** For `tcp://` URLs (raw TCP, no WebSocket): how messages are delimited (default `"line"`). */
   framing?: RawFraming;
+  /**
+   * Tunnel through a proxy: `http://[user:pass@]host:port` (HTTP `CONNECT`, with Basic proxy
+   * authentication) or `socks5://[user:pass@]host:port`; `true` takes it from the environment
+   * (`HTTPS_PROXY` for `wss:`, `HTTP_PROXY` for `ws:`, then `ALL_PROXY`; `NO_PROXY` exempts
+   * hosts). Default: no proxy, whatever the environment says.
+   */
+  proxy?: string | URL | boolean;
+  /**
+   * Follow redirect answers (301, 302, 303, 307, 308) to the upgrade request (default off).
+   * `Authorization` and `Cookie` are not sent to another origin; `wss:` to `ws:` is refused.
+   */
+  followRedirects?: boolean;
+  /** Most redirects followed before failing with `WS_ERR_REDIRECT_LIMIT` (default 10). */
+  maxRedirects?: number;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -62,7 +86,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /**
  * Opens a WebSocket connection. Returns at once with a socket in the `connecting` state; `open`
  * or `error` + `close` follow. Messages sent before `open` are queued. Throws a TypeError for a
- * URL that is not `ws:` or `wss:`.
+ * URL that is not `ws:`, `wss:`, `ws+unix:/path/to.sock:/resource` or `tcp:`, or a bad `proxy`; an `InvalidOptionError` for a bad option.
  *
  * @example
  * ```ts
@@ -73,37 +97,27 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
  * ```
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): WS {
-  const u = new URL(url);
-  const raw = u.protocol === "tcp:";
-  if (u.protocol !== "ws:" && u.protocol !== "wss:" && !raw) {
-    throw new TypeError(`not a WebSocket or tcp: URL: ${u.href}`);
-  }
-  if (u.hash !== "") throw new TypeError("a WebSocket URL may not have a fragment");
-  if (raw && u.port === "") throw new TypeError("a tcp: URL needs a port");
-  const secure = u.protocol === "wss:";
-  const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
+  checkConnectOptions(options);
+  const first = parseTarget(url);
   const protocols = options.protocols ?? [];
-  const key = generateKey();
   const deflate = options.deflate === true ? {} : options.deflate || undefined;
-  const headers = new Headers(options.headers);
-  if (deflate) headers.set("Sec-WebSocket-Extensions", offerDeflate(deflate));
-  const request = encodeClientRequest({
-    host: u.host,
-    path: u.pathname + u.search,
-    key,
-    protocols,
-    headers,
-  });
+  const firstHeaders = new Headers(options.headers);
+  if (deflate) firstHeaders.set("Sec-WebSocket-Extensions", offerDeflate(deflate));
+  const maxRedirects = options.followRedirects ? options.maxRedirects ?? DEFAULT_MAX_REDIRECTS : 0;
+  // Before anything starts: a bad proxy URL throws here, like a bad URL.
+  const firstProxy = proxyFor(first, options.proxy);
   const ws = new WS({
     side: "client",
     maxPayload: options.maxPayload,
     closeTimeout: options.closeTimeout,
     highWaterMark: options.highWaterMark,
-    raw: raw ? options.framing ?? "line" : undefined,
-  }, { url: u.href });
+    raw: first.raw ? options.framing ?? "line" : undefined,
+  }, { url: first.href });
   if (options.heartbeat || options.idleTimeout) {
-    const sweeper = new Sweeper({ heartbeat: options.heartbeat, idleTimeout: options.idleTimeout });
+    const sweeper = new Sweeper({
+      heartbeat: options.heartbeat || undefined,
+      idleTimeout: options.idleTimeout,
+    });
     ws.once("open", () => sweeper.add(ws));
   }
   const transport = options.transport ?? defaultTransport();
@@ -118,10 +132,6 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     settle();
     ws._fail(err);
   };
-  const connectError = (err: Error) =>
-    new WSError("WS_ERR_CONNECT", `cannot connect to ${u.host}: ${err.message}`, undefined, {
-      cause: err,
-    });
   const closedEarly = () =>
     new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "connection closed during the handshake");
   const timer = setTimeout(
@@ -136,59 +146,99 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     ac.abort();
   });
 
-  const tls = secure ? options.tls ?? true : undefined;
-  transport.connect({ hostname, port, tls, signal: ac.signal }).then((conn) => {
-    if (ac.signal.aborted) return conn.destroy();
-    ws._connecting(() => {
-      settle();
-      conn.destroy();
+  /** One request: to `target`, after `hops` redirects. */
+  const attempt = (target: Target, headers: Headers, hops: number, proxy?: ProxyConfig) => {
+    const key = generateKey();
+    const request = encodeClientRequest({
+      host: target.host,
+      path: target.resource,
+      key,
+      protocols,
+      headers,
     });
-    if (raw) {
-      // No handshake: a raw connection is open once TCP is.
-      settle();
-      return ws._attach(conn, "", new Uint8Array(0));
-    }
-    const reader = new HeadReader(options.maxHeadSize);
-    let done = false;
-    conn.setHandlers({
-      data(chunk) {
-        if (done) return;
-        const r = reader.push(chunk);
-        if (!r.done) return;
-        done = true;
-        if ("error" in r) {
-          return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
-        }
-        let protocol: string, params: DeflateParams | undefined, head: ResponseHead;
-        try {
-          head = parseResponseHead(r.head);
-          ({ protocol, deflate: params } = checkServerResponse(head, key, protocols, deflate));
-        } catch (err) {
-          if (!(err instanceof HttpParseError)) return fail(err as WSError);
-          return fail(
-            new HandshakeError("WS_ERR_HANDSHAKE_INVALID", `bad response: ${err.message}`),
-          );
-        }
+    dial(target, {
+      transport,
+      proxy,
+      tls: options.tls,
+      signal: ac.signal,
+      maxHeadSize: options.maxHeadSize,
+    }).then((conn) => {
+      if (ac.signal.aborted) return conn.destroy();
+      ws._connecting(() => {
         settle();
-        if (params) {
-          ws._negotiated(
-            new PerMessageDeflate(params, "client", deflate!),
-            head.headers.get("sec-websocket-extensions")!,
-          );
-        }
-        ws._attach(conn, protocol, r.rest);
-      },
-      end() {
-        if (!done) fail(closedEarly());
-      },
-      close(error) {
-        if (!done) fail(error ? connectError(error) : closedEarly());
-      },
-      drain() {},
+        conn.destroy();
+      });
+      if (target.raw) {
+        // No handshake: a raw connection is open once TCP is.
+        settle();
+        return ws._attach(conn, "", new Uint8Array(0));
+      }
+      const reader = new HeadReader(options.maxHeadSize);
+      let done = false;
+      conn.setHandlers({
+        data(chunk) {
+          if (done) return;
+          const r = reader.push(chunk);
+          if (!r.done) return;
+          done = true;
+          if ("error" in r) {
+            return fail(new HandshakeError("WS_ERR_HANDSHAKE_INVALID", "response head too large"));
+          }
+          let protocol: string, params: DeflateParams | undefined, head: ResponseHead;
+          try {
+            head = parseResponseHead(r.head);
+            if (options.followRedirects && isRedirect(head.status)) {
+              if (hops >= maxRedirects) {
+                throw new HandshakeError(
+                  "WS_ERR_REDIRECT_LIMIT",
+                  `more than ${maxRedirects} redirects`,
+                  head.status,
+                );
+              }
+              const next = redirectTarget(target, head.headers.get("location"), head.status);
+              conn.destroy();
+              ws._redirected(next.href);
+              const nextHeaders = redirectHeaders(headers, target, next);
+              return attempt(next, nextHeaders, hops + 1, proxyFor(next, options.proxy));
+            }
+            ({ protocol, deflate: params } = checkServerResponse(head, key, protocols, deflate));
+          } catch (err) {
+            if (!(err instanceof HttpParseError)) return fail(err as WSError);
+            return fail(
+              new HandshakeError("WS_ERR_HANDSHAKE_INVALID", `bad response: ${err.message}`),
+            );
+          }
+          settle();
+          if (params) {
+            ws._negotiated(
+              new PerMessageDeflate(params, "client", deflate!),
+              head.headers.get("sec-websocket-extensions")!,
+            );
+          }
+          ws._attach(conn, protocol, r.rest);
+        },
+        end() {
+          if (!done) fail(closedEarly());
+        },
+        close(error) {
+          if (!done) {
+            fail(
+              error
+                ? new WSError("WS_ERR_CONNECT", `connection to ${target.host} failed`, undefined, {
+                  cause: error,
+                })
+                : closedEarly(),
+            );
+          }
+        },
+        drain() {},
+      });
+      conn.write([request]);
+    }).catch((err: Error) => {
+      if (ac.signal.aborted) return;
+      fail(err instanceof WSError ? err : new WSError("WS_ERR_CONNECT", err.message));
     });
-    conn.write([request]);
-  }).catch((err: Error) => {
-    if (!ac.signal.aborted) fail(connectError(err));
-  });
+  };
+  attempt(first, firstHeaders, 0, firstProxy);
   return ws;
 }

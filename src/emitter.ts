@@ -11,9 +11,38 @@ export type EventMap = { [event: string]: unknown[] };
 export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) => void;
 
 /**
+ * Where an emitter's listener errors go: a method keyed by this symbol, which subclasses override
+ * (a server's socket hands them to its server). Not a named method, so that it stays out of sight.
+ *
+ * @example
+ * ```ts
+ * class Quiet extends Emitter<{ tick: [] }> {
+ *   protected override [listenerError](error: unknown): void {
+ *     metrics.count("listener-error", error);
+ *   }
+ * }
+ * ```
+ */
+export const listenerError: unique symbol = Symbol("listenerError");
+
+/**
+ * Logs an application error nobody listens for, with `console.error`: never rethrown, since a
+ * throw that escapes an event turn kills a Node or Deno process.
+ *
+ * @example
+ * ```ts
+ * logUnhandled(new Error("a handler failed"), "wsdriver: a connection handler threw");
+ * ```
+ */
+export function logUnhandled(error: unknown, what: string): void {
+  console.error(`${what} (add an "error" listener to handle it):`, error);
+}
+
+/**
  * Typed `on`/`once`/`off`/`emit`. Unlike `node:events`, an `error` with no listener is not thrown:
- * nothing a peer sends may take the process down. A listener that throws does not stop the
- * others; its error is rethrown asynchronously, as an uncaught error of the application.
+ * nothing a peer sends may take the process down. A listener that throws, or returns a promise
+ * that rejects, does not stop the others; its error goes to `[listenerError]`, which logs it with
+ * `console.error` unless a subclass routes it elsewhere.
  *
  * @example
  * ```ts
@@ -101,13 +130,22 @@ export class Emitter<E extends EventMap> {
       fn = l.once;
       this.off(event, fn);
     }
+    let result: unknown;
     try {
-      fn(...args);
+      result = fn(...args);
     } catch (err) {
-      queueMicrotask(() => {
-        throw err;
-      });
+      this[listenerError](err, event);
+      return;
     }
+    // An async listener's rejection is its throw; a listener returns undefined on the hot path.
+    if (result !== undefined && typeof (result as PromiseLike<unknown>).then === "function") {
+      (result as PromiseLike<unknown>).then(undefined, (err) => this[listenerError](err, event));
+    }
+  }
+
+  /** A listener of `event` threw or rejected with `error`. */
+  protected [listenerError](error: unknown, event: keyof E): void {
+    logUnhandled(error, `wsdriver: a "${String(event)}" listener threw`);
   }
 
   #add<K extends keyof E>(event: K, entry: Entry<E>): void {

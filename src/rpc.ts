@@ -24,7 +24,8 @@
  */
 
 import { Emitter } from "./emitter.ts";
-import { WSError } from "./errors.ts";
+import { InvalidOptionError, WSError } from "./errors.ts";
+import { checkInteger, checkObject } from "./options.ts";
 import { encodeClosePayload } from "./protocol/close.ts";
 import { DEFAULT_MAX_PAYLOAD } from "./protocol/protocol.ts";
 
@@ -342,7 +343,9 @@ export interface RpcOptions<C extends RpcConnection = RpcConnection> {
   /**
    * Most requests awaited at once, and separately most requests being answered at once
    * (default 1024). Over it, a request fails with `RPC_ERR_TOO_MANY` on this side, and the peer's
-   * requests are answered with that error. A cancelled responder counts until it settles.
+   * requests are answered with that error. A request frees its slot when it is answered, times
+   * out or is cancelled: a responder the requester cancelled no longer counts (it is told through
+   * `ctx.signal`, and counted in `abandoned` until it settles).
    */
   maxInFlight?: number;
   /** Largest frame sent, header included (default: the connection's `maxPayload`, else 64 MiB). */
@@ -621,9 +624,9 @@ interface Incoming {
 /** Connections that have an Rpc: two would both answer every request. */
 const attached = new WeakSet<object>();
 
-function checkTimeout(ms: number, what: string): void {
+function checkTimeout(ms: unknown, what: string): void {
   if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
-    throw new RangeError(`${what} must be a number of milliseconds >= 0, not ${ms}`);
+    throw new InvalidOptionError(what, "a number of milliseconds >= 0 (0 or Infinity: none)", ms);
   }
 }
 
@@ -682,8 +685,8 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
   #outgoing = new Map<number, Outgoing>();
   /** Requests being answered that are still wanted, by the peer's id. */
   #incoming = new Map<number, Incoming>();
-  /** Responders that have not settled, cancelled ones included: what the cap counts. */
-  #running = 0;
+  /** Responders the requester cancelled that have not settled yet. */
+  #abandoned = 0;
   #nextId = 1;
   #drainCheck: ((force?: boolean) => void) | undefined;
   #closeWaiters: Array<() => void> = [];
@@ -703,6 +706,10 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
    */
   constructor(connection: C, options: RpcOptions<C> = {}) {
     super();
+    checkObject(options, "options");
+    if (options.responder !== undefined && typeof options.responder !== "function") {
+      throw new InvalidOptionError("responder", "a function", options.responder);
+    }
     if (attached.has(connection)) {
       throw new RpcError("RPC_ERR_ATTACHED", "this connection already has an Rpc");
     }
@@ -715,13 +722,9 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     const timeout = options.timeout ?? DEFAULT_RPC_TIMEOUT;
     checkTimeout(timeout, "timeout");
     const maxInFlight = options.maxInFlight ?? DEFAULT_RPC_MAX_IN_FLIGHT;
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
-      throw new RangeError(`maxInFlight must be a positive integer, not ${maxInFlight}`);
-    }
+    checkInteger(maxInFlight, "maxInFlight", 1);
     const maxPayload = options.maxPayload ?? connection.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(maxPayload >= HEADER_SIZE)) {
-      throw new RangeError(`maxPayload must be at least ${HEADER_SIZE}, not ${maxPayload}`);
-    }
+    checkInteger(maxPayload, "maxPayload", HEADER_SIZE);
     this.connection = connection;
     this.timeout = timeout;
     this.maxInFlight = maxInFlight;
@@ -744,6 +747,19 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
   /** Requests awaiting the peer's response (`outgoing`) and being answered here (`incoming`). */
   get inFlight(): { outgoing: number; incoming: number } {
     return { outgoing: this.#outgoing.size, incoming: this.#incoming.size };
+  }
+
+  /**
+   * Responders here that the requester cancelled (it timed out or aborted) and that have not
+   * returned yet: they ignore `ctx.signal`. They hold no `maxInFlight` slot, but their work goes on.
+   *
+   * @example
+   * ```ts
+   * if (rpc.abandoned > 100) console.warn("responders ignore ctx.signal");
+   * ```
+   */
+  get abandoned(): number {
+    return this.#abandoned;
   }
 
   /**
@@ -787,10 +803,14 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     options: RpcRequestOptions,
     parent: AbortSignal | undefined,
   ): Promise<RpcData> {
-    const signal = options.signal;
-    const timeout = options.timeout ?? this.timeout;
+    const signal = options?.signal;
+    const timeout = options?.timeout ?? this.timeout;
     try {
+      checkObject(options, "options");
       checkTimeout(timeout, "timeout");
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new InvalidOptionError("signal", "an AbortSignal", signal);
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -987,7 +1007,10 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
       case "cancel": {
         const entry = this.#incoming.get(frame.id);
         if (!entry) return; // already answered
+        // The slot is free at once: the requester's cap and this side's must agree, or a
+        // responder that never returns would lock the requester out for good.
         this.#incoming.delete(frame.id);
+        this.#abandoned++;
         entry.controller.abort(
           new RpcError("RPC_ERR_ABORTED", "the requester cancelled the request", { remote: true }),
         );
@@ -1027,7 +1050,7 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     if (this.#state === "shutting-down") {
       return this.#sendError(id, "RPC_ERR_SHUTDOWN", "the peer is shutting down");
     }
-    if (this.#running >= this.maxInFlight) {
+    if (this.#incoming.size >= this.maxInFlight) {
       return this.#sendError(
         id,
         "RPC_ERR_TOO_MANY",
@@ -1038,7 +1061,6 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     if (!responder) return this.#sendError(id, "RPC_ERR_NO_RESPONDER", "the peer has no responder");
     const entry: Incoming = { controller: new AbortController() };
     this.#incoming.set(id, entry);
-    this.#running++;
     const signal = entry.controller.signal;
     const ctx: RpcContext<C> = {
       id,
@@ -1061,9 +1083,11 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     reply: RpcReply,
     thrown: { err: unknown } | undefined,
   ): void {
-    this.#running--;
     // Not the current entry: cancelled (or the connection closed); the answer is not wanted.
-    if (this.#incoming.get(id) !== entry) return;
+    if (this.#incoming.get(id) !== entry) {
+      if (entry.controller.signal.aborted) this.#abandoned--;
+      return;
+    }
     this.#incoming.delete(id);
     try {
       if (thrown) {
@@ -1123,6 +1147,7 @@ export class Rpc<C extends RpcConnection = RpcConnection> extends Emitter<RpcEve
     }
     const incoming = [...this.#incoming.values()];
     this.#incoming.clear();
+    this.#abandoned += incoming.length;
     for (const entry of incoming) {
       entry.controller.abort(new RpcError("RPC_ERR_CLOSED", `${why}; nobody awaits the answer`));
     }

@@ -4,11 +4,29 @@
  * @module
  */
 
-import { Emitter } from "./emitter.ts";
+import type { Backplane } from "./backplane/backplane.ts";
+import { now } from "./clock.ts";
+import { Emitter, logUnhandled } from "./emitter.ts";
+import { InvalidOptionError } from "./errors.ts";
+import { checkObject, checkServeOptions } from "./options.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
-import { HeaderFields, type RequestHead } from "./protocol/http.ts";
+import { HeaderFields, type HeaderLookup, type RequestHead } from "./protocol/http.ts";
+import {
+  AddressLimits,
+  type AddressRefusal,
+  connLimits,
+  type LimitsOptions,
+  type ResolvedConnLimits,
+} from "./ops/limits.ts";
+import {
+  addResourceStats,
+  emptyResourceStats,
+  type RateLimitKind,
+  ResourceCounters,
+  type ServerStats,
+} from "./ops/stats.ts";
 import type { RawFraming } from "./protocol/raw.ts";
 import { type OriginPolicy, Router } from "./router.ts";
 import { type PublishOptions, type SlowConsumerPolicy, Topics } from "./topics.ts";
@@ -16,7 +34,8 @@ import type { Conn, Listener, ServerTls, Transport } from "./transport/conn.ts";
 import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
-import type { SendData, UpgradeRequest, WS } from "./ws.ts";
+import { type SendData, type UpgradeRequest, WS } from "./ws.ts";
+import type { ResourceStats, TrafficStats } from "./ops/stats.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -34,6 +53,8 @@ export interface UpgradeInfo extends UpgradeRequest {
 /**
  * Admission hook: return nothing (or `{ data }`) to accept, attaching `data` to `ws.data`; return
  * a `Response` to refuse with its status, headers and body (e.g. 401 with `WWW-Authenticate`).
+ * A hook that throws or rejects refuses with 500 and is reported by the server's `error` event; one
+ * that never settles is cut off by `handshakeTimeout` (or its client leaving), which frees its slot.
  */
 export type AcceptHook<Data> = (
   info: UpgradeInfo,
@@ -68,6 +89,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   port?: number;
   /** Address to listen on (default `0.0.0.0`). */
   hostname?: string;
+  /**
+   * A unix domain socket to listen on instead of `hostname` and `port` (the file must not exist;
+   * it is removed on close). Clients connect with `ws+unix:/path/to.sock:/resource`.
+   */
+  path?: string;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
   /**
@@ -94,6 +120,8 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   /**
    * Answers plain HTTP requests (no `Upgrade: websocket`), so one server serves a page and its
    * sockets. Without it they get 426. One request per connection; bodies need a Content-Length.
+   * A handler that throws or rejects, returns no `Response`, or whose body fails is answered with
+   * 500 (the error goes to the server's `error` event).
    */
   fetch?: (
     request: Request,
@@ -107,6 +135,13 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * raw connection, handed as a `WS` of kind `"raw"` to the resource at `raw.path`.
    */
   raw?: boolean | RawOptions;
+  /**
+   * Makes `publish` and `subscribe` span every process attached to the same backplane (e.g.
+   * `redisBackplane` from `wsdriver/redis`); closed with the server. Default: this process only.
+   */
+  backplane?: Backplane;
+  /** Limits against abuse, per connection and per client address (all off by default). */
+  limits?: LimitsOptions;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -119,7 +154,23 @@ export interface RawOptions {
   path?: string;
   /** Milliseconds to wait for a first byte before taking a silent client as raw (default 300). */
   detectTimeout?: number;
+  /**
+   * Close a raw client after this many milliseconds without a message either way (default 120 s;
+   * `false`: never). Raw clients have no ping, so without it a silent socket would hold its slot
+   * forever. The server's `idleTimeout`, if set, is the default instead.
+   */
+  idleTimeout?: number | false;
 }
+
+/**
+ * Default {@link RawOptions.idleTimeout}: 2 minutes.
+ *
+ * @example
+ * ```ts
+ * await serve({ port: 8080, raw: { idleTimeout: DEFAULT_RAW_IDLE_TIMEOUT * 5 } }, (ws) => {});
+ * ```
+ */
+export const DEFAULT_RAW_IDLE_TIMEOUT = 120_000;
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
@@ -149,13 +200,46 @@ export type ServerEvents<Data = unknown> = {
   /**
    * An application callback (an `accept` hook, a handler, a socket's listener, `fetch`) threw or
    * rejected. Only the connection it ran for is affected: it was closed with 1011, or answered 500.
+   * `ws` is undefined before the socket opened (`accept`, `fetch`). With no listener, the error is
+   * logged with `console.error`; it is never rethrown.
    */
   error: [error: unknown, ws: WS<Data> | undefined];
   /** A handshake was refused (any status other than 101). */
   refused: [info: RefusedInfo];
   /** `publish` skipped (policy `"drop"`) or closed (policy `"close"`) a subscriber that is over its high-water mark. */
   slow: [ws: WS<Data>, topic: string];
+  /** A client's socket opened: emitted just before its resource's handler runs. */
+  connection: [ws: WS<Data>];
+  /** A client's socket closed: how, after how long, and what went through it. */
+  disconnect: [ws: WS<Data>, info: ClientDisconnectInfo];
+  /** A limit acted: a connection paused or closed, or a handshake refused with 429. */
+  ratelimit: [info: RateLimitInfo<Data>];
 };
+
+/** How a connection ended, as reported by a server's `disconnect` event. */
+export interface ClientDisconnectInfo extends TrafficStats {
+  /** Close code (1006: dropped without a close frame). */
+  code: number;
+  reason: string;
+  wasClean: boolean;
+  /** Milliseconds the socket was open. */
+  duration: number;
+  /** The resource pattern it belonged to (`"*"`: the `serve` handler). */
+  resource: string;
+  remoteAddress: string;
+}
+
+/** What a server's `ratelimit` event reports. */
+export interface RateLimitInfo<Data = unknown> {
+  /** The limit that acted. */
+  limit: RateLimitKind;
+  /** `"pause"`: reading stopped until the budget refills; `"close"`: closed with 1008; `"refuse"`: 429. */
+  action: "pause" | "close" | "refuse";
+  /** The client address (after `trustProxy` / `clientAddress`, for per-address limits). */
+  address: string;
+  /** The connection, for per-connection limits. */
+  ws?: WS<Data>;
+}
 
 /** Default {@link ServeOptions.handshakeTimeout}: 10 s. */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
@@ -175,19 +259,134 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   readonly clients: Set<WS<Data>> = new Set();
   /** Topics and their subscribers; see {@link WS.subscribe}. */
   readonly topics: Topics;
+  /** The backplane given to {@link serve}, if any. */
+  backplane: Backplane | undefined;
   #byResource = new Map<string, Set<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
   #handshaking = new Set<Conn>();
   #sweeper: Sweeper;
+  /** Watches raw clients, which have their own idle timeout. */
+  #rawSweeper: Sweeper | undefined;
   #closing: Promise<void> | undefined;
+  #createdAt = now();
+  #counters = new Map<string, ResourceCounters>();
+  #refused = new Map<number, number>();
+  #rateLimited: Record<RateLimitKind, number> = {
+    messages: 0,
+    bytes: 0,
+    connections: 0,
+    handshakes: 0,
+  };
+  #addressLimits: AddressLimits | undefined;
+  /** Client address of each open socket, when connections per address are limited. */
+  #addressOf: Map<WS<Data>, string> | undefined;
+  /** @internal Per-connection limits, shared by all sockets' settings. */
+  readonly _connLimits: ResolvedConnLimits | undefined;
 
   /** @internal Use {@link serve}. */
-  constructor(secure: boolean, topics: Topics, sweeper: Sweeper) {
+  constructor(
+    secure: boolean,
+    topics: Topics,
+    sweeper: Sweeper,
+    rawSweeper?: Sweeper,
+    limits?: LimitsOptions,
+  ) {
     super();
     this.#secure = secure;
     this.topics = topics;
     this.#sweeper = sweeper;
+    this.#rawSweeper = rawSweeper;
+    this._connLimits = connLimits(limits, this);
+    if (AddressLimits.wanted(limits)) {
+      this.#addressLimits = new AddressLimits(limits!);
+      if ((limits!.connectionsPerAddress ?? 0) > 0) this.#addressOf = new Map();
+    }
+  }
+
+  /**
+   * What the server did so far: connections, refused handshakes, messages and bytes, closes by
+   * code, slow consumers, topics, pauses, timeouts and limits, in total and per resource. Cheap
+   * enough to call every second: it walks the open sockets once.
+   *
+   * @example
+   * ```ts
+   * const { connections, messagesIn, bytesOut, refused } = server.stats();
+   * ```
+   */
+  stats(): ServerStats {
+    const resources: Record<string, ResourceStats> = {};
+    const total = emptyResourceStats();
+    for (const [pattern, counters] of this.#counters) {
+      const r = resources[pattern] = counters.snapshot(this.clientsOf(pattern));
+      addResourceStats(total, r);
+    }
+    const topics = this.topics.counts();
+    const stats: ServerStats = {
+      ...total,
+      uptime: now() - this.#createdAt,
+      handshaking: this.#handshaking.size,
+      refused: Object.fromEntries([...this.#refused].sort((a, b) => a[0] - b[0])),
+      slowConsumerDrops: this.topics.slowConsumerDrops,
+      topics: topics.topics,
+      subscribers: topics.subscribers,
+      rateLimited: { ...this.#rateLimited },
+      resources,
+    };
+    const backplane = this.backplane?.stats;
+    if (backplane) stats.backplane = { ...backplane };
+    return stats;
+  }
+
+  /** @internal The counters of the resource at `pattern`. */
+  _countersOf(pattern: string): ResourceCounters {
+    let c = this.#counters.get(pattern);
+    if (!c) this.#counters.set(pattern, c = new ResourceCounters());
+    return c;
+  }
+
+  /** @internal A handshake (or plain HTTP request) was answered with an error `status`. */
+  _countRefused(status: number): void {
+    this.#refused.set(status, (this.#refused.get(status) ?? 0) + 1);
+  }
+
+  /** @internal A limit acted (see {@link ServerEvents.ratelimit}). */
+  _rateLimited(
+    limit: RateLimitKind,
+    action: "pause" | "close" | "refuse",
+    address: string,
+    ws?: unknown,
+  ): void {
+    this.#rateLimited[limit]++;
+    this.emit("ratelimit", { limit, action, address, ws: ws as WS<Data> | undefined });
+  }
+
+  /**
+   * @internal Per-address limits at admission: undefined to go on, or the 429 to answer.
+   * `headers` is undefined for a raw client.
+   */
+  _admitAddress(
+    remoteAddress: string,
+    headers: HeaderLookup | undefined,
+  ): AddressRefusal | undefined {
+    const limits = this.#addressLimits;
+    if (!limits) return undefined;
+    const refusal = limits.admit(limits.addressOf(remoteAddress, headers));
+    if (refusal) this._rateLimited(refusal.kind, "refuse", refusal.address);
+    return refusal;
+  }
+
+  /** @internal A client's socket opened (WS's owner hook). */
+  _opened(ws: WS<Data>): void {
+    ws._openedAt = now();
+    this._countersOf(ws._resource).connectionsTotal++;
+    const byAddress = this.#addressOf;
+    if (byAddress) {
+      const address = this.#addressLimits!.addressOf(ws.remoteAddress, ws.request?.headers);
+      byAddress.set(ws, address);
+      this.#addressLimits!.count(address, 1);
+    }
+    this.emit("connection", ws);
   }
 
   /** @internal Takes over a new connection (set by {@link createServer}). */
@@ -226,8 +425,17 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this._accept(nodeConnFromSocket(socket), { req: parsed, rest: new Uint8Array(head) });
   }
 
-  /** A URL clients on this machine can use, e.g. `ws://127.0.0.1:8080`. */
+  /** The unix domain socket listened on, if {@link ServeOptions.path} was given. */
+  get path(): string | undefined {
+    return this.#listener?.path;
+  }
+
+  /**
+   * A URL clients on this machine can use, e.g. `ws://127.0.0.1:8080`, or `ws+unix:/run/x.sock`
+   * (append `:/resource` for another resource than `/`).
+   */
   get url(): string {
+    if (this.path !== undefined) return `ws+unix:${this.path}`;
     const h = this.hostname === "0.0.0.0" || this.hostname === "::" ? "127.0.0.1" : this.hostname;
     return `${this.#secure ? "wss" : "ws"}://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
@@ -243,7 +451,30 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
    * got it. See {@link Topics.publish}.
    */
   publish(topic: string, data: SendData, options?: PublishOptions): number {
+    if (typeof topic !== "string") throw new InvalidOptionError("topic", "a string", topic);
+    if (options !== undefined) {
+      const except = checkObject(options, "options").except;
+      if (except !== undefined && !(except instanceof WS)) {
+        throw new InvalidOptionError("except", "a socket (WS)", except);
+      }
+    }
     return this.topics.publish(topic, data, options);
+  }
+
+  /**
+   * @internal An application callback failed, for `ws` or (admission, `fetch`) for no socket:
+   * reported to the `error` listeners, or logged if there are none.
+   */
+  _callbackError(error: unknown, ws: WS<Data> | undefined): void {
+    if (!this.emit("error", error, ws)) {
+      logUnhandled(error, "wsdriver: an application callback threw");
+    }
+  }
+
+  /** @internal A handshake was refused. */
+  _refused(info: RefusedInfo): void {
+    this._countRefused(info.status);
+    this.emit("refused", info);
   }
 
   /** @internal */
@@ -261,13 +492,35 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       if (!set) this.#byResource.set(pattern, set = new Set());
       set.add(ws);
     }
-    this.#sweeper.add(ws as WS);
+    if (ws.kind === "raw" && this.#rawSweeper) this.#rawSweeper.add(ws as WS);
+    else this.#sweeper.add(ws as WS);
   }
 
   /** @internal A client closed (WS's owner hook). */
-  _forget(ws: WS<Data>): void {
+  _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void {
     this.clients.delete(ws);
     if (ws._resource !== DEFAULT_PATTERN) this.#byResource.get(ws._resource)?.delete(ws);
+    this._countersOf(ws._resource).closed(ws, code);
+    const byAddress = this.#addressOf;
+    const address = byAddress?.get(ws);
+    if (address !== undefined) {
+      byAddress!.delete(ws);
+      this.#addressLimits!.count(address, -1);
+    }
+    // Sockets that never opened (refused while connecting) have nothing to report.
+    if (ws._openedAt === 0) return;
+    this.emit("disconnect", ws, {
+      code,
+      reason,
+      wasClean,
+      duration: now() - ws._openedAt,
+      resource: ws._resource,
+      remoteAddress: ws.remoteAddress,
+      messagesIn: ws._messagesIn,
+      messagesOut: ws._messagesOut,
+      bytesIn: ws._bytesIn,
+      bytesOut: ws._bytesOut,
+    });
   }
 
   /**
@@ -278,6 +531,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     if (this.#closing) return this.#closing;
     this.#listener?.close();
     this.#sweeper.stop();
+    this.#rawSweeper?.stop();
     for (const conn of this.#handshaking) conn.destroy();
     this.#handshaking.clear();
     const waits: Promise<void>[] = [];
@@ -286,7 +540,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       waits.push(new Promise((resolve) => ws.once("close", () => resolve())));
       ws.close(code, reason);
     }
-    this.#closing = Promise.all(waits).then(() => {});
+    this.#closing = Promise.all(waits).then(() => this.backplane?.close());
     return this.#closing;
   }
 }
@@ -308,6 +562,10 @@ export function createServer<Data = unknown>(
   options: ServeOptions<Data>,
   handler?: ConnectionHandler<Data>,
 ): Server<Data> {
+  checkServeOptions(options);
+  if (handler !== undefined && typeof handler !== "function") {
+    throw new InvalidOptionError("handler", "a function", handler);
+  }
   const router = new Router<Route<Data>>();
   for (const [pattern, r] of Object.entries(options.resources ?? {})) {
     router.add(pattern, typeof r === "function" ? { handler: r, pattern } : { ...r, pattern });
@@ -321,14 +579,25 @@ export function createServer<Data = unknown>(
     ? undefined
     : options.heartbeat ?? DEFAULT_HEARTBEAT;
   const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
-  const server = new Server<Data>(options.tls !== undefined, topics, sweeper);
+  const raw = options.raw === true ? {} : options.raw || undefined;
+  const rawIdle = raw?.idleTimeout ?? options.idleTimeout ?? DEFAULT_RAW_IDLE_TIMEOUT;
+  const rawSweeper = raw && rawIdle !== false ? new Sweeper({ idleTimeout: rawIdle }) : undefined;
+  const server = new Server<Data>(
+    options.tls !== undefined,
+    topics,
+    sweeper,
+    rawSweeper,
+    options.limits,
+  );
+  options.backplane?._attach(topics);
+  server.backplane = options.backplane;
   const ctx: UpgradeContext<Data> = {
     options,
     server,
     router,
     fallback: handler && !options.resources ? { handler, pattern: DEFAULT_PATTERN } : undefined,
     topics,
-    raw: options.raw === true ? {} : options.raw || undefined,
+    raw,
     handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
     admitting: new Map(),
   };
@@ -377,6 +646,7 @@ export async function serve<Data = unknown>(
       {
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port ?? 8080,
+        path: options.path,
         tls: options.tls,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
       },

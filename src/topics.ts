@@ -13,6 +13,7 @@ import {
   Opcode,
   SLAB_FRAME_LIMIT,
 } from "./protocol/frame.ts";
+import type { StreamPosition } from "./backplane/position.ts";
 import { type SendData, toBytes, type WS } from "./ws.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
@@ -30,6 +31,30 @@ export interface TopicsOptions {
 export interface PublishOptions {
   /** A socket that must not receive it, typically the sender. */
   except?: WS;
+  /** @internal Deliver to this process's subscribers only (a backplane delivering). */
+  local?: boolean;
+}
+
+/** Options of {@link WS.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * The last position the client saw on a recoverable topic (see `parsePosition`): it is first
+   * sent every message after it, or told "not recovered", then live ones. Needs a backplane that
+   * keeps the topic's history; ignored otherwise.
+   */
+  since?: StreamPosition;
+}
+
+/**
+ * @internal What a backplane does for a {@link Topics} registry: it is told when a topic gets its
+ * first and loses its last local subscriber, and it publishes across processes.
+ */
+export interface TopicsBridge {
+  publish(topic: string, data: SendData, options: PublishOptions): number;
+  ref(topic: string): void;
+  unref(topic: string): void;
+  resume(topic: string, ws: WS, since: StreamPosition): void;
+  cancel(topic: string, ws: WS): void;
 }
 
 const encoder = new TextEncoder();
@@ -47,27 +72,45 @@ const encoder = new TextEncoder();
  */
 export class Topics {
   #topics = new Map<string, Set<WS>>();
+  #bridge: TopicsBridge | undefined;
   readonly slowConsumer: SlowConsumerPolicy;
   readonly slowConsumerCode: 1008 | 1013;
+  /** Times `publish` skipped or closed a subscriber over its high-water mark. */
+  slowConsumerDrops = 0;
 
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
     this.slowConsumerCode = options.slowConsumerCode ?? 1013;
   }
 
+  /** @internal Set by a backplane attached to the server (`undefined` detaches it). */
+  _bridge(bridge: TopicsBridge | undefined): void {
+    this.#bridge = bridge;
+  }
+
   /** @internal Use `ws.subscribe`. */
-  _add(topic: string, ws: WS): void {
+  _add(topic: string, ws: WS, since?: StreamPosition): void {
+    if (since !== undefined && this.#bridge !== undefined) {
+      return this.#bridge.resume(topic, ws, since);
+    }
     let set = this.#topics.get(topic);
-    if (!set) this.#topics.set(topic, set = new Set());
+    if (!set) {
+      this.#topics.set(topic, set = new Set());
+      this.#bridge?.ref(topic);
+    }
     set.add(ws);
   }
 
   /** @internal Use `ws.unsubscribe`. */
   _remove(topic: string, ws: WS): void {
+    this.#bridge?.cancel(topic, ws);
     const set = this.#topics.get(topic);
     if (!set) return;
     set.delete(ws);
-    if (set.size === 0) this.#topics.delete(topic);
+    if (set.size === 0) {
+      this.#topics.delete(topic);
+      this.#bridge?.unref(topic);
+    }
   }
 
   /** Subscribers of `topic` (empty if none). */
@@ -80,11 +123,21 @@ export class Topics {
     return [...this.#topics.keys()];
   }
 
+  /** How many topics have subscribers, and how many subscriptions there are over all of them. */
+  counts(): { topics: number; subscribers: number } {
+    let subscribers = 0;
+    for (const set of this.#topics.values()) subscribers += set.size;
+    return { topics: this.#topics.size, subscribers };
+  }
+
   /**
    * Sends `data` to every open subscriber of `topic` (a string as text, bytes as binary); returns
    * how many got it. The frame is encoded once for all of them.
    */
   publish(topic: string, data: SendData, options: PublishOptions = {}): number {
+    if (this.#bridge !== undefined && !options.local) {
+      return this.#bridge.publish(topic, data, options);
+    }
     const set = this.#topics.get(topic);
     if (!set) return 0;
     const isText = typeof data === "string";
@@ -98,6 +151,7 @@ export class Topics {
     for (const ws of set) {
       if (ws === options.except || ws.readyState !== "open") continue;
       if (ws.bufferedAmount > ws.highWaterMark) {
+        this.slowConsumerDrops++;
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
         continue;
       }

@@ -55,6 +55,13 @@ export const DEFAULT_DETECT_TIMEOUT = 300;
 /** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
 
+/**
+ * Most bytes kept from a client while its admission is pending (hooks running); a client over it
+ * is refused with 400. Reading goes on meanwhile (a paused socket would not tell that its client
+ * left, and the client's slot would stay taken).
+ */
+export const PRE_OPEN_BUDGET = 64 * 1024;
+
 const enum Phase {
   /** Raw clients allowed: the first bytes decide. */
   Detect,
@@ -91,6 +98,11 @@ export class Upgrade<Data> implements ConnHandlers {
   #reader: HeadReader | undefined;
   /** Bytes that arrived while admitting or reading a body. */
   #early: Uint8Array[] | undefined;
+  #earlyBytes = 0;
+  /** The pattern whose admission count this connection holds, until it opens or goes. */
+  #holding: string | undefined;
+  /** Request path, for the `refused` event. */
+  #path = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
   #detectTimer: ReturnType<typeof setTimeout> | undefined;
   #detected: Uint8Array = NO_BYTES;
@@ -126,6 +138,12 @@ export class Upgrade<Data> implements ConnHandlers {
       case Phase.Detect:
         return this.#detect(chunk);
       case Phase.Admitting:
+        // A plain HTTP request is answered once; what follows it is never read.
+        if (this.#bodyLength < 0) return;
+        this.#earlyBytes += chunk.length;
+        if (this.#earlyBytes > PRE_OPEN_BUDGET) {
+          return this.#reject(400, "too much data before the handshake completed");
+        }
         (this.#early ??= []).push(chunk);
         return;
       case Phase.Body: {
@@ -151,7 +169,17 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#phase = Phase.Done;
     clearTimeout(this.#timer);
     clearTimeout(this.#detectTimer);
+    this.#release();
     this.#ctx.server._handshaking(this.#conn, false);
+  }
+
+  /** Gives back the admission slot held while hooks run (a hook that never settles included). */
+  #release(): void {
+    const pattern = this.#holding;
+    if (pattern === undefined) return;
+    this.#holding = undefined;
+    const admitting = this.#ctx.admitting;
+    admitting.set(pattern, admitting.get(pattern)! - 1);
   }
 
   /** @internal ConnHandlers */
@@ -163,9 +191,21 @@ export class Upgrade<Data> implements ConnHandlers {
     self.#admitRaw(self.#detected);
   }
 
-  /** Answers with an HTTP error (or a fetch handler's response) and closes. */
-  #reject(status: number, body: string | Uint8Array | undefined, headers = new Headers()): void {
+  /** Answers with an HTTP error and closes; the server's `refused` event reports it. */
+  #reject(status: number, body: string, headers = new Headers()): void {
     this.#finish(encodeResponse(status, headers, body));
+    this.#refused(status, body);
+  }
+
+  #refused(status: number, reason: string): void {
+    const conn = this.#conn;
+    this.#ctx.server._refused({
+      status,
+      reason,
+      path: this.#path,
+      remoteAddress: conn.remoteAddress,
+      remotePort: conn.remotePort,
+    });
   }
 
   /**
@@ -174,6 +214,10 @@ export class Upgrade<Data> implements ConnHandlers {
    */
   #finish(answer: Uint8Array): void {
     this.#phase = Phase.Done;
+    this.#early = undefined;
+    this.#release();
+    // Nothing more is read from a refused client: what it still sends is not even looked at.
+    this.#conn.pause();
     clearTimeout(this.#timer);
     this.#conn.write([answer]);
     this.#conn.end();
@@ -216,6 +260,8 @@ export class Upgrade<Data> implements ConnHandlers {
   /** `head`: the head as text, kept (instead of the parsed fields) by an upgraded socket. */
   #request(req: RequestHead<HeaderFields>, rest: Uint8Array, head?: string): void {
     const options = this.#ctx.options;
+    const q = req.target.indexOf("?");
+    this.#path = q < 0 ? req.target : req.target.slice(0, q);
     const websocket = !options.fetch || hasToken(req.headers.get("upgrade"), "websocket");
     const scheme = websocket ? (options.tls ? "wss" : "ws") : (options.tls ? "https" : "http");
     let url;
@@ -224,6 +270,7 @@ export class Upgrade<Data> implements ConnHandlers {
     } catch {
       return this.#reject(400, "invalid request target or Host");
     }
+    this.#path = url.pathname;
     if (!websocket) return this.#http(req, url.href, rest);
     const check = checkClientRequest(req);
     if (!check.ok) return this.#reject(check.status, check.body, check.headers);
@@ -253,6 +300,11 @@ export class Upgrade<Data> implements ConnHandlers {
     refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
   ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
     const ctx = this.#ctx, options = ctx.options;
+    const limited = ctx.server._admitAddress(this.#conn.remoteAddress, headers);
+    if (limited) {
+      const retry = new Headers({ "Retry-After": String(limited.retryAfter) });
+      return void refuse.call(this, 429, `too many ${limited.kind}`, retry);
+    }
     const match = ctx.router.match(request.path);
     const resource = match ? match.resource : ctx.fallback;
     if (!resource) return void refuse.call(this, 404, "no such resource");
@@ -306,6 +358,7 @@ export class Upgrade<Data> implements ConnHandlers {
     let data: Data | undefined;
     this.#phase = Phase.Admitting;
     admitting.set(pattern, (admitting.get(pattern) ?? 0) + 1);
+    this.#holding = pattern;
     try {
       for (const hook of [this.#ctx.options.accept, resource.accept]) {
         if (!hook) continue;
@@ -319,12 +372,10 @@ export class Upgrade<Data> implements ConnHandlers {
       }
     } catch (err) {
       if (this.#phase === Phase.Admitting) refuse.call(this, 500, "internal error");
-      queueMicrotask(() => {
-        throw err;
-      });
+      this.#ctx.server._callbackError(err, undefined);
       return;
     } finally {
-      admitting.set(pattern, admitting.get(pattern)! - 1);
+      this.#release();
     }
     this.#admitted();
     return { resource, data };
@@ -336,6 +387,7 @@ export class Upgrade<Data> implements ConnHandlers {
 
   #refuseRaw(status: number, body: string): void {
     this.#finish(encodeRawRefusal(this.#ctx.raw!.framing ?? "line", status, body));
+    this.#refused(status, body);
   }
 
   /** Admission passed: the handshake timeout no longer applies. */
@@ -395,6 +447,8 @@ export class Upgrade<Data> implements ConnHandlers {
       topics: ctx.topics,
       owner: ctx.server,
       resource: resource.pattern,
+      stats: ctx.server._countersOf(resource.pattern),
+      limits: ctx.server._connLimits,
     };
   }
 
@@ -403,6 +457,7 @@ export class Upgrade<Data> implements ConnHandlers {
     const host = conn.remoteAddress.includes(":") ? `[${conn.remoteAddress}]` : conn.remoteAddress;
     const url = `tcp://${host}:${conn.remotePort}`;
     const request = new ServerRequest(raw.path ?? "/", "", new HeaderFields([]), url);
+    this.#path = request.path;
     const admitted = this.#admission(request, undefined, url, [], this.#refuseRaw);
     if (admitted === undefined) return;
     if (admitted instanceof Promise) {
@@ -445,29 +500,46 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#phase = Phase.Admitting;
     const { req, href, rest } = this.#body!;
     this.#body = undefined;
+    // The request is read: nothing more is (one request per connection), and what a runtime
+    // still delivers is dropped.
+    const length = this.#bodyLength;
+    this.#bodyLength = -1;
+    this.#conn.pause();
     const conn = this.#conn;
-    const body = this.#rest(rest).subarray(0, this.#bodyLength) as Uint8Array<ArrayBuffer>;
+    const body = this.#rest(rest).subarray(0, length) as Uint8Array<ArrayBuffer>;
+    this.#early = undefined;
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    let response: Response;
+    let request: Request;
     try {
-      const request = new Request(href, {
+      request = new Request(href, {
         method: req.method,
         headers: req.headers.toHeaders(),
         body: hasBody ? body : undefined,
       });
+    } catch (err) {
+      // Not the application's fault: a method or header the platform's Request refuses.
+      return this.#reject(400, `bad request: ${(err as Error).message}`);
+    }
+    let response: unknown, bytes: Uint8Array | undefined;
+    try {
       response = await this.#ctx.options.fetch!(request, {
         remoteAddress: conn.remoteAddress,
         remotePort: conn.remotePort,
       });
+      if (!(response instanceof Response)) {
+        throw new TypeError(`the fetch handler returned ${typeof response}, not a Response`);
+      }
+      // Read whole before anything is sent: a body that fails can still be answered with 500.
+      if (req.method !== "HEAD") bytes = new Uint8Array(await response.arrayBuffer());
     } catch (err) {
-      if (this.#phase === Phase.Admitting) this.#reject(500, "internal error");
-      queueMicrotask(() => {
-        throw err;
-      });
+      if (this.#phase === Phase.Admitting) {
+        this.#finish(encodeResponse(500, new Headers(), "internal error"));
+      }
+      this.#ctx.server._callbackError(err, undefined);
       return;
     }
-    const bytes = req.method === "HEAD" ? undefined : new Uint8Array(await response.arrayBuffer());
-    if (this.#phase === Phase.Admitting) this.#reject(response.status, bytes, response.headers);
+    if (this.#phase !== Phase.Admitting) return;
+    this.#finish(encodeResponse(response.status, response.headers, bytes));
   }
 }
 

@@ -5,9 +5,16 @@
  */
 
 import { now } from "./clock.ts";
-import { Emitter } from "./emitter.ts";
-import { type ProtocolError, StateError, type WSError } from "./errors.ts";
-import { CloseCode, encodeClosePayload } from "./protocol/close.ts";
+import { Emitter, listenerError, logUnhandled } from "./emitter.ts";
+import {
+  CallbackError,
+  InvalidOptionError,
+  type ProtocolError,
+  StateError,
+  type WSError,
+} from "./errors.ts";
+import { checkCallback, checkCloseArgs, checkControlPayload } from "./options.ts";
+import { CloseCode } from "./protocol/close.ts";
 import {
   DEFAULT_MAX_PAYLOAD,
   Protocol,
@@ -18,9 +25,11 @@ import {
 import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { ServerRequest } from "./request.ts";
-import type { Topics } from "./topics.ts";
+import type { SubscribeOptions, Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 import { messages } from "./stream.ts";
+import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
+import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -85,10 +94,22 @@ export interface WSConfig<Data> {
   topics?: Topics;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
-  /** Told once the socket is closed (a server's client sets): one shared hook, no closure each. */
-  owner?: { _forget(ws: WS<Data>): void };
+  /** Told once the socket is open and once it is closed (a server): one shared hook, no closure each. */
+  owner?: SocketOwner<Data>;
   /** The server resource pattern the sockets belong to. */
   resource?: string;
+  /** The resource's counters (a server's sockets). */
+  stats?: ResourceCounters;
+  /** Per-connection rate limits, if any. */
+  limits?: ResolvedConnLimits;
+}
+
+/** @internal What a server learns of its sockets' lives. */
+export interface SocketOwner<Data> {
+  _opened(ws: WS<Data>): void;
+  _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void;
+  /** Errors thrown by the application's handler and listeners. */
+  _callbackError(error: unknown, ws: WS<Data>): void;
 }
 
 /** @internal What is a socket's own. */
@@ -161,8 +182,15 @@ export function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8
   throw new TypeError("data must be a string, an ArrayBuffer or an ArrayBufferView");
 }
 
-function payloadBytes(payload: string | Uint8Array | undefined): Uint8Array | undefined {
-  return typeof payload === "string" ? encoder.encode(payload) : payload;
+/** A ping or pong payload as bytes; throws an InvalidOptionError for a bad argument. */
+function controlPayload(payload: unknown, callback: unknown): Uint8Array | undefined {
+  checkControlPayload(payload, "payload");
+  checkCallback(callback);
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload as Uint8Array;
+  if (bytes && bytes.length > 125) {
+    throw new InvalidOptionError("payload", "at most 125 bytes", `${bytes.length} bytes`);
+  }
+  return bytes;
 }
 
 /**
@@ -204,6 +232,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #readPaused = false;
   /** The application paused reading (see `pause`), apart from the write backpressure above. */
   #userPaused = false;
+  /** Not read until a rate limit's budget refills. */
+  #throttled: ReturnType<typeof setTimeout> | undefined;
+  #limiter: ConnLimiter | undefined;
+  /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
+  _messagesIn = 0;
+  /** @internal */
+  _messagesOut = 0;
+  /** @internal */
+  _bytesIn = 0;
+  /** @internal */
+  _bytesOut = 0;
+  /** @internal When the socket opened (see `now`), for the server's `disconnect` event. */
+  _openedAt = 0;
 
   #state: ReadyState = "connecting";
   #protocol = "";
@@ -283,15 +324,16 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Joins `topic`: the server's `publish(topic, …)` reaches this socket until it unsubscribes or
-   * closes. Server-side sockets only.
+   * closes. Server-side sockets only. With `since` (a recoverable topic on a backplane), it is
+   * first sent what it missed after that position.
    */
-  subscribe(topic: string): void {
+  subscribe(topic: string, options?: SubscribeOptions): void {
     if (!this.#config.topics) {
       throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
     }
-    if (this.#state === "closed") return;
+    if (this.#state === "closed" || this.#subscribed?.has(topic)) return;
     (this.#subscribed ??= new Set()).add(topic);
-    this.#config.topics._add(topic, this);
+    this.#config.topics._add(topic, this, options?.since);
   }
 
   /** Leaves `topic`. */
@@ -345,6 +387,24 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     return this.#native?.remotePort ?? this.#conn?.remotePort ?? 0;
   }
 
+  /**
+   * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
+   * included; on a runtime's native socket, payload bytes).
+   *
+   * @example
+   * ```ts
+   * ws.on("close", () => console.log(ws.traffic()));
+   * ```
+   */
+  traffic(): TrafficStats {
+    return {
+      messagesIn: this._messagesIn,
+      messagesOut: this._messagesOut,
+      bytesIn: this._bytesIn,
+      bytesOut: this._bytesOut,
+    };
+  }
+
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
     return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) +
@@ -366,8 +426,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       callback = options;
       options = undefined;
     }
+    if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback, options);
-    else this.sendBinary(data, callback, options);
+    else if (
+      data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+    ) {
+      this.sendBinary(data, callback, options);
+    } else throw new InvalidOptionError("data", "a string, an ArrayBuffer or a view of one", data);
   }
 
   /** Sends a text message. */
@@ -380,6 +445,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     this.#engine!.sendText(text, compress);
     this._active = true;
+    this._messagesOut++;
     this.#flush(callback);
   }
 
@@ -396,6 +462,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     this.#engine!.sendBinary(bytes, compress);
     this._active = true;
+    this._messagesOut++;
     this.#flush(callback);
   }
 
@@ -435,7 +502,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (!this.#readPaused) this.#conn?.resume();
+    if (!this.#readPaused && this.#throttled === undefined) this.#conn?.resume();
   }
 
   /** True between `pause()` and `resume()`. */
@@ -454,15 +521,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
-    const bytes = payloadBytes(payload);
-    if (bytes && bytes.length > 125) throw new RangeError("ping payload over 125 bytes");
+    const bytes = controlPayload(payload, callback);
     this.#do(() => this.#engine!.ping(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
-    const bytes = payloadBytes(payload);
-    if (bytes && bytes.length > 125) throw new RangeError("pong payload over 125 bytes");
+    const bytes = controlPayload(payload, callback);
     this.#do(() => this.#engine!.pong(bytes), callback, bytes?.length ?? 0);
   }
 
@@ -485,6 +550,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     this.#engine!.sendEncoded(chunks, payload);
     this._active = true;
+    this._messagesOut++;
     this.#flush();
     return true;
   }
@@ -499,6 +565,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (proto instanceof Protocol) proto.sendRange(buf, start, end);
     else this.#engine!.sendEncoded(NO_CHUNKS, payload);
     this._active = true;
+    this._messagesOut++;
     this.#flush();
     return true;
   }
@@ -506,6 +573,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */
   _fatal(error: WSError): void {
     if (this.#state === "closed") return;
+    const stats = this.#config.stats;
+    if (stats && error.code === "WS_ERR_HEARTBEAT_TIMEOUT") stats.heartbeatTimeouts++;
     this.emit("error", error);
     this.terminate();
   }
@@ -516,6 +585,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * Closing a connecting socket abandons the handshake. Does nothing once closing.
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
+    checkCloseArgs(code, reason);
     if (this.#state === "connecting") {
       this.#failOpen(
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),
@@ -523,9 +593,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (this.#state !== "open") return;
-    encodeClosePayload(code, reason); // throws on a code or reason that may not be sent
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
+    // A rate-limited socket is read again, so that the peer's close frame can arrive.
+    if (this.#throttled !== undefined) {
+      clearTimeout(this.#throttled);
+      WS.#unthrottle(this as WS<unknown>);
+    }
     this.#armCloseTimer();
     this.#engine!.close(code, reason);
     this.#flush();
@@ -551,6 +625,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _negotiated(deflate: PerMessageDeflate, extensions: string): void {
     this.#deflate = deflate;
     this.#extensions = extensions;
+  }
+
+  /** @internal The client's handshake follows a redirect to `url`. */
+  _redirected(url: string): void {
+    this.#url = url;
   }
 
   /** @internal The client's handshake is under way; `abort` cancels it. */
@@ -583,10 +662,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#proto = proto;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
+    const limits = this.#config.limits;
+    if (limits) this.#limiter = new ConnLimiter(limits);
     conn.setHandlers(new ConnEvents(this));
     if (this.#userPaused) conn.pause();
     this.#opened(handler);
-    if (rest.length > 0) this.#receive(rest);
+    // What followed the handshake may lie in a transport's shared read buffer: treated as shared.
+    if (rest.length > 0) this.#receive(rest, true);
   }
 
   /** @internal The socket is open on a runtime's native WebSocket; events come via `_native*`. */
@@ -609,6 +691,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal The protocol delivered a message (see ProtocolEvents). */
   _message(data: string | Uint8Array, isBinary: boolean): void {
     this._active = true;
+    this._messagesIn++;
+    this.#limiter?.message(this);
     this.emit("message", data, isBinary);
   }
 
@@ -624,9 +708,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (error) this.emit("error", error);
   }
 
-  /** @internal The transport delivered bytes. */
-  _data(chunk: Uint8Array): void {
-    this.#receive(chunk);
+  /** @internal The transport delivered bytes (`shared`: see `ConnHandlers.data`). */
+  _data(chunk: Uint8Array, shared?: boolean): void {
+    this.#receive(chunk, shared);
   }
 
   /** @internal The peer ended its stream. */
@@ -646,7 +730,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      if (!this.#userPaused) conn.resume();
+      if (!this.#userPaused && this.#throttled === undefined) conn.resume();
     }
     this.emit("drain");
   }
@@ -654,6 +738,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal A native socket delivered a message. */
   _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
     this._seen = true;
+    this._bytesIn += data.length;
     this._message(data, isBinary);
   }
 
@@ -674,24 +759,26 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     clearTimeout(this.#closeTimer);
     this.#state = "closed";
     this.#leaveTopics();
-    this.#config.owner?._forget(this);
+    this.#config.owner?._forget(this, code, reason, wasClean);
     this.emit("close", code, reason, wasClean);
   }
 
   /**
    * Runs the application's handler, replays sends queued while connecting, and emits `open`. A
-   * handler that throws closes the socket with 1011; its error is rethrown outside wsdriver's code,
-   * so that the server's state stays consistent.
+   * handler that throws, or returns a promise that rejects, is a failed callback (see
+   * `[listenerError]`).
    */
   #opened(handler?: (ws: WS<Data>) => void): void {
+    this.#config.owner?._opened(this);
     if (handler) {
       try {
-        handler(this);
+        // Typed as returning void, so that any function fits; an async one returns a promise.
+        const result = handler(this) as unknown as PromiseLike<void> | undefined;
+        if (result !== undefined && typeof result.then === "function") {
+          result.then(undefined, (err) => this[listenerError](err, "handler"));
+        }
       } catch (err) {
-        this.close(CloseCode.InternalError);
-        queueMicrotask(() => {
-          throw err;
-        });
+        this[listenerError](err, "handler");
       }
     }
     const pending = this.#pending;
@@ -710,6 +797,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       this.#flush(p.callback);
     }
     if (this.#state === "open") this.emit("open");
+  }
+
+  /**
+   * The application's handler or one of its listeners failed: a server's socket reports it to the
+   * server (its `error` event), a client's to its own `error` event (as a {@link CallbackError});
+   * with nobody listening it is logged. Either way the socket closes with 1011, since the
+   * application's state for it can no longer be trusted.
+   */
+  protected override [listenerError](error: unknown, event: keyof WSEvents | "handler"): void {
+    const owner = this.#config.owner;
+    if (owner) owner._callbackError(error, this);
+    else if (event === "error" || event === "close" || this.listenerCount("error") === 0) {
+      logUnhandled(error, `wsdriver: a socket's "${String(event)}" listener threw`);
+    } else {
+      this.emit("error", new CallbackError(`a "${String(event)}" listener`, error));
+    }
+    if (this.#state === "open") this.close(CloseCode.InternalError);
   }
 
   /** @internal The client's handshake failed. */
@@ -731,12 +835,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("close", CloseCode.Abnormal, "", false);
   }
 
-  #receive(chunk: Uint8Array): void {
+  #receive(chunk: Uint8Array, shared?: boolean): void {
     const proto = this.#proto!;
     this._seen = true;
+    this._bytesIn += chunk.length;
+    this.#limiter?.bytes(this, chunk.length);
     this.#inReceive = true;
     try {
-      proto.receive(chunk);
+      proto.receive(chunk, shared);
     } finally {
       this.#inReceive = false;
     }
@@ -764,6 +870,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     if (proto.outputBytes > 0) {
+      this._bytesOut += proto.outputBytes;
       const out = proto.takeOutput();
       conn.write(
         out,
@@ -777,10 +884,31 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // A peer that sends faster than it reads is not read until its replies drain.
     if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
       this.#readPaused = true;
+      const stats = this.#config.stats;
+      if (stats) stats.backpressurePauses++;
       if (!this.#userPaused) conn.pause();
     }
     if (proto.shouldCloseTransport) conn.end();
     else if (proto.state === "closed" && this.#transportEnded) conn.end();
+  }
+
+  /** @internal A rate limit paused reading for `ms` (policy "pause"). */
+  _throttle(ms: number): void {
+    const conn = this.#conn;
+    // A closing socket is read to its end: the close frame must get through.
+    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
+    conn.pause();
+    this.#throttled = setTimeout(WS.#unthrottle, ms, this);
+  }
+
+  static #unthrottle(ws: WS<unknown>): void {
+    ws.#throttled = undefined;
+    if (!ws.#readPaused && !ws.#userPaused && ws.#state !== "closed") ws.#conn!.resume();
+  }
+
+  /** @internal A rate limit closes the socket (policy "close"). */
+  _limitClose(): void {
+    if (this.#state === "open") this.close(CloseCode.PolicyViolation, "rate limit exceeded");
   }
 
   #leaveTopics(): void {
@@ -797,6 +925,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#throttled);
     const proto = this.#proto!;
     // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
     const ended = this.kind === "raw"
@@ -815,7 +944,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (callbacks) {
       for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
     }
-    this.#config.owner?._forget(this);
+    this.#config.owner?._forget(this, code, reason, clean);
     this.emit("close", code, reason, clean);
   }
 }
@@ -852,8 +981,8 @@ class ConnEvents implements ConnHandlers {
   constructor(ws: WS<unknown>) {
     this.#ws = ws;
   }
-  data(chunk: Uint8Array): void {
-    this.#ws._data(chunk);
+  data(chunk: Uint8Array, shared?: boolean): void {
+    this.#ws._data(chunk, shared);
   }
   end(): void {
     this.#ws._end();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect, type ConnectOptions } from "../src/client.ts";
-import { WSError } from "../src/errors.ts";
+import { InvalidOptionError, WSError } from "../src/errors.ts";
 import {
   decodeRpcFrame,
   encodeRpcFrame,
@@ -618,19 +618,23 @@ describe("RPC over a real WebSocket connection", () => {
       // The client awaits 5 at once: the 6th is refused locally, before sending.
       await rejects(p.clientRpc.request("c"), rpcError("RPC_ERR_TOO_MANY", false), "client cap");
       await over;
-      // A cancelled responder still runs, so it still counts on the server.
+      // A cancelled request frees its slot on both sides at once, though its responder still
+      // runs: the server counts it as abandoned until it returns.
       ac.abort();
       await rejects(first[0], rpcError("RPC_ERR_ABORTED"), "abort");
-      await rejects(
-        p.clientRpc.request("d"),
-        rpcError("RPC_ERR_TOO_MANY", true),
-        "cancelled but running",
-      );
+      const d = p.clientRpc.request("d");
+      await arrived.reach(4, "request after the cancel freed a slot");
+      assert.equal(p.serverRpc.abandoned, 1);
+      assert.equal(p.serverRpc.inFlight.incoming, 3);
       for (const release of held) release();
-      assert.deepEqual(await withTimeout(Promise.all(first.slice(1)), WAIT, "held"), ["a1", "a2"]);
+      assert.deepEqual(
+        await withTimeout(Promise.all([first[1], first[2], d]), WAIT, "held"),
+        ["a1", "a2", "d"],
+      );
+      assert.equal(p.serverRpc.abandoned, 0);
       const again = p.clientRpc.request("e");
-      await arrived.reach(4, "request after the cap freed up");
-      held[3]();
+      await arrived.reach(5, "request after the cap freed up");
+      held[4]();
       assert.equal(await withTimeout(again, WAIT, "after the cap"), "e");
     } finally {
       await p.close();
@@ -957,9 +961,9 @@ describe("RPC over any WS-shaped connection, and the wire format", () => {
     const rb = new Rpc(b, { responder: async (d, ctx) => `b:${await ctx.rpc.request(d)}` });
     assert.equal(ra.maxPayload, 64 * 1024 * 1024, "the default limit");
     assert.throws(() => new Rpc(a), rpcError("RPC_ERR_ATTACHED"));
-    assert.throws(() => new Rpc(MemoryConn.pair()[0], { maxInFlight: 0 }), RangeError);
-    assert.throws(() => new Rpc(MemoryConn.pair()[0], { timeout: -1 }), RangeError);
-    await assert.rejects(ra.request("x", { timeout: -5 }), RangeError);
+    assert.throws(() => new Rpc(MemoryConn.pair()[0], { maxInFlight: 0 }), InvalidOptionError);
+    assert.throws(() => new Rpc(MemoryConn.pair()[0], { timeout: -1 }), InvalidOptionError);
+    await assert.rejects(ra.request("x", { timeout: -5 }), InvalidOptionError);
     await assert.rejects(ra.request(42 as unknown as string), TypeError);
     assert.equal(await withTimeout(ra.request("hi"), WAIT, "a → b → a"), "b:a:hi");
     await assert.rejects(rb.shutdown({ code: 1005 }), RangeError, "a code that may not be sent");

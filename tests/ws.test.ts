@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect } from "../src/client.ts";
-import { ProtocolError, StateError } from "../src/errors.ts";
+import { InvalidOptionError, ProtocolError, StateError } from "../src/errors.ts";
 import { serve, type Server } from "../src/server.ts";
 import type { WS } from "../src/ws.ts";
 import { clientFrame, closeCodeOf, decodeFrames, once, RawClient, rawUpgrade } from "./_helpers.ts";
@@ -151,7 +151,7 @@ describe("WS over a real socket", () => {
     ws.ping("are you there");
     assert.equal(new TextDecoder().decode((await serverPing)[0]), "are you there");
     assert.equal(new TextDecoder().decode((await pong)[0]), "are you there");
-    assert.throws(() => ws.ping(new Uint8Array(126)), RangeError);
+    assert.throws(() => ws.ping(new Uint8Array(126)), InvalidOptionError);
     ws.close();
     await server.close();
   });
@@ -160,9 +160,9 @@ describe("WS over a real socket", () => {
     const { server } = await echoServer();
     const ws = await opened(server.url);
     for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000]) {
-      assert.throws(() => ws.close(code), RangeError, `code ${code}`);
+      assert.throws(() => ws.close(code), InvalidOptionError, `code ${code}`);
     }
-    assert.throws(() => ws.close(1000, "x".repeat(124)), RangeError);
+    assert.throws(() => ws.close(1000, "x".repeat(124)), InvalidOptionError);
     assert.equal(ws.readyState, "open");
     ws.close();
     await once(ws, "close");

@@ -70,7 +70,8 @@ export interface WireProtocol {
   readonly closeReason: string;
   readonly shouldCloseTransport: boolean;
   readonly outputBytes: number;
-  receive(chunk: Uint8Array): void;
+  /** `shared`: the chunk's memory also holds other connections' bytes (see `ConnHandlers`). */
+  receive(chunk: Uint8Array, shared?: boolean): void;
   /** The peer ended its stream (EOF). */
   eof(): void;
   abort(): void;
@@ -126,11 +127,20 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** Opcode of the data message in progress (0: none). */
   #msgOpcode = 0;
   /**
-   * Payload of the message in progress: its first piece, and all pieces once there is more than
-   * one (most messages are one piece: no array for them, and none on an idle connection).
+   * Payload of the message in progress while it is one piece: a view of the input, no copy (most
+   * messages are one piece).
    */
   #msgFirst: Uint8Array | undefined;
-  #msgParts: Uint8Array[] | undefined;
+  /**
+   * Payload of the message in progress once it has more than one piece, copied into one growing
+   * buffer: kept as views, a message of a million 1-byte fragments would hold a million views and
+   * the chunks behind them (over 100 bytes each), whatever `maxPayload` says.
+   */
+  #msgBuf: Uint8Array | undefined;
+  /** `#msgFirst` is a view of memory shared with other connections: copied when delivered. */
+  #msgFirstShared = false;
+  /** The chunk being parsed is shared with other connections (see `receive`). */
+  #shared = false;
   /** The message in progress is compressed (RSV1 on its first frame). */
   #msgCompressed = false;
   #msgLen = 0;
@@ -155,9 +165,13 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     return this._failed || (this._state === "closed" && this.side === "server");
   }
 
-  /** Feeds bytes read from the transport. Ignored once the connection is closed. */
-  receive(chunk: Uint8Array): void {
+  /**
+   * Feeds bytes read from the transport. Ignored once the connection is closed. With `shared`,
+   * the chunk's memory also holds other connections' bytes: what is delivered is copied out.
+   */
+  receive(chunk: Uint8Array, shared = false): void {
     if (this._state === "closed") return;
+    this.#shared = shared;
     (this.#parser ??= new FrameParser(this, { requireMask: this.side === "server" })).push(chunk);
   }
 
@@ -325,7 +339,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     this._closeCode = closeCode;
     this._state = "closed";
-    this.#msgFirst = this.#msgParts = undefined;
+    this.#msgFirst = this.#msgBuf = undefined;
     this.#ctrlParts = undefined;
     this.#handler.error(new ProtocolError(code, message, closeCode));
     return false;
@@ -409,7 +423,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   /** @internal FrameSink */
   frameData(data: Uint8Array): boolean {
     if (this.#frameOpcode >= 0x8) {
-      (this.#ctrlParts ??= []).push(data);
+      (this.#ctrlParts ??= []).push(this.#shared ? new Uint8Array(data) : data);
       return true;
     }
     // Compressed text can only be checked once inflated, at the end of the message.
@@ -423,9 +437,27 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
         CloseCode.InvalidPayload,
       );
     }
-    if (this.#msgFirst === undefined) this.#msgFirst = data;
-    else (this.#msgParts ??= [this.#msgFirst]).push(data);
-    this.#msgLen += data.length;
+    const len = this.#msgLen, end = len + data.length;
+    this.#msgLen = end;
+    if (len === 0) {
+      this.#msgFirst = data;
+      this.#msgFirstShared = this.#shared;
+      return true;
+    }
+    let buf = this.#msgBuf;
+    if (buf === undefined || end > buf.length) {
+      // Doubling: each byte is copied about twice, and the buffer never exceeds maxPayload (the
+      // frame headers were checked against it) nor twice what actually arrived.
+      const grown = new Uint8Array(Math.min(Math.max(end, 2 * len, 1024), this.maxPayload));
+      if (buf === undefined) {
+        grown.set(this.#msgFirst!);
+        this.#msgFirst = undefined;
+      } else {
+        grown.set(buf.subarray(0, len));
+      }
+      this.#msgBuf = buf = grown;
+    }
+    buf.set(data, len);
     return true;
   }
 
@@ -438,12 +470,15 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
     }
     if (!this.#frameFin) return true;
     const opcode = this.#msgOpcode;
-    let data = this.#msgParts ? concatBytes(this.#msgParts, this.#msgLen) : this.#msgFirst ?? EMPTY;
+    let data = this.#msgBuf?.subarray(0, this.#msgLen) ?? this.#msgFirst ?? EMPTY;
+    let shared = this.#msgBuf === undefined && this.#msgFirstShared;
+    this.#msgFirstShared = false;
     this.#msgOpcode = 0;
-    this.#msgFirst = this.#msgParts = undefined;
+    this.#msgFirst = this.#msgBuf = undefined;
     this.#msgLen = 0;
     if (this.#msgCompressed) {
       this.#msgCompressed = false;
+      shared = false; // inflated into new memory
       try {
         data = this.deflate!.decompress(data, this.maxPayload);
       } catch (err) {
@@ -468,7 +503,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
       }
       this.#handler.message(textDecoder.decode(data), false);
     } else {
-      this.#handler.message(data, true);
+      this.#handler.message(shared ? new Uint8Array(data) : data, true);
     }
     return this._state !== "closed";
   }

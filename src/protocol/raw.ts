@@ -69,10 +69,14 @@ export class RawProtocol extends WireState implements WireProtocol {
     return this._state === "closed";
   }
 
-  receive(chunk: Uint8Array): void {
+  /** `shared`: the chunk's memory also holds other connections' bytes (see `Protocol`). */
+  receive(chunk: Uint8Array, shared = false): void {
     if (this._state === "closed") return;
-    if (this.framing === "line") this.#lines(chunk);
-    else this.#frames(chunk);
+    if (this.framing === "line") return this.#lines(chunk); // lines become strings: no bytes leak
+    this.#frames(chunk, shared);
+    // What stays buffered for a later frame is copied out of shared memory now.
+    const last = this.#parts.length - 1;
+    if (shared && last >= 0) this.#parts[last] = new Uint8Array(this.#parts[last]);
   }
 
   /** Removes and returns the first `n` buffered bytes (a view when one part holds them). */
@@ -137,7 +141,7 @@ export class RawProtocol extends WireState implements WireProtocol {
   }
 
   /** Delivers every complete length-prefixed frame. */
-  #frames(chunk: Uint8Array): void {
+  #frames(chunk: Uint8Array, shared: boolean): void {
     this.#parts.push(chunk);
     this.#partsLen += chunk.length;
     while (this._state !== "closed") {
@@ -169,7 +173,7 @@ export class RawProtocol extends WireState implements WireProtocol {
       const payload = this.#frameLen === 0 ? new Uint8Array(0) : this.#take(this.#frameLen);
       this.#frameType = 0;
       if (type === RawType.Binary) {
-        this.#handler.message(payload, true);
+        this.#handler.message(shared ? new Uint8Array(payload) : payload, true);
         continue;
       }
       const text = type === RawType.Text ? payload : payload.subarray(2);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -50,19 +50,20 @@ interface BunTcpListener {
   stop(closeActiveConnections?: boolean): void;
 }
 
+/** Where a Bun socket goes: a TCP address or a unix domain socket. */
+type BunAddress = { hostname: string; port: number } | { unix: string };
+
 interface BunNamespace {
-  listen(o: {
-    hostname: string;
-    port: number;
-    allowHalfOpen?: boolean;
-    socket: BunSocketHandler;
-  }): BunTcpListener;
-  connect(o: {
-    hostname: string;
-    port: number;
-    allowHalfOpen?: boolean;
-    socket: BunSocketHandler;
-  }): Promise<BunSocket>;
+  listen(
+    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+  ): BunTcpListener;
+  connect(
+    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+  ): Promise<BunSocket>;
+}
+
+function bunAddress(o: { hostname: string; port: number; path?: string }): BunAddress {
+  return o.path === undefined ? { hostname: o.hostname, port: o.port } : { unix: o.path };
 }
 
 function bun(): BunNamespace {
@@ -109,10 +110,13 @@ const RECV_SLAB_SIZE = 64 * 1024;
 let recvSlab = new Uint8Array(0);
 let recvPos = 0;
 
-/** A read as a plain Uint8Array that the receiver owns (users get that type on every runtime). */
-function adopt(chunk: Uint8Array): Uint8Array {
+/**
+ * A small read copied into {@link recvSlab}. The slab holds other connections' reads too: the
+ * receiver is told (`shared`), and copies out what it hands to the application (binary messages,
+ * which are few next to the frames parsed in place, and text is decoded into strings anyway).
+ */
+function toSlab(chunk: Uint8Array): Uint8Array {
   const n = chunk.length;
-  if (n > RECV_COPY_LIMIT) return Object.setPrototypeOf(chunk, Uint8Array.prototype);
   if (recvPos + n > recvSlab.length) {
     recvSlab = new Uint8Array(RECV_SLAB_SIZE);
     recvPos = 0;
@@ -192,8 +196,9 @@ class BunConn implements Conn {
     }
     const n = chunks.length;
     if (this._q !== undefined) {
-      // Something is already waiting: queue behind it.
-      for (let i = 0; i < n; i++) this._queue(chunks[i]);
+      // Something is already waiting: queue behind it, small frames joined.
+      const parts = n > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
+      for (let i = 0; i < parts.length; i++) this._queue(parts[i]);
       if (callback) (this._cbs ??= []).push(this._out + this._qBytes, callback);
       return;
     }
@@ -208,10 +213,13 @@ class BunConn implements Conn {
       if (total <= COALESCE_LIMIT) {
         data = concatBytes(chunks, total);
       } else {
-        // Large: write the chunks one by one, queueing from the first that does not fit.
+        // Large: write the chunks (small ones joined) one by one, queueing from the first that
+        // does not fit.
+        const parts = coalesce(chunks, COALESCE_LIMIT);
+        const m = parts.length;
         let i = 0;
-        for (; i < n; i++) {
-          const c = chunks[i];
+        for (; i < m; i++) {
+          const c = parts[i];
           const w = c.length === 0 ? 0 : this._s.write(c);
           if (w < 0) return this._writeFailed(callback);
           if (w < c.length) {
@@ -219,7 +227,7 @@ class BunConn implements Conn {
             break;
           }
         }
-        for (i++; i < n; i++) this._queue(chunks[i]);
+        for (i++; i < m; i++) this._queue(parts[i]);
         this._afterDirect(callback);
         return;
       }
@@ -351,12 +359,19 @@ class BunConn implements Conn {
 
   /** @internal */
   _onData(chunk: Uint8Array): void {
-    const bytes = adopt(chunk);
     if (this._h === undefined || this._f & REPLAYING) {
-      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(bytes);
+      // Rare (a peer that speaks before the server listens): kept as a plain copy of its own.
+      (this._early ??= { chunks: [], end: false, close: false }).chunks.push(
+        new Uint8Array(chunk),
+      );
       return;
     }
-    this._h.data(bytes);
+    // Large reads: a plain Uint8Array (users get that type on every runtime) of their own.
+    if (chunk.length > RECV_COPY_LIMIT) {
+      this._h.data(Object.setPrototypeOf(chunk, Uint8Array.prototype));
+    } else {
+      this._h.data(toSlab(chunk), true);
+    }
   }
 
   /** @internal */
@@ -450,14 +465,15 @@ export const bunTransport: Transport = {
     if (options.tls) return nodeTransport.listen(options, onConn);
     try {
       const listener = bun().listen({
-        hostname: options.hostname,
-        port: options.port,
+        ...bunAddress(options),
         allowHalfOpen: true,
         socket: serverHandler(onConn),
       });
+      const { path } = options;
       return Promise.resolve({
-        hostname: listener.hostname,
-        port: listener.port,
+        hostname: path === undefined ? listener.hostname : "",
+        port: path === undefined ? listener.port : 0,
+        path,
         close: () => listener.stop(false),
       });
     } catch (err) {
@@ -470,8 +486,7 @@ export const bunTransport: Transport = {
     const signal = options.signal;
     if (signal?.aborted) throw signal.reason;
     const connecting = bun().connect({
-      hostname: options.hostname,
-      port: options.port,
+      ...bunAddress(options),
       allowHalfOpen: true,
       socket: socketHandler,
     });

@@ -6,8 +6,12 @@
 
 /** What a {@link Conn} reports. */
 export interface ConnHandlers {
-  /** Bytes arrived. The chunk belongs to the receiver from now on. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes arrived. The chunk belongs to the receiver from now on, but when `shared` is true it is
+   * a view of memory that also holds other connections' bytes: whatever the receiver hands to the
+   * application must be copied out of it.
+   */
+  data(chunk: Uint8Array, shared?: boolean): void;
   /** The peer finished sending (EOF). */
   end(): void;
   /** The connection is fully closed; nothing follows. `error` if it ended abnormally. */
@@ -51,6 +55,8 @@ export interface ClientTls {
 export interface ListenOptions {
   hostname: string;
   port: number;
+  /** A unix domain socket to listen on instead of `hostname` and `port`. */
+  path?: string;
   tls?: ServerTls;
   /** Milliseconds a TLS client has to complete the TLS handshake. */
   handshakeTimeout?: number;
@@ -60,6 +66,8 @@ export interface ListenOptions {
 export interface ConnectOptions {
   hostname: string;
   port: number;
+  /** A unix domain socket to connect to instead of `hostname` and `port`. */
+  path?: string;
   tls?: ClientTls | true;
   signal?: AbortSignal;
 }
@@ -68,6 +76,8 @@ export interface ConnectOptions {
 export interface Listener {
   readonly hostname: string;
   readonly port: number;
+  /** The unix domain socket listened on, if any. */
+  readonly path?: string;
   /** Stops accepting; established connections stay. */
   close(): void;
 }

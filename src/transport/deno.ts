@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -29,8 +29,13 @@ interface DenoListener {
   close(): void;
 }
 interface DenoNamespace {
-  listen(o: { hostname: string; port: number }): DenoListener;
-  connect(o: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoNetConn>;
+  listen(o: { hostname: string; port: number } | { transport: "unix"; path: string }): DenoListener;
+  connect(
+    o: { hostname: string; port: number; signal?: AbortSignal } | {
+      transport: "unix";
+      path: string;
+    },
+  ): Promise<DenoNetConn>;
 }
 
 function deno(): DenoNamespace {
@@ -124,10 +129,12 @@ class DenoConn implements Conn {
       callback?.(new Error("socket is closed"));
       return;
     }
-    const last = chunks.length - 1;
+    // Small frames joined: a queue entry per 2-byte pong would cost far more than its bytes.
+    const parts = chunks.length > 1 ? coalesce(chunks, WRITE_BATCH) : chunks;
+    const last = parts.length - 1;
     for (let i = 0; i <= last; i++) {
-      this.#queue.push({ chunk: chunks[i], callback: i === last ? callback : undefined });
-      this.#queued += chunks[i].length;
+      this.#queue.push({ chunk: parts[i], callback: i === last ? callback : undefined });
+      this.#queued += parts[i].length;
     }
     if (!this.#writing) this.#writeLoop();
   }
@@ -228,7 +235,12 @@ export const denoTransport: Transport = {
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     if (options.tls) return Promise.reject(new TypeError("denoTransport speaks plain TCP only"));
-    const listener = deno().listen({ hostname: options.hostname, port: options.port });
+    const { path } = options;
+    const listener = deno().listen(
+      path === undefined
+        ? { hostname: options.hostname, port: options.port }
+        : { transport: "unix", path },
+    );
     let open = true;
     (async () => {
       while (open) {
@@ -245,8 +257,9 @@ export const denoTransport: Transport = {
       }
     })();
     return Promise.resolve({
-      hostname: listener.addr.hostname ?? options.hostname,
-      port: listener.addr.port ?? options.port,
+      hostname: path === undefined ? listener.addr.hostname ?? options.hostname : "",
+      port: path === undefined ? listener.addr.port ?? options.port : 0,
+      path,
       close: () => {
         open = false;
         listener.close();
@@ -257,7 +270,9 @@ export const denoTransport: Transport = {
   async connect(options: ConnectOptions): Promise<Conn> {
     if (options.tls) throw new TypeError("denoTransport speaks plain TCP only");
     options.signal?.throwIfAborted();
-    const { hostname, port, signal } = options;
+    const { hostname, port, path, signal } = options;
+    // Deno.connect takes no signal for unix sockets; a local connect does not wait long.
+    if (path !== undefined) return new DenoConn(await deno().connect({ transport: "unix", path }));
     return new DenoConn(await deno().connect({ hostname, port, signal }));
   },
 };

@@ -6,8 +6,9 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { concatBytes } from "../protocol/bytes.ts";
+import { coalesce, concatBytes } from "../protocol/bytes.ts";
 import type {
+  ClientTls,
   Conn,
   ConnectOptions,
   ConnHandlers,
@@ -105,9 +106,11 @@ class NodeConn implements Conn {
         // a writev with a Buffer wrapper and a write request per frame.
         ok = s.write(concatBytes(chunks, total), cb);
       } else {
+        const parts = coalesce(chunks, COALESCE_LIMIT);
+        const end = parts.length - 1;
         s.cork();
-        for (let i = 0; i < last; i++) s.write(chunks[i]);
-        ok = s.write(chunks[last], cb);
+        for (let i = 0; i < end; i++) s.write(parts[i]);
+        ok = s.write(parts[end], cb);
         s.uncork();
       }
     }
@@ -133,6 +136,19 @@ class NodeConn implements Conn {
     this.#socket.pause();
   }
 
+  /** @internal Stops reporting and hands over the paused socket (see {@link startTls}). */
+  _detach(): net.Socket {
+    const s = this.#socket;
+    s.pause();
+    s.off("data", NodeConn.#onData);
+    s.off("end", NodeConn.#onEnd);
+    s.off("error", NodeConn.#onError);
+    s.off("close", NodeConn.#onClose);
+    s.off("drain", NodeConn.#onDrain);
+    this.#handlers = undefined;
+    return s;
+  }
+
   resume(): void {
     this.#socket.resume();
   }
@@ -148,6 +164,57 @@ class NodeConn implements Conn {
  */
 export function nodeConnFromSocket(socket: unknown): Conn {
   return new NodeConn(socket as net.Socket);
+}
+
+/** Client TLS options for `node:tls`: extra CAs add to the built-in ones, SNI for host names. */
+function tlsOptions(hostname: string, options: ClientTls | true): tls.ConnectionOptions {
+  const t = options === true ? {} : options;
+  return {
+    ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
+    servername: net.isIP(hostname) ? undefined : hostname,
+    ALPNProtocols: ["http/1.1"],
+  };
+}
+
+/**
+ * Starts TLS to `hostname` over `conn`, a plain connection of {@link nodeTransport} that nothing
+ * reads any more (e.g. a proxy tunnel); resolves once the TLS handshake is done.
+ *
+ * @example
+ * ```ts
+ * const tunnel = await nodeTransport.connect({ hostname: "127.0.0.1", port: 3128 });
+ * // ... CONNECT example.com:443 through it ...
+ * const conn = await startTls(tunnel, "example.com", true);
+ * ```
+ */
+export function startTls(
+  conn: Conn,
+  hostname: string,
+  options: ClientTls | true,
+  signal?: AbortSignal,
+): Promise<Conn> {
+  if (!(conn instanceof NodeConn)) {
+    return Promise.reject(new TypeError("startTls needs a node:net connection"));
+  }
+  const socket = tls.connect({ ...tlsOptions(hostname, options), socket: conn._detach() });
+  return settleConnect(socket, "secureConnect", signal);
+}
+
+/** Resolves with the connection once `socket` emits `event`; rejects on error or abort. */
+function settleConnect(socket: net.Socket, event: string, signal?: AbortSignal): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => socket.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", (err) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(err);
+    });
+    socket.once(event, () => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.removeAllListeners("error");
+      resolve(new NodeConn(socket));
+    });
+  });
 }
 
 /**
@@ -177,45 +244,36 @@ export const nodeTransport: Transport = {
     server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy());
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port, options.hostname, () => {
+      const listening = () => {
         server.off("error", reject);
         // Accept failures (e.g. out of file descriptors) must not take the process down.
         server.on("error", () => {});
+        const close = () => server.close();
+        if (options.path !== undefined) {
+          return resolve({ hostname: "", port: 0, path: options.path, close });
+        }
         const addr = server.address() as net.AddressInfo;
-        resolve({ hostname: addr.address, port: addr.port, close: () => server.close() });
-      });
+        resolve({ hostname: addr.address, port: addr.port, close });
+      };
+      if (options.path !== undefined) server.listen(options.path, listening);
+      else server.listen(options.port, options.hostname, listening);
     });
   },
 
   connect(options: ConnectOptions): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(options.signal.reason);
-      let socket: net.Socket;
-      const event = options.tls ? "secureConnect" : "connect";
-      if (options.tls) {
-        const t = options.tls === true ? {} : options.tls;
-        const servername = net.isIP(options.hostname) ? undefined : options.hostname;
-        socket = tls.connect({
-          host: options.hostname,
-          port: options.port,
-          ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
-          servername,
-          ALPNProtocols: ["http/1.1"],
-        });
-      } else {
-        socket = net.connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
-      }
-      const onAbort = () => socket.destroy(options.signal?.reason);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      socket.once("error", (err) => {
-        options.signal?.removeEventListener("abort", onAbort);
-        reject(err);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    let socket: net.Socket;
+    if (options.tls) {
+      socket = tls.connect({
+        host: options.hostname,
+        port: options.port,
+        ...tlsOptions(options.hostname, options.tls),
       });
-      socket.once(event, () => {
-        options.signal?.removeEventListener("abort", onAbort);
-        socket.removeAllListeners("error");
-        resolve(new NodeConn(socket));
-      });
-    });
+    } else if (options.path !== undefined) {
+      socket = net.connect({ path: options.path, allowHalfOpen: true });
+    } else {
+      socket = net.connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
+    }
+    return settleConnect(socket, options.tls ? "secureConnect" : "connect", options.signal);
   },
 };

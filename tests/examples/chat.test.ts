@@ -43,6 +43,10 @@ describe("chat demo", () => {
       assert.equal(page.status, 200);
       assert.match(page.headers.get("content-type") ?? "", /text\/html/);
       assert.match(await page.text(), /new WebSocket\(/);
+      const dash = await fetch(url.replace(/^ws/, "http") + "/dashboard");
+      assert.match(await dash.text(), /<svg id="chart-msg"/);
+      const metrics = await fetch(url.replace(/^ws/, "http") + "/metrics");
+      assert.match(await metrics.text(), /^# TYPE wsdriver_connections gauge$/m);
       const missing = await fetch(url.replace(/^ws/, "http") + "/nope");
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
@@ -57,6 +61,19 @@ describe("chat demo", () => {
       a.send("hello room");
       assert.deepEqual(await atA, ["hello room", false]);
       assert.deepEqual(await atB, ["hello room", false]);
+      // A page's client: JSON events, with its name, who is here and the history.
+      const page2 = connect(`${url}/chat?format=json&name=zoe`);
+      const [welcome] = await once<[string]>(page2, "message", 10_000);
+      const w = JSON.parse(welcome);
+      assert.equal(w.type, "welcome");
+      assert.equal(w.name, "zoe");
+      assert.deepEqual(w.history.map((l: { text: string }) => l.text), ["hello room"]);
+      assert.equal(w.members.length, 3);
+      const joined = once(a, "message");
+      page2.send("hi all");
+      assert.deepEqual(await joined, ["zoe: hi all", false]);
+      page2.close();
+      await once(page2, "close");
       const echo = await open(`${url}/echo`);
       const back = once(echo, "message");
       echo.send("mirror");

@@ -395,7 +395,8 @@ describe("encodeResponse", () => {
     assert.equal(line(500), "HTTP/1.1 500 Internal Server Error");
     assert.equal(line(431), "HTTP/1.1 431 Request Header Fields Too Large");
     assert.equal(line(503), "HTTP/1.1 503 Service Unavailable");
-    assert.equal(line(599), "HTTP/1.1 599 Unknown");
+    assert.equal(line(200), "HTTP/1.1 200 OK");
+    assert.equal(line(599), "HTTP/1.1 599 ", "an unregistered status has an empty reason phrase");
   });
 
   it("its output reads back with HeadReader and parseResponseHead", () => {

@@ -1,0 +1,29 @@
+/**
+ * Following redirects: a server moves `/old` to `/new` with its `accept` hook; a client with
+ * `followRedirects` ends up on `/new`.
+ *
+ * ```sh
+ * deno run -A examples/redirect.ts   # or: bun examples/redirect.ts
+ * ```
+ *
+ * @module
+ */
+
+import { connect, serve } from "../mod.ts";
+
+const server = await serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  accept: (info) =>
+    info.path === "/old"
+      ? new Response(null, { status: 301, headers: { Location: "/new" } })
+      : undefined,
+}, (ws) => ws.send(`welcome to ${ws.request!.path}`));
+
+const ws = connect(`${server.url}/old`, { followRedirects: true, maxRedirects: 5 });
+ws.on("message", async (data) => {
+  console.log(data, "at", ws.url); // "welcome to /new at ws://127.0.0.1:…/new"
+  ws.close();
+  await server.close();
+});
+ws.on("error", (err) => console.error(err.code)); // e.g. WS_ERR_REDIRECT_LIMIT on a loop

@@ -1,0 +1,32 @@
+/**
+ * A server on a unix domain socket and a client that reaches it with a `ws+unix:` URL.
+ *
+ * ```sh
+ * deno run -A examples/unix_socket.ts   # or: bun examples/unix_socket.ts
+ * ```
+ *
+ * @module
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect, serve } from "../mod.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "wsdriver-example-"));
+const path = join(dir, "app.sock");
+
+const server = await serve({ path }, (ws) => {
+  ws.on("message", (data) => ws.send(`${ws.request!.path} got ${data}`));
+});
+console.log("listening on", server.url); // ws+unix:/tmp/…/app.sock
+
+// `ws+unix:<socket path>:<resource>`, as the `ws` package spells it.
+const ws = connect(`${server.url}:/chat`);
+ws.on("open", () => ws.send("hello"));
+ws.on("message", async (data) => {
+  console.log(data); // "/chat got hello"
+  ws.close();
+  await server.close(); // removes the socket file
+  rmSync(dir, { recursive: true });
+});

@@ -1,0 +1,485 @@
+/**
+ * A backplane makes a server's topics span processes: what one process publishes reaches the
+ * subscribers of every process attached to the same backplane. This file holds what does not
+ * depend on the medium (envelopes, reference-counted and batched subscriptions, sequence checks,
+ * outages, recovery of missed messages); `src/backplane/redis.ts` moves the bytes through Redis.
+ *
+ * @module
+ */
+
+import { Emitter } from "../emitter.ts";
+import type { Topics, TopicsBridge } from "../topics.ts";
+import { type SendData, toBytes, type WS } from "../ws.ts";
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeHead,
+  type Envelope,
+  ORIGIN_BYTES,
+} from "./envelope.ts";
+import { type StreamPosition, topicFrameHeader, withHeader } from "./position.ts";
+
+/** Which topics keep a history that subscribers can resume from: names, or a predicate. */
+export type RecoverablePolicy = readonly string[] | ((topic: string) => boolean);
+
+/** Options every backplane takes. */
+export interface BackplaneOptions {
+  /**
+   * Topics whose messages are also kept in a bounded history, so that a subscriber that comes back
+   * with `ws.subscribe(topic, { since })` is first sent what it missed (default none). Their
+   * subscribers get every message with a position header (see {@link parseTopicFrame}).
+   */
+  recoverable?: RecoverablePolicy;
+  /**
+   * Close the local subscribers of a topic with 1013 (try again later) when messages of it were
+   * lost (a sequence gap, or an outage of the backplane), so that their clients reconnect and
+   * reload (default `false`: the `gap` event only).
+   */
+  closeOnGap?: boolean;
+  /** Most missed messages sent to one resuming subscriber; more is "not recovered" (default 10000). */
+  maxReplay?: number;
+}
+
+/** Messages of a topic were lost between processes. */
+export interface GapInfo {
+  topic: string;
+  /** `"sequence"`: an origin's sequence skipped; `"outage"`: the backplane was unreachable. */
+  cause: "sequence" | "outage";
+  /** The origin whose messages were lost (`""` for an outage: anyone's). */
+  origin: string;
+  /** How many were lost, if known. */
+  missed: number | undefined;
+}
+
+/** The outcome of a resume (`ws.subscribe(topic, { since })`). */
+export interface RecoveryInfo {
+  topic: string;
+  ws: WS;
+  /** True if every missed message was sent; false if the client was told "not recovered". */
+  recovered: boolean;
+  /** Messages sent from the history. */
+  replayed: number;
+}
+
+/** Events of a {@link Backplane}. */
+export type BackplaneEvents = {
+  /** Connected (again); every live topic is subscribed again. */
+  up: [];
+  /** Unreachable: local delivery goes on, remote messages are lost until `up`. */
+  down: [error: Error | undefined];
+  /** Messages were lost (see {@link GapInfo}). */
+  gap: [info: GapInfo];
+  /** A resume finished. */
+  recovery: [info: RecoveryInfo];
+  /** Something failed that did not stop the backplane (a command, a malformed message). */
+  error: [error: unknown];
+};
+
+/** Where a backplane is; plain values, cheap to read (e.g. for metrics). */
+export interface BackplaneStats {
+  /** `"connecting"` (never up yet), `"up"`, `"down"` or `"closed"`. */
+  state: "connecting" | "up" | "down" | "closed";
+  /** Times it went down. */
+  outages: number;
+  /** Messages published by this process. */
+  published: number;
+  /** Published while down: delivered locally only. */
+  unsent: number;
+  /** Envelopes received from the medium (this process's own echoes included). */
+  received: number;
+  /** Received envelopes that did not decode (another version, garbage). */
+  invalid: number;
+  /** Envelopes dropped as already seen (a sequence that went back). */
+  duplicates: number;
+  /** Gaps reported, and the messages known lost in them. */
+  gaps: number;
+  missed: number;
+  /** Bytes of envelopes sent and received. */
+  bytesOut: number;
+  bytesIn: number;
+  /** Topics subscribed on the medium now, and subscribe/unsubscribe commands sent. */
+  channels: number;
+  subscribeCommands: number;
+  /** Resumes that sent every missed message, and those told "not recovered". */
+  recovered: number;
+  notRecovered: number;
+  /** Commands that failed (each lost at most its own message). */
+  errors: number;
+}
+
+/** What a medium returns for a recoverable topic's history. */
+export interface History {
+  /** The topic's epoch, `""` if it has no history at all. */
+  epoch: string;
+  /** The offset of its latest message (0 if none). */
+  offset: number;
+  /** Envelopes after the asked offset, oldest first (at most the asked count). */
+  entries: Uint8Array[];
+}
+
+interface Resume {
+  ws: WS;
+  since: StreamPosition;
+  /** Live messages that arrived while the history was being read. */
+  live: Array<{ offset: number; framed: string | Uint8Array }>;
+  cancelled: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** A publisher forgets the counters of its least recently started topics beyond this many. */
+const MAX_COUNTERS = 65_536;
+/** A receiver remembers this many origins per topic. */
+const MAX_ORIGINS = 1024;
+
+/**
+ * The medium-independent part of a backplane. Give one to `serve({ backplane })`; a backplane
+ * serves one server.
+ *
+ * @example
+ * ```ts
+ * import { redisBackplane } from "@wsdriver/wsdriver/redis";
+ * const backplane = redisBackplane({ url: "redis://127.0.0.1:6379" });
+ * backplane.on("down", () => console.warn("redis unreachable: local delivery only"));
+ * const server = await serve({ port: 8080, backplane }, (ws) => ws.subscribe("news"));
+ * server.publish("news", "hello, every process"); // every subscriber of every process
+ * ```
+ */
+export abstract class Backplane extends Emitter<BackplaneEvents> implements TopicsBridge {
+  /** This process's id in envelopes (16 hex digits, random per backplane). */
+  readonly origin: string;
+  /** Counters and state; the object stays the same, its values change. */
+  readonly stats: BackplaneStats = {
+    state: "connecting",
+    outages: 0,
+    published: 0,
+    unsent: 0,
+    received: 0,
+    invalid: 0,
+    duplicates: 0,
+    gaps: 0,
+    missed: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    channels: 0,
+    subscribeCommands: 0,
+    recovered: 0,
+    notRecovered: 0,
+    errors: 0,
+  };
+  #originBytes: Uint8Array;
+  #recoverable: (topic: string) => boolean;
+  #closeOnGap: boolean;
+  #maxReplay: number;
+  #topics: Topics | undefined;
+  /** Local interest per topic: subscribed sockets (counted as one) plus resumes under way. */
+  #refs = new Map<string, number>();
+  /** Topics subscribed on the medium, with the promise of their subscribe command. */
+  #active = new Map<string, Promise<void>>();
+  #flushQueued = false;
+  #outSequence = new Map<string, number>();
+  #inSequence = new Map<string, Map<string, number>>();
+  #resumes = new Map<string, Set<Resume>>();
+  /** Sockets to skip when a recoverable topic's own message comes back, by `sequence:topic`. */
+  #excepts = new Map<string, WS>();
+  #epochs = 0;
+  #wasUp = false;
+
+  constructor(options: BackplaneOptions = {}) {
+    super();
+    this.#originBytes = crypto.getRandomValues(new Uint8Array(ORIGIN_BYTES));
+    this.origin = [...this.#originBytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const r = options.recoverable ?? [];
+    this.#recoverable = typeof r === "function" ? r : (topic) => r.includes(topic);
+    this.#closeOnGap = options.closeOnGap ?? false;
+    this.#maxReplay = options.maxReplay ?? 10_000;
+  }
+
+  /** True while the medium is reachable. */
+  get up(): boolean {
+    return this.stats.state === "up";
+  }
+
+  /** Publishes an envelope; a failure only counts (at-most-once). */
+  protected abstract _send(topic: string, envelope: Uint8Array): void;
+  /** Appends to the topic's history and publishes, with the position inserted after `head`. */
+  protected abstract _sendRecoverable(
+    topic: string,
+    head: Uint8Array,
+    payload: Uint8Array,
+    epoch: string,
+  ): void;
+  protected abstract _subscribe(topics: string[]): Promise<void>;
+  protected abstract _unsubscribe(topics: string[]): Promise<void>;
+  /** The history of `topic` after `offset`, at most `count` entries. */
+  protected abstract _history(topic: string, offset: number, count: number): Promise<History>;
+  protected abstract _shutdown(): Promise<void>;
+
+  /** @internal A server takes this backplane over (see `serve({ backplane })`). */
+  _attach(topics: Topics): void {
+    if (this.#topics !== undefined) throw new TypeError("a backplane serves one server");
+    this.#topics = topics;
+    topics._bridge(this);
+  }
+
+  /** Stops: leaves every topic, disconnects. Local delivery goes on without the backplane. */
+  async close(): Promise<void> {
+    if (this.stats.state === "closed") return;
+    this.stats.state = "closed";
+    this.#topics?._bridge(undefined);
+    await this._shutdown();
+  }
+
+  /** @internal See {@link TopicsBridge}. */
+  ref(topic: string): void {
+    this.#refs.set(topic, (this.#refs.get(topic) ?? 0) + 1);
+    this.#queueFlush();
+  }
+
+  /** @internal */
+  unref(topic: string): void {
+    const n = (this.#refs.get(topic) ?? 0) - 1;
+    if (n > 0) this.#refs.set(topic, n);
+    else this.#refs.delete(topic);
+    this.#queueFlush();
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    // Subscriptions made in one turn (a burst of connections) go out as one command.
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (!this.#flushQueued) return;
+    this.#flushQueued = false;
+    if (this.stats.state === "closed") return;
+    const add: string[] = [], remove: string[] = [];
+    for (const topic of this.#refs.keys()) if (!this.#active.has(topic)) add.push(topic);
+    for (const topic of this.#active.keys()) if (!this.#refs.has(topic)) remove.push(topic);
+    if (add.length > 0) {
+      const done = this.#command(this._subscribe(add));
+      for (const topic of add) this.#active.set(topic, done);
+    }
+    if (remove.length > 0) {
+      for (const topic of remove) {
+        this.#active.delete(topic);
+        this.#inSequence.delete(topic);
+      }
+      this.#command(this._unsubscribe(remove));
+    }
+    this.stats.channels = this.#active.size;
+  }
+
+  #command(p: Promise<void>): Promise<void> {
+    this.stats.subscribeCommands++;
+    // While down the medium resubscribes by itself once back (`_up`).
+    return p.catch((err) => {
+      if (this.up) this.#failed(err);
+    });
+  }
+
+  #failed(err: unknown): void {
+    this.stats.errors++;
+    this.emit("error", err);
+  }
+
+  /** @internal Publishes locally and to every other process. */
+  publish(topic: string, data: SendData, options: { except?: WS }): number {
+    const topics = this.#topics!;
+    const isText = typeof data === "string";
+    const payload = isText ? encoder.encode(data) : toBytes(data);
+    const recoverable = this.#recoverable(topic);
+    const sequence = (this.#outSequence.get(topic) ?? 0) + 1;
+    if (sequence === 1 && this.#outSequence.size >= MAX_COUNTERS) {
+      // Forgotten counters restart at 1, which receivers take as a fresh start, not a gap.
+      this.#outSequence.delete(this.#outSequence.keys().next().value!);
+    }
+    this.#outSequence.set(topic, sequence);
+    this.stats.published++;
+    const head = encodeHead(this.#originBytes, sequence, topic, isText, recoverable && this.up);
+    if (!this.up) {
+      this.stats.unsent++;
+      const local = recoverable ? withHeader(topicFrameHeader("d"), isText ? data : payload) : data;
+      return topics.publish(topic, local, { except: options.except, local: true });
+    }
+    if (recoverable) {
+      // Delivered when it comes back with its position, in the same order on every process.
+      if (options.except) this.#excepts.set(`${sequence}:${topic}`, options.except);
+      this.stats.bytesOut += head.length + payload.length;
+      this._sendRecoverable(topic, head, payload, `${this.origin}${(this.#epochs++).toString(36)}`);
+      return topics.subscribers(topic).size - (options.except ? 1 : 0);
+    }
+    const delivered = topics.publish(topic, data, { except: options.except, local: true });
+    const envelope = encodeEnvelope(head, payload);
+    this.stats.bytesOut += envelope.length;
+    this._send(topic, envelope);
+    return delivered;
+  }
+
+  /** Counts a failed command; its message is lost (at-most-once). */
+  protected _error(err: unknown): void {
+    this.#failed(err);
+  }
+
+  /** Delivers an envelope that came from the medium to this process's subscribers. */
+  protected _received(bytes: Uint8Array): void {
+    this.stats.received++;
+    this.stats.bytesIn += bytes.length;
+    const env = decodeEnvelope(bytes);
+    if (env === undefined) {
+      this.stats.invalid++;
+      return;
+    }
+    const own = env.origin === this.origin;
+    const positioned = env.epoch !== "";
+    // Own plain messages were delivered locally when published.
+    if (own && !positioned) return;
+    if (!this.#refs.has(env.topic)) return;
+    if (!own && !this.#inOrder(env)) return;
+    const data = env.isText ? decoder.decode(env.payload) : env.payload;
+    const topics = this.#topics!;
+    if (!positioned) {
+      topics.publish(env.topic, data, { local: true });
+      return;
+    }
+    const framed = withHeader(topicFrameHeader("d", env), data);
+    const resumes = this.#resumes.get(env.topic);
+    if (resumes) { for (const r of resumes) r.live.push({ offset: env.offset, framed }); }
+    const key = `${env.sequence}:${env.topic}`;
+    const except = own ? this.#excepts.get(key) : undefined;
+    if (except) this.#excepts.delete(key);
+    topics.publish(env.topic, framed, { except, local: true });
+  }
+
+  /** Checks an origin's sequence on a topic: reports a gap, drops what was already seen. */
+  #inOrder(env: Envelope): boolean {
+    let origins = this.#inSequence.get(env.topic);
+    if (!origins) this.#inSequence.set(env.topic, origins = new Map());
+    const last = origins.get(env.origin);
+    if (last !== undefined && env.sequence !== 1) {
+      if (env.sequence <= last) {
+        this.stats.duplicates++;
+        return false;
+      }
+      if (env.sequence > last + 1) {
+        this.#gap({
+          topic: env.topic,
+          cause: "sequence",
+          origin: env.origin,
+          missed: env.sequence - last - 1,
+        });
+      }
+    } else if (last === undefined && origins.size >= MAX_ORIGINS) {
+      origins.delete(origins.keys().next().value!);
+    }
+    origins.set(env.origin, env.sequence);
+    return true;
+  }
+
+  #gap(info: GapInfo): void {
+    this.stats.gaps++;
+    this.stats.missed += info.missed ?? 0;
+    this.emit("gap", info);
+    if (!this.#closeOnGap) return;
+    for (const ws of [...this.#topics!.subscribers(info.topic)]) {
+      if (ws.readyState === "open") ws.close(1013, "messages lost: reload");
+    }
+  }
+
+  /** The medium is reachable (again). */
+  protected _up(): void {
+    if (this.stats.state === "up" || this.stats.state === "closed") return;
+    const after = this.#wasUp;
+    this.#wasUp = true;
+    this.stats.state = "up";
+    this.emit("up");
+    if (!after) return;
+    // What other processes published meanwhile is lost: one gap per live topic says so, and the
+    // origins' counters start afresh (their skipped sequences would only repeat it).
+    this.#inSequence.clear();
+    const topics = [...this.#active.keys()];
+    if (topics.length > 0) this.#command(this._subscribe(topics));
+    for (const topic of topics) {
+      this.#gap({ topic, cause: "outage", origin: "", missed: undefined });
+    }
+  }
+
+  /** The medium is unreachable. */
+  protected _down(error?: Error): void {
+    if (this.stats.state === "down" || this.stats.state === "closed") return;
+    const was = this.stats.state;
+    this.stats.state = "down";
+    this.#excepts.clear();
+    if (was === "up") {
+      this.stats.outages++;
+      this.emit("down", error);
+    }
+  }
+
+  /** @internal `ws.subscribe(topic, { since })`: replays what it missed, then joins live. */
+  resume(topic: string, ws: WS, since: StreamPosition): void {
+    const r: Resume = { ws, since, live: [], cancelled: false };
+    let set = this.#resumes.get(topic);
+    if (!set) this.#resumes.set(topic, set = new Set());
+    set.add(r);
+    this.ref(topic);
+    this.#flush();
+    this.#recover(topic, r).finally(() => {
+      set.delete(r);
+      if (set.size === 0 && this.#resumes.get(topic) === set) this.#resumes.delete(topic);
+      this.unref(topic);
+    });
+  }
+
+  /** @internal The socket left the topic (or closed) before its resume finished. */
+  cancel(topic: string, ws: WS): void {
+    const set = this.#resumes.get(topic);
+    if (set) { for (const r of set) if (r.ws === ws) r.cancelled = true; }
+  }
+
+  async #recover(topic: string, r: Resume): Promise<void> {
+    let history: History | undefined;
+    try {
+      // Subscribed first: whatever the history read misses arrives live, buffered in `r.live`.
+      await this.#active.get(topic);
+      if (this.up) history = await this._history(topic, r.since.offset, this.#maxReplay + 1);
+    } catch (err) {
+      this.#failed(err);
+    }
+    const { ws, since } = r;
+    if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) return;
+    const entries = history?.entries ?? [];
+    // Offsets are consecutive: the history covers the gap exactly if it holds all of them.
+    const recovered = history !== undefined && history.epoch === since.epoch &&
+      since.offset <= history.offset && entries.length === history.offset - since.offset &&
+      entries.length <= this.#maxReplay;
+    const at = history && history.epoch !== ""
+      ? { epoch: history.epoch, offset: history.offset }
+      : undefined;
+    let replayed = 0;
+    try {
+      if (recovered) {
+        for (const bytes of entries) {
+          const env = decodeEnvelope(bytes);
+          if (env === undefined) continue;
+          const data = env.isText ? decoder.decode(env.payload) : env.payload;
+          ws.send(withHeader(topicFrameHeader("d", env), data));
+          replayed++;
+        }
+        ws.sendText(topicFrameHeader("r", at));
+      } else {
+        ws.sendText(topicFrameHeader("n", at));
+      }
+      const seen = at?.offset ?? 0;
+      for (const m of r.live) if (m.offset > seen) ws.send(m.framed);
+    } catch {
+      return; // closed meanwhile
+    }
+    if (recovered) this.stats.recovered++;
+    else this.stats.notRecovered++;
+    this.#topics!._add(topic, ws);
+    this.emit("recovery", { topic, ws, recovered, replayed });
+  }
+}
