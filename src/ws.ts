@@ -490,10 +490,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /**
    * Stops reading from the peer until `resume()`, for a consumer that cannot keep up: the peer's
    * sends then wait in the operating system's buffers and, past those, the peer's own. Messages in
-   * the chunk being read still arrive. A runtime's native socket cannot pause: nothing happens.
+   * the chunk being read still arrive. A closing socket is read to its end (the close frame must get
+   * through), and a runtime's native socket cannot pause: then nothing happens.
    */
   pause(): void {
-    if (this.#userPaused) return;
+    if (this.#userPaused || (this.#state !== "open" && this.#state !== "connecting")) return;
     this.#userPaused = true;
     if (!this.#readPaused) this.#conn?.pause();
   }
@@ -595,11 +596,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return;
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
-    // A rate-limited socket is read again, so that the peer's close frame can arrive.
+    // A rate-limited or paused socket is read again, so that the peer's close frame can arrive.
     if (this.#throttled !== undefined) {
       clearTimeout(this.#throttled);
       WS.#unthrottle(this as WS<unknown>);
     }
+    this.resume();
     this.#armCloseTimer();
     this.#engine!.close(code, reason);
     this.#flush();
