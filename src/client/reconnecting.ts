@@ -41,7 +41,11 @@ export interface ReconnectOptions
  * ```
  */
 export class ReconnectingClient extends ReconnectingSocket {
+  /** Throws a TypeError at once for a URL (not a provider) that is not `ws:` or `wss:`. */
   constructor(url: Provider<string | URL>, options: ReconnectOptions = {}) {
+    if (typeof url !== "function" && !/^wss?:$/.test(new URL(url).protocol)) {
+      throw new TypeError(`not a WebSocket URL: ${url}`);
+    }
     super(url, {
       ...options,
       dial: options.dial ?? ((u, o) => connect(u, { ...options, ...o })),

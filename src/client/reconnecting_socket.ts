@@ -193,12 +193,8 @@ export class ReconnectingSocket extends Emitter<ReconnectingEvents> {
   #closed: Promise<void>;
   #resolveClosed!: () => void;
 
-  /** Throws a TypeError at once for a URL (not a provider) that is not `ws:` or `wss:`. */
   constructor(url: Provider<string | URL>, options: ReconnectingSocketOptions) {
     super();
-    if (typeof url !== "function" && !/^wss?:$/.test(new URL(url).protocol)) {
-      throw new TypeError(`not a WebSocket URL: ${url}`);
-    }
     this.#url = url;
     this.#options = options;
     this.#dial = options.dial;
