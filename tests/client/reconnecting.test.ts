@@ -251,6 +251,38 @@ describe("ReconnectingClient", () => {
     }
   });
 
+  it("an onOpen hook that fails closes that connection with 1011 and the client retries", async () => {
+    const closes: number[] = [];
+    const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
+      ws.on("close", (code) => closes.push(code));
+    });
+    try {
+      let calls = 0;
+      const errors: string[] = [];
+      const client = new ReconnectingClient(server.url, {
+        ...fast,
+        onOpen: async () => {
+          if (++calls === 1) throw new Error("session lost");
+          await new Promise((r) => setTimeout(r, 1));
+        },
+      });
+      client.on("error", (e) => errors.push(e.code));
+      const [info] = await once<[{ attempt: number; reconnected: boolean }]>(
+        client,
+        "open",
+        10_000,
+      );
+      assert.deepEqual(info, { attempt: 2, reconnected: true });
+      assert.deepEqual(errors, ["WS_ERR_RESTORE"]);
+      const deadline = Date.now() + 5000;
+      while (closes.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(closes, [1011]);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a normal close ends it; shouldReconnect decides for such closes", async () => {
     let connections = 0;
     const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
