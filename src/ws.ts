@@ -587,6 +587,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
     checkCloseArgs(code, reason);
+    this.#startClose(code, reason);
+  }
+
+  /**
+   * @internal Starts the closing handshake with a close frame without a status code (the peer
+   * reports 1005), as the standard `WebSocket`'s `close()` without arguments does.
+   */
+  _closeWithoutStatus(): void {
+    this.#startClose(undefined, "");
+  }
+
+  #startClose(code: number | undefined, reason: string): void {
     if (this.#state === "connecting") {
       this.#failOpen(
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),

@@ -10,7 +10,7 @@
 import type { ConnectOptions } from "../client.ts";
 import { Emitter } from "../emitter.ts";
 import { ReconnectError, StateError, WSError } from "../errors.ts";
-import { encodeClosePayload } from "../protocol/close.ts";
+import { checkCloseArgs } from "../options.ts";
 import { type SendData, type SendOptions, toBytes, type WS } from "../ws.ts";
 
 /** A value, or a function that returns it (possibly asynchronously), asked again on each attempt. */
@@ -266,12 +266,12 @@ export class ReconnectingSocket extends Emitter<ReconnectingEvents> {
 
   /**
    * Stops reconnecting, closes the current connection with `code` and `reason`, drops the queue,
-   * and resolves once everything is closed. Throws a RangeError for a code or reason that may not
-   * be sent.
+   * and resolves once everything is closed. Throws an `InvalidOptionError` (as `WS.close` does)
+   * for a code or reason that may not be sent.
    */
   close(code = 1000, reason = ""): Promise<void> {
     if (this.#state === "closed" || this.#state === "closing") return this.#closed;
-    encodeClosePayload(code, reason);
+    checkCloseArgs(code, reason);
     this.#state = "closing";
     clearTimeout(this.#timer);
     const ws = this.#ws;

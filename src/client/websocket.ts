@@ -265,6 +265,7 @@ export class WebSocket extends EventTarget {
     const wasConnecting = this.#readyState === 0;
     this.#readyState = 2;
     if (wasConnecting) this.#ws.terminate();
+    else if (code === undefined && !reason) this.#ws._closeWithoutStatus();
     else this.#ws.close(code ?? 1000, reason === undefined ? "" : String(reason));
   }
 

@@ -10,7 +10,7 @@ import {
 } from "../../src/client/reconnecting_socket.ts";
 import { WebSocket } from "../../src/client/websocket.ts";
 import { fromWebSocket } from "../../src/adapters/websocket.ts";
-import { ReconnectError, StateError, type WSError } from "../../src/errors.ts";
+import { InvalidOptionError, ReconnectError, StateError, type WSError } from "../../src/errors.ts";
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
 import {
@@ -190,7 +190,7 @@ describe("ReconnectingClient", () => {
       "messages over the bound",
     );
     await once(client, "retry");
-    assert.throws(() => client.close(1006), RangeError, "a code that may not be sent");
+    assert.throws(() => client.close(1006), InvalidOptionError, "a code that may not be sent");
     assert.equal(client.readyState, "connecting");
     await withTimeout(client.close(), 5000, "close()");
     assert.equal(client.readyState, "closed");
