@@ -60,3 +60,20 @@ export {
 } from "./src/errors.ts";
 export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";
 export { CloseCode } from "./src/protocol/close.ts";
+
+// Issue 14 (h14client): the reconnecting client over the native WebSocket.
+export { type BrowserReconnectOptions, ReconnectingClient } from "./src/browser/reconnecting.ts";
+export {
+  backoffDelay,
+  type Dialer,
+  type DialerOptions,
+  type DisconnectInfo,
+  type OpenInfo,
+  type Provider,
+  type ReconnectingEvents,
+  ReconnectingSocket,
+  type ReconnectingSocketOptions,
+  type ReconnectingState,
+  type ReconnectPolicy,
+} from "./src/client/reconnecting_socket.ts";
+export { ReconnectError } from "./src/errors.ts";

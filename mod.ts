@@ -173,20 +173,23 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_QUEUED_MESSAGES,
   DEFAULT_MIN_DELAY,
-  type Dial,
-  type DialOptions,
+  type Dialer,
+  type DialerOptions,
   type DisconnectInfo,
   type OpenInfo,
   type Provider,
-  ReconnectingClient,
   type ReconnectingEvents,
+  ReconnectingSocket,
+  type ReconnectingSocketOptions,
   type ReconnectingState,
-  type ReconnectOptions,
-} from "./src/client/reconnecting.ts";
+  type ReconnectPolicy,
+} from "./src/client/reconnecting_socket.ts";
+export { ReconnectingClient, type ReconnectOptions } from "./src/client/reconnecting.ts";
 export {
   CloseEvent,
   type CloseEventFields,
   type CloseEventInit,
+  type CloseEventLike,
   WebSocket,
   type WebSocketBinaryType,
   type WebSocketData,

@@ -22,13 +22,11 @@ ws.onopen = () => {
   ws.send("hello");
   ws.send(new Uint8Array([1, 2, 3]));
 };
-ws.onmessage = (event) => {
-  const { data } = event as MessageEvent;
+ws.onmessage = ({ data }) => {
   console.log("message:", data instanceof ArrayBuffer ? new Uint8Array(data) : data);
   if (data instanceof ArrayBuffer) ws.close(1000, "done");
 };
-ws.onclose = async (event) => {
-  const { code, reason, wasClean } = event as CloseEvent;
+ws.onclose = async ({ code, reason, wasClean }) => {
   console.log("close:", code, reason, wasClean);
   await server.close();
 };

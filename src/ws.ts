@@ -517,10 +517,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /**
    * Stops reading from the peer until `resume()`, for a consumer that cannot keep up: the peer's
    * sends then wait in the operating system's buffers and, past those, the peer's own. Messages in
-   * the chunk being read still arrive. A runtime's native socket cannot pause: nothing happens.
+   * the chunk being read still arrive. A closing socket is read to its end (the close frame must get
+   * through), and a runtime's native socket cannot pause: then nothing happens.
    */
   pause(): void {
-    if (this.#userPaused) return;
+    if (this.#userPaused || (this.#state !== "open" && this.#state !== "connecting")) return;
     this.#userPaused = true;
     if (!this.#readPaused) this.#conn?.pause();
   }
@@ -626,6 +627,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
     checkCloseArgs(code, reason);
+    this.#startClose(code, reason);
+  }
+
+  /**
+   * @internal Starts the closing handshake with a close frame without a status code (the peer
+   * reports 1005), as the standard `WebSocket`'s `close()` without arguments does.
+   */
+  _closeWithoutStatus(): void {
+    this.#startClose(undefined, "");
+  }
+
+  #startClose(code: number | undefined, reason: string): void {
     if (this.#state === "connecting") {
       this.#failOpen(
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),
@@ -635,11 +648,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return;
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
-    // A rate-limited socket is read again, so that the peer's close frame can arrive.
+    // A rate-limited or paused socket is read again, so that the peer's close frame can arrive.
     if (this.#throttled !== undefined) {
       clearTimeout(this.#throttled);
       WS.#unthrottle(this as WS<unknown>);
     }
+    this.resume();
     this.#armCloseTimer();
     this.#engine!.close(code, reason);
     this.#flush();

@@ -43,7 +43,7 @@ export interface CloseEventInit extends CloseEventFields {
  * ```
  */
 export const CloseEvent: {
-  new (type: string, init?: CloseEventInit): Event & Required<CloseEventFields>;
+  new (type: string, init?: CloseEventInit): CloseEventLike;
 } = (globalThis as unknown as { CloseEvent?: never }).CloseEvent ??
   class CloseEvent extends Event {
     readonly code: number;
@@ -63,7 +63,10 @@ const encoder = new TextEncoder();
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** An `on*` handler; it runs with the socket as `this`. */
-type Handler = ((event: Event) => unknown) | null;
+type Handler<E = Event> = ((event: E) => unknown) | null;
+
+/** What a `close` listener gets: a {@link CloseEvent}. */
+export type CloseEventLike = Event & Required<CloseEventFields>;
 
 function syntaxError(message: string): DOMException {
   return new DOMException(message, "SyntaxError");
@@ -215,10 +218,11 @@ export class WebSocket extends EventTarget {
    * dropped (and counted in `bufferedAmount`), as the standard says.
    */
   send(data: WebSocketData): void {
-    if (this.#readyState === 0) {
+    const state = this.readyState;
+    if (state === 0) {
       throw new DOMException("the WebSocket is still connecting", "InvalidStateError");
     }
-    if (this.#readyState !== 1) {
+    if (state !== 1) {
       this.#extraBytes += sizeOf(data);
       return;
     }
@@ -257,19 +261,21 @@ export class WebSocket extends EventTarget {
     if (reason !== undefined && encoder.encode(String(reason)).length > 123) {
       throw syntaxError("the close reason is over 123 bytes");
     }
-    if (this.#readyState >= 2) return;
+    if (this.readyState >= 2) return;
     const wasConnecting = this.#readyState === 0;
     this.#readyState = 2;
     if (wasConnecting) this.#ws.terminate();
+    else if (code === undefined && !reason) this.#ws._closeWithoutStatus();
     else this.#ws.close(code ?? 1000, reason === undefined ? "" : String(reason));
   }
 
-  #handler(type: string): Handler {
-    return this.#handlers.get(type)?.fn ?? null;
+  #handler<E>(type: string): Handler<E> {
+    return (this.#handlers.get(type)?.fn ?? null) as Handler<E>;
   }
 
   /** An event handler attribute: registered where it was first set, replaced in place. */
-  #setHandler(type: string, fn: Handler): void {
+  #setHandler<E>(type: string, handler: Handler<E>): void {
+    let fn = handler as Handler;
     if (typeof fn !== "function") fn = null;
     const h = this.#handlers.get(type);
     if (fn === null) {
@@ -301,10 +307,10 @@ export class WebSocket extends EventTarget {
   }
 
   /** Handler of `message` events (`MessageEvent` with `data` and `origin`). */
-  get onmessage(): Handler {
+  get onmessage(): Handler<MessageEvent> {
     return this.#handler("message");
   }
-  set onmessage(fn: Handler) {
+  set onmessage(fn: Handler<MessageEvent>) {
     this.#setHandler("message", fn);
   }
 
@@ -317,10 +323,10 @@ export class WebSocket extends EventTarget {
   }
 
   /** Handler of the `close` event (a `CloseEvent` with `code`, `reason` and `wasClean`). */
-  get onclose(): Handler {
+  get onclose(): Handler<CloseEventLike> {
     return this.#handler("close");
   }
-  set onclose(fn: Handler) {
+  set onclose(fn: Handler<CloseEventLike>) {
     this.#setHandler("close", fn);
   }
 }

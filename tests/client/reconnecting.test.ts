@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { describe, it } from "node:test";
+import { ReconnectingClient, type ReconnectOptions } from "../../src/client/reconnecting.ts";
 import {
   backoffDelay,
   type DisconnectInfo,
-  ReconnectingClient,
-  type ReconnectOptions,
-} from "../../src/client/reconnecting.ts";
+  ReconnectingSocket,
+} from "../../src/client/reconnecting_socket.ts";
 import { WebSocket } from "../../src/client/websocket.ts";
 import { fromWebSocket } from "../../src/adapters/websocket.ts";
-import { ReconnectError, StateError, type WSError } from "../../src/errors.ts";
+import { InvalidOptionError, ReconnectError, StateError, type WSError } from "../../src/errors.ts";
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
 import {
@@ -37,7 +37,7 @@ function freePort(): Promise<number> {
 
 /** Resolves once `pred` holds, checking after each event of `client`; bounded by `ms`. */
 function until(
-  client: ReconnectingClient,
+  client: ReconnectingSocket,
   event: "message" | "open" | "retry" | "close",
   pred: () => boolean,
   ms = 10_000,
@@ -190,6 +190,8 @@ describe("ReconnectingClient", () => {
       "messages over the bound",
     );
     await once(client, "retry");
+    assert.throws(() => client.close(1006), InvalidOptionError, "a code that may not be sent");
+    assert.equal(client.readyState, "connecting");
     await withTimeout(client.close(), 5000, "close()");
     assert.equal(client.readyState, "closed");
     assert.equal(client.queuedMessages, 0);
@@ -220,6 +222,61 @@ describe("ReconnectingClient", () => {
         ...Array.from({ length: 20 }, (_, i) => `m${i}`),
         "after",
       ]);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a send while the connection is already closing is queued for the next one", async () => {
+    const got: string[] = [];
+    let connections = 0;
+    const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
+      const n = ++connections;
+      ws.on("message", (m) => got.push(`${n}:${m}`));
+    });
+    try {
+      const client = new ReconnectingClient(server.url, { ...fast, shouldReconnect: () => true });
+      await once(client, "open");
+      client.socket!.close(4000, "going");
+      assert.equal(client.readyState, "open");
+      client.send("during the close");
+      await once(client, "open", 10_000);
+      const deadline = Date.now() + 5000;
+      while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(got, ["2:during the close"]);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("an onOpen hook that fails closes that connection with 1011 and the client retries", async () => {
+    const closes: number[] = [];
+    const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
+      ws.on("close", (code) => closes.push(code));
+    });
+    try {
+      let calls = 0;
+      const errors: string[] = [];
+      const client = new ReconnectingClient(server.url, {
+        ...fast,
+        onOpen: async () => {
+          if (++calls === 1) throw new Error("session lost");
+          await new Promise((r) => setTimeout(r, 1));
+        },
+      });
+      client.on("error", (e) => errors.push(e.code));
+      const [info] = await once<[{ attempt: number; reconnected: boolean }]>(
+        client,
+        "open",
+        10_000,
+      );
+      assert.deepEqual(info, { attempt: 2, reconnected: true });
+      assert.deepEqual(errors, ["WS_ERR_RESTORE"]);
+      const deadline = Date.now() + 5000;
+      while (closes.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(closes, [1011]);
       await client.close();
     } finally {
       await server.close();
@@ -352,9 +409,10 @@ describe("ReconnectingClient over other sockets and dead peers", () => {
       });
     });
     try {
-      const client = new ReconnectingClient(server.url, {
+      // The base class alone: it opens nothing but through `dial`.
+      const client = new ReconnectingSocket(server.url, {
         ...fast,
-        dial: (url) => fromWebSocket(new Standard(url)),
+        dial: (url, { protocols }) => fromWebSocket(new Standard(url, [...protocols])),
       });
       await once(client, "open");
       client.send("drop");

@@ -50,12 +50,15 @@ async function withServer(
  * A server that floods each client with numbered 64 KiB messages, as fast as its own buffer
  * allows, and counts the bytes it handed over.
  */
-function flooder(stats: { sent: number; stop: boolean }) {
+function flooder(stats: { sent: number; stop: boolean; limit?: number }) {
   return (ws: WS) => {
     let seq = 0;
     const pump = () => {
       let last: Uint8Array | undefined;
-      while (!stats.stop && ws.readyState === "open" && ws.bufferedAmount < ws.highWaterMark) {
+      while (
+        !stats.stop && stats.sent < (stats.limit ?? Infinity) && ws.readyState === "open" &&
+        ws.bufferedAmount < ws.highWaterMark
+      ) {
         // A buffer per message: the server does not copy what it sends.
         last = new Uint8Array(64 * 1024);
         new DataView(last.buffer).setUint32(0, seq++);
@@ -141,6 +144,18 @@ describe("streams", () => {
     await assert.rejects(wss.closed, (e: unknown) => e instanceof WSError);
   });
 
+  it("WebSocketStream: an aborted signal rejects opened with WS_ERR_ABORTED", async () => {
+    await withServer(() => {}, async (url) => {
+      const ac = new AbortController();
+      const wss = new WebSocketStream(url, { signal: ac.signal });
+      ac.abort();
+      await assert.rejects(
+        wss.opened,
+        (e: unknown) => e instanceof WSError && e.code === "WS_ERR_ABORTED",
+      );
+    });
+  });
+
   it("server side: toStreams pipes an echo through a TransformStream", async () => {
     await withServer((ws) => {
       const { readable, writable } = toStreams(ws);
@@ -214,6 +229,25 @@ describe("streams", () => {
       });
     },
   );
+
+  it("closing a socket its reader paused completes the closing handshake", async () => {
+    // A burst the paused client cannot take in: the rest waits in the kernel's buffers and the
+    // server's. (A server that never stops sending would never read the close frame: it reads only
+    // while its own buffer is under its high-water mark.)
+    const stats = { sent: 0, stop: false, limit: 4 * 1024 * 1024 };
+    await withServer(flooder(stats), async (url) => {
+      const wss = new WebSocketStream(url, { highWaterMark: 2 });
+      const { readable } = await wss.opened;
+      await readable.getReader().read();
+      const deadline = Date.now() + 5000;
+      while (stats.sent < stats.limit && Date.now() < deadline) await sleep(10);
+      wss.close({ closeCode: 4000, reason: "enough" });
+      // Well before the 5 s close timeout that a socket left paused would need.
+      const closed = await withTimeout(wss.closed, 2500, "the closing handshake");
+      assert.equal(closed.closeCode, 4000);
+      stats.stop = true;
+    });
+  });
 
   it("writes wait for the buffer to drain when the peer does not read", async () => {
     let serverSide: WS | undefined;

@@ -67,7 +67,10 @@ describe("WebSocket (WHATWG)", () => {
     }, (ws) => {
       ws.on("message", (m) => {
         const s = typeof m === "string" ? m : "";
-        if (s.startsWith("close ")) {
+        if (s === "echo-then-close") {
+          ws.send(s);
+          ws.close(4003);
+        } else if (s.startsWith("close ")) {
           const [, code, reason] = s.split(" ");
           ws.close(Number(code), reason);
         } else ws.send(m);
@@ -138,6 +141,7 @@ describe("WebSocket (WHATWG)", () => {
     [3000, undefined, null],
     [4999, "bye", null],
     [undefined, undefined, null],
+    [undefined, "a reason alone", null],
   ];
   for (const [code, reason, error] of closeArgs) {
     it(`close(${code}, ${reason?.length ?? "-"} chars) ${error ?? "is accepted"}`, async () => {
@@ -154,7 +158,8 @@ describe("WebSocket (WHATWG)", () => {
         ws.close(code, reason);
         assert.equal(ws.readyState, WebSocket.CLOSING);
         const e = await next<CloseEvent>(ws, "close");
-        assert.equal(e.code, code ?? 1000);
+        // No code and no reason: a close frame without a status, which the peer reports as 1005.
+        assert.equal(e.code, code ?? (reason ? 1000 : 1005));
         assert.equal(e.wasClean, true);
         // Once closed, close() does nothing, but still checks its arguments.
         ws.close();
@@ -175,6 +180,30 @@ describe("WebSocket (WHATWG)", () => {
     assert.deepEqual(events, ["open@1", "message@1", "close@3"]);
     assert.ok(close instanceof Event);
     assert.deepEqual([close.code, close.reason, close.wasClean], [4001, "bye", true]);
+  });
+
+  it("readyState is CLOSING once the server's close frame arrived, before the close event", async () => {
+    // The server answers with a message and a close frame in one write: right after the message
+    // event, the close frame has been read too.
+    const ws = new WebSocket(url);
+    await next(ws, "open");
+    const seen: number[] = [];
+    ws.onmessage = () => {
+      seen.push(ws.readyState);
+      queueMicrotask(() => {
+        seen.push(ws.readyState);
+        // Closing: data is dropped and counted, close() does nothing; neither throws.
+        const before = ws.bufferedAmount;
+        ws.send("too late");
+        seen.push(ws.bufferedAmount - before);
+        ws.close(3000);
+      });
+    };
+    ws.send("echo-then-close");
+    const close = await next<CloseEvent>(ws, "close");
+    assert.deepEqual(seen, [WebSocket.OPEN, WebSocket.CLOSING, 8]);
+    assert.equal(close.code, 4003);
+    assert.equal(ws.readyState, WebSocket.CLOSED);
   });
 
   it("a failed connection: error then close (1006, not clean), readyState CLOSED during both", async () => {
