@@ -432,7 +432,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       this.#addressLimits!.count(address, -1);
     }
     // Sockets that never opened (refused while connecting) have nothing to report.
-    if (ws._openedAt === 0) return;
+    if (ws._openedAt === 0 || this.listenerCount("disconnect") === 0) return;
     this.emit("disconnect", ws, {
       code,
       reason,

@@ -204,8 +204,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #extensions = "";
   #subscribed: Set<string> | undefined;
   #readPaused = false;
-  /** Not read until a rate limit's budget refills. */
-  #throttled: ReturnType<typeof setTimeout> | undefined;
   #limiter: ConnLimiter | undefined;
   /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
   _messagesIn = 0;
@@ -360,7 +358,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
-   * included; on a runtime's native socket, payload bytes).
+   * included; on a runtime's native socket, received payload only).
    *
    * @example
    * ```ts
@@ -516,8 +514,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
     // A rate-limited socket is read again, so that the peer's close frame can arrive.
-    if (this.#throttled !== undefined) {
-      clearTimeout(this.#throttled);
+    if (this.#limiter?.timer !== undefined) {
+      clearTimeout(this.#limiter.timer);
       WS.#unthrottle(this as WS<unknown>);
     }
     this.#armCloseTimer();
@@ -643,7 +641,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      if (this.#throttled === undefined) conn.resume();
+      if (this.#limiter?.timer === undefined) conn.resume();
     }
     this.emit("drain");
   }
@@ -789,15 +787,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal A rate limit paused reading for `ms` (policy "pause"). */
   _throttle(ms: number): void {
-    const conn = this.#conn;
+    const conn = this.#conn, limiter = this.#limiter;
     // A closing socket is read to its end: the close frame must get through.
-    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
+    if (!conn || !limiter || limiter.timer !== undefined || this.#state !== "open") return;
     conn.pause();
-    this.#throttled = setTimeout(WS.#unthrottle, ms, this);
+    limiter.timer = setTimeout(WS.#unthrottle, ms, this);
   }
 
   static #unthrottle(ws: WS<unknown>): void {
-    ws.#throttled = undefined;
+    ws.#limiter!.timer = undefined;
     if (!ws.#readPaused && ws.#state !== "closed") ws.#conn!.resume();
   }
 
@@ -820,7 +818,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#throttled);
+    clearTimeout(this.#limiter?.timer);
     const proto = this.#proto!;
     // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
     const ended = this.kind === "raw"

@@ -91,6 +91,8 @@ export interface Throttled {
  * takes to refill, or closed.
  */
 export class ConnLimiter {
+  /** While set, the socket is not read: its budget is refilling. */
+  timer: ReturnType<typeof setTimeout> | undefined;
   #opts: ResolvedConnLimits;
   #messages: number;
   #bytes: number;
