@@ -182,7 +182,15 @@ export type ServerEvents<Data = unknown> = {
   ratelimit: [info: RateLimitInfo<Data>];
 };
 
-/** How a connection ended, as reported by a server's `disconnect` event. */
+/**
+ * How a connection ended, as reported by a server's `disconnect` event.
+ *
+ * @example
+ * ```ts
+ * server.on("disconnect", (ws, i: DisconnectInfo) =>
+ *   console.log(ws.remoteAddress, i.code, `${i.duration} ms`, i.bytesIn, i.bytesOut));
+ * ```
+ */
 export interface DisconnectInfo extends TrafficStats {
   /** Close code (1006: dropped without a close frame). */
   code: number;
@@ -195,7 +203,14 @@ export interface DisconnectInfo extends TrafficStats {
   remoteAddress: string;
 }
 
-/** What a server's `ratelimit` event reports. */
+/**
+ * What a server's `ratelimit` event reports.
+ *
+ * @example
+ * ```ts
+ * server.on("ratelimit", (i: RateLimitInfo) => console.warn(i.limit, i.action, i.address));
+ * ```
+ */
 export interface RateLimitInfo<Data = unknown> {
   /** The limit that acted. */
   limit: RateLimitKind;

@@ -9,7 +9,14 @@ import { now } from "../clock.ts";
 import type { HeaderLookup } from "../protocol/http.ts";
 import type { RateLimitKind } from "./stats.ts";
 
-/** What a connection over its message or byte budget gets. */
+/**
+ * What a connection over its message or byte budget gets.
+ *
+ * @example
+ * ```ts
+ * const policy: RateLimitPolicy = "close"; // 1008 instead of pausing
+ * ```
+ */
 export type RateLimitPolicy = "pause" | "close";
 
 /**
