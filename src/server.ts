@@ -221,7 +221,15 @@ export type ServerEvents<Data = unknown> = {
   ratelimit: [info: RateLimitInfo<Data>];
 };
 
-/** How a connection ended, as reported by a server's `disconnect` event. */
+/**
+ * How a connection ended, as reported by a server's `disconnect` event.
+ *
+ * @example
+ * ```ts
+ * server.on("disconnect", (ws, i: ClientDisconnectInfo) =>
+ *   console.log(ws.remoteAddress, i.code, `${i.duration} ms`, i.bytesIn, i.bytesOut));
+ * ```
+ */
 export interface ClientDisconnectInfo extends TrafficStats {
   /** Close code (1006: dropped without a close frame). */
   code: number;
@@ -234,7 +242,14 @@ export interface ClientDisconnectInfo extends TrafficStats {
   remoteAddress: string;
 }
 
-/** What a server's `ratelimit` event reports. */
+/**
+ * What a server's `ratelimit` event reports.
+ *
+ * @example
+ * ```ts
+ * server.on("ratelimit", (i: RateLimitInfo) => console.warn(i.limit, i.action, i.address));
+ * ```
+ */
 export interface RateLimitInfo<Data = unknown> {
   /** The limit that acted. */
   limit: RateLimitKind;
@@ -514,7 +529,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       this.#addressLimits!.count(address, -1);
     }
     // Sockets that never opened (refused while connecting) have nothing to report.
-    if (ws._openedAt === 0) return;
+    if (ws._openedAt === 0 || this.listenerCount("disconnect") === 0) return;
     this.emit("disconnect", ws, {
       code,
       reason,

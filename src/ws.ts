@@ -248,8 +248,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #readPaused = false;
   /** The application paused reading (see `pause`), apart from the write backpressure above. */
   #userPaused = false;
-  /** Not read until a rate limit's budget refills. */
-  #throttled: ReturnType<typeof setTimeout> | undefined;
   #limiter: ConnLimiter | undefined;
   /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
   _messagesIn = 0;
@@ -413,7 +411,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
-   * included; on a runtime's native socket, payload bytes).
+   * included; on a runtime's native socket, received payload only).
    *
    * @example
    * ```ts
@@ -530,7 +528,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (!this.#readPaused && this.#throttled === undefined) this.#conn?.resume();
+    if (!this.#readPaused && this.#limiter?.timer === undefined) this.#conn?.resume();
   }
 
   /** True between `pause()` and `resume()`. */
@@ -649,8 +647,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
     // A rate-limited or paused socket is read again, so that the peer's close frame can arrive.
-    if (this.#throttled !== undefined) {
-      clearTimeout(this.#throttled);
+    if (this.#limiter?.timer !== undefined) {
+      clearTimeout(this.#limiter.timer);
       WS.#unthrottle(this as WS<unknown>);
     }
     this.resume();
@@ -785,7 +783,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      if (!this.#userPaused && this.#throttled === undefined) conn.resume();
+      if (!this.#userPaused && this.#limiter?.timer === undefined) conn.resume();
     }
     this.emit("drain");
   }
@@ -950,15 +948,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal A rate limit paused reading for `ms` (policy "pause"). */
   _throttle(ms: number): void {
-    const conn = this.#conn;
+    const conn = this.#conn, limiter = this.#limiter;
     // A closing socket is read to its end: the close frame must get through.
-    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
+    if (!conn || !limiter || limiter.timer !== undefined || this.#state !== "open") return;
     conn.pause();
-    this.#throttled = setTimeout(WS.#unthrottle, ms, this);
+    limiter.timer = setTimeout(WS.#unthrottle, ms, this);
   }
 
   static #unthrottle(ws: WS<unknown>): void {
-    ws.#throttled = undefined;
+    ws.#limiter!.timer = undefined;
     if (!ws.#readPaused && !ws.#userPaused && ws.#state !== "closed") ws.#conn!.resume();
   }
 
@@ -997,7 +995,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#throttled);
+    clearTimeout(this.#limiter?.timer);
     const proto = this.#proto!;
     // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
     const ended = this.kind === "raw"
