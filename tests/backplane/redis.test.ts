@@ -122,6 +122,7 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
         readyState: "open",
         bufferedAmount: 0,
         highWaterMark: 1024,
+        _overHighWaterMark: () => false,
         _sendRange: (buf: Uint8Array, start: number, end: number) => ranges.push([buf, start, end]),
       }) as unknown as WS;
     const subs = [fake(), fake(), fake()];
