@@ -18,104 +18,13 @@ import {
   ORIGIN_BYTES,
 } from "./envelope.ts";
 import { type StreamPosition, topicFrameHeader, withHeader } from "./position.ts";
-
-/** Which topics keep a history that subscribers can resume from: names, or a predicate. */
-export type RecoverablePolicy = readonly string[] | ((topic: string) => boolean);
-
-/** Options every backplane takes. */
-export interface BackplaneOptions {
-  /**
-   * Topics whose messages are also kept in a bounded history, so that a subscriber that comes back
-   * with `ws.subscribe(topic, { since })` is first sent what it missed (default none). Their
-   * subscribers get every message with a position header (see {@link parseTopicFrame}).
-   */
-  recoverable?: RecoverablePolicy;
-  /**
-   * Close the local subscribers of a topic with 1013 (try again later) when messages of it were
-   * lost (a sequence gap, or an outage of the backplane), so that their clients reconnect and
-   * reload (default `false`: the `gap` event only).
-   */
-  closeOnGap?: boolean;
-  /** Most missed messages sent to one resuming subscriber; more is "not recovered" (default 10000). */
-  maxReplay?: number;
-}
-
-/** Messages of a topic were lost between processes. */
-export interface GapInfo {
-  topic: string;
-  /** `"sequence"`: an origin's sequence skipped; `"outage"`: the backplane was unreachable. */
-  cause: "sequence" | "outage";
-  /** The origin whose messages were lost (`""` for an outage: anyone's). */
-  origin: string;
-  /** How many were lost, if known. */
-  missed: number | undefined;
-}
-
-/** The outcome of a resume (`ws.subscribe(topic, { since })`). */
-export interface RecoveryInfo {
-  topic: string;
-  ws: WS;
-  /** True if every missed message was sent; false if the client was told "not recovered". */
-  recovered: boolean;
-  /** Messages sent from the history. */
-  replayed: number;
-}
-
-/** Events of a {@link Backplane}. */
-export type BackplaneEvents = {
-  /** Connected (again); every live topic is subscribed again. */
-  up: [];
-  /** Unreachable: local delivery goes on, remote messages are lost until `up`. */
-  down: [error: Error | undefined];
-  /** Messages were lost (see {@link GapInfo}). */
-  gap: [info: GapInfo];
-  /** A resume finished. */
-  recovery: [info: RecoveryInfo];
-  /** Something failed that did not stop the backplane (a command, a malformed message). */
-  error: [error: unknown];
-};
-
-/** Where a backplane is; plain values, cheap to read (e.g. for metrics). */
-export interface BackplaneStats {
-  /** `"connecting"` (never up yet), `"up"`, `"down"` or `"closed"`. */
-  state: "connecting" | "up" | "down" | "closed";
-  /** Times it went down. */
-  outages: number;
-  /** Messages published by this process. */
-  published: number;
-  /** Published while down: delivered locally only. */
-  unsent: number;
-  /** Envelopes received from the medium (this process's own echoes included). */
-  received: number;
-  /** Received envelopes that did not decode (another version, garbage). */
-  invalid: number;
-  /** Envelopes dropped as already seen (a sequence that went back). */
-  duplicates: number;
-  /** Gaps reported, and the messages known lost in them. */
-  gaps: number;
-  missed: number;
-  /** Bytes of envelopes sent and received. */
-  bytesOut: number;
-  bytesIn: number;
-  /** Topics subscribed on the medium now, and subscribe/unsubscribe commands sent. */
-  channels: number;
-  subscribeCommands: number;
-  /** Resumes that sent every missed message, and those told "not recovered". */
-  recovered: number;
-  notRecovered: number;
-  /** Commands that failed (each lost at most its own message). */
-  errors: number;
-}
-
-/** What a medium returns for a recoverable topic's history. */
-export interface History {
-  /** The topic's epoch, `""` if it has no history at all. */
-  epoch: string;
-  /** The offset of its latest message (0 if none). */
-  offset: number;
-  /** Envelopes after the asked offset, oldest first (at most the asked count). */
-  entries: Uint8Array[];
-}
+import type {
+  BackplaneEvents,
+  BackplaneOptions,
+  BackplaneStats,
+  GapInfo,
+  History,
+} from "./types.ts";
 
 interface Resume {
   ws: WS;
@@ -181,6 +90,8 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
   #flushQueued = false;
   #outSequence = new Map<string, number>();
   #inSequence = new Map<string, Map<string, number>>();
+  /** The last offset delivered per recoverable topic: Redis orders them, so a lower one repeats. */
+  #delivered = new Map<string, { epoch: string; offset: number }>();
   #resumes = new Map<string, Set<Resume>>();
   /** Sockets to skip when a recoverable topic's own message comes back, by `sequence:topic`. */
   #excepts = new Map<string, WS>();
@@ -268,6 +179,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       for (const topic of remove) {
         this.#active.delete(topic);
         this.#inSequence.delete(topic);
+        this.#delivered.delete(topic);
       }
       this.#command(this._unsubscribe(remove));
     }
@@ -351,6 +263,12 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       topics.publish(env.topic, data, { local: true });
       return;
     }
+    const last = this.#delivered.get(env.topic);
+    if (last !== undefined && last.epoch === env.epoch && env.offset <= last.offset) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.#delivered.set(env.topic, { epoch: env.epoch, offset: env.offset });
     const framed = withHeader(topicFrameHeader("d", env), data);
     const resumes = this.#resumes.get(env.topic);
     if (resumes) {
@@ -471,12 +389,13 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     const at = history && history.epoch !== ""
       ? { epoch: history.epoch, offset: history.offset }
       : undefined;
-    let replayed = 0;
+    let replayed = 0, sent = 0;
     try {
       if (recovered) {
         for (const bytes of entries) {
           const env = decodeEnvelope(bytes);
           if (env === undefined) continue;
+          sent = env.offset;
           const data = env.isText ? decoder.decode(env.payload) : env.payload;
           ws.send(withHeader(topicFrameHeader("d", env), data));
           replayed++;
@@ -485,7 +404,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       } else {
         ws.sendText(topicFrameHeader("n", at));
       }
-      const seen = at?.offset ?? 0;
+      const seen = Math.max(at?.offset ?? 0, sent);
       // After an overflow the client reloads anyway: live messages resume from the next one.
       if (!r.overflow) { for (const m of r.live) if (m.offset > seen) ws.send(m.framed); }
     } catch {

@@ -9,7 +9,8 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { createClient, RESP_TYPES } from "@redis/client";
-import { Backplane, type BackplaneOptions, type History } from "./backplane.ts";
+import { Backplane } from "./backplane.ts";
+import type { BackplaneOptions, History } from "./types.ts";
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions extends BackplaneOptions {

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@redis/client";
 import { Buffer } from "node:buffer";
-import { type Backplane, type GapInfo } from "../../src/backplane/backplane.ts";
+import type { Backplane } from "../../src/backplane/backplane.ts";
+import type { GapInfo } from "../../src/backplane/types.ts";
 import { encodeEnvelope, encodeHead } from "../../src/backplane/envelope.ts";
 import {
   formatPosition,
