@@ -34,6 +34,12 @@ interface Resume {
   /** More than that arrived: the client is told "not recovered". */
   overflow: boolean;
   cancelled: boolean;
+  /**
+   * Set once the history was sent: the position sent up to. The history reply and the live
+   * messages come on different connections, so live ones up to it may still be on their way: the
+   * socket joins the topic when the live stream passes it.
+   */
+  sent: StreamPosition | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -271,16 +277,25 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     this.#delivered.set(env.topic, { epoch: env.epoch, offset: env.offset });
     const framed = withHeader(topicFrameHeader("d", env), data);
     const resumes = this.#resumes.get(env.topic);
+    let caughtUp: Resume[] | undefined;
     if (resumes) {
-      for (const r of resumes) {
-        if (r.live.length < this.#maxReplay) r.live.push({ offset: env.offset, framed });
-        else r.overflow = true;
+      for (const r of [...resumes]) {
+        const sent = r.sent;
+        if (sent === undefined) {
+          if (r.live.length < this.#maxReplay) r.live.push({ offset: env.offset, framed });
+          else r.overflow = true;
+        } else if (env.epoch !== sent.epoch || env.offset > sent.offset) {
+          this.#finish(env.topic, r, true); // joins: this message reaches it with the others
+        } else if (env.offset === sent.offset) {
+          (caughtUp ??= []).push(r); // already sent: joins after it
+        }
       }
     }
     const key = `${env.sequence}:${env.topic}`;
     const except = own ? this.#excepts.get(key) : undefined;
     if (except) this.#excepts.delete(key);
     topics.publish(env.topic, framed, { except, local: true });
+    if (caughtUp) { for (const r of caughtUp) this.#finish(env.topic, r, true); }
   }
 
   /** Checks an origin's sequence on a topic: reports a gap, drops what was already seen. */
@@ -351,23 +366,47 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
 
   /** @internal `ws.subscribe(topic, { since })`: replays what it missed, then joins live. */
   resume(topic: string, ws: WS, since: StreamPosition): void {
-    const r: Resume = { ws, since, live: [], overflow: false, cancelled: false };
+    const r: Resume = {
+      ws,
+      since,
+      live: [],
+      overflow: false,
+      cancelled: false,
+      sent: undefined,
+    };
     let set = this.#resumes.get(topic);
     if (!set) this.#resumes.set(topic, set = new Set());
     set.add(r);
     this.ref(topic);
     this.#flush();
-    this.#recover(topic, r).finally(() => {
-      set.delete(r);
-      if (set.size === 0 && this.#resumes.get(topic) === set) this.#resumes.delete(topic);
-      this.unref(topic);
+    this.#recover(topic, r).catch((err) => {
+      this.#failed(err);
+      this.#finish(topic, r, false);
     });
+  }
+
+  /** Ends a resume: the socket joins the topic (if still open and subscribed) or not. */
+  #finish(topic: string, r: Resume, join: boolean): void {
+    const set = this.#resumes.get(topic);
+    if (!set?.delete(r)) return;
+    if (set.size === 0) this.#resumes.delete(topic);
+    const ws = r.ws;
+    if (join && !r.cancelled && ws.readyState === "open" && ws.isSubscribed(topic)) {
+      this.#topics!._add(topic, ws);
+    }
+    this.unref(topic);
   }
 
   /** @internal The socket left the topic (or closed) before its resume finished. */
   cancel(topic: string, ws: WS): void {
     const set = this.#resumes.get(topic);
-    if (set) { for (const r of set) if (r.ws === ws) r.cancelled = true; }
+    if (!set) return;
+    for (const r of [...set]) {
+      if (r.ws !== ws) continue;
+      r.cancelled = true;
+      // Waiting for the live stream only: nothing more to do.
+      if (r.sent !== undefined) this.#finish(topic, r, false);
+    }
   }
 
   async #recover(topic: string, r: Resume): Promise<void> {
@@ -380,7 +419,9 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       this.#failed(err);
     }
     const { ws, since } = r;
-    if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) return;
+    if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) {
+      return this.#finish(topic, r, false);
+    }
     const entries = history?.entries ?? [];
     // Offsets are consecutive: the history covers the gap exactly if it holds all of them.
     const recovered = history !== undefined && !r.overflow && history.epoch === since.epoch &&
@@ -404,15 +445,32 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       } else {
         ws.sendText(topicFrameHeader("n", at));
       }
-      const seen = Math.max(at?.offset ?? 0, sent);
+      let seen = Math.max(at?.offset ?? 0, sent);
       // After an overflow the client reloads anyway: live messages resume from the next one.
-      if (!r.overflow) { for (const m of r.live) if (m.offset > seen) ws.send(m.framed); }
+      if (!r.overflow) {
+        for (const m of r.live) {
+          if (m.offset > seen) {
+            ws.send(m.framed);
+            seen = m.offset;
+          }
+        }
+      }
+      r.sent = at === undefined ? undefined : { epoch: at.epoch, offset: seen };
     } catch {
-      return; // closed meanwhile
+      return this.#finish(topic, r, false); // closed meanwhile
     }
+    r.live = [];
     if (recovered) this.stats.recovered++;
     else this.stats.notRecovered++;
-    this.#topics!._add(topic, ws);
     this.emit("recovery", { topic, ws, recovered, replayed });
+    // Joins now if the live stream is already past what was sent, else with its next message.
+    const live = this.#delivered.get(topic);
+    const sentTo = r.sent;
+    if (
+      sentTo === undefined || r.overflow ||
+      (live !== undefined && live.epoch === sentTo.epoch && live.offset >= sentTo.offset)
+    ) {
+      this.#finish(topic, r, true);
+    }
   }
 }
