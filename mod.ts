@@ -145,16 +145,16 @@ export { CallbackError, InvalidOptionError, type WSErrorCode } from "./src/error
 export { DEFAULT_RAW_IDLE_TIMEOUT } from "./src/server.ts";
 
 // Issue 13: topics across processes (the backplane core; the Redis one is in ./redis.ts).
-export {
-  Backplane,
-  type BackplaneEvents,
-  type BackplaneOptions,
-  type BackplaneStats,
-  type GapInfo,
-  type History,
-  type RecoverablePolicy,
-  type RecoveryInfo,
-} from "./src/backplane/backplane.ts";
+export { Backplane } from "./src/backplane/backplane.ts";
+export type {
+  BackplaneEvents,
+  BackplaneOptions,
+  BackplaneStats,
+  GapInfo,
+  History,
+  RecoverablePolicy,
+  RecoveryInfo,
+} from "./src/backplane/types.ts";
 export {
   formatPosition,
   parsePosition,
