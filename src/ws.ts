@@ -425,6 +425,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
+    } else if (options !== undefined) {
+      // Anything but an options object where a callback may stand is a bad callback.
+      if (typeof options !== "object" || options === null) checkCallback(options);
+      const compress = options.compress;
+      if (compress !== undefined && typeof compress !== "boolean") {
+        throw new InvalidOptionError("compress", "a boolean", compress);
+      }
     }
     if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback, options);
