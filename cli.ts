@@ -5,6 +5,7 @@
  * ```sh
  * deno run -A cli.ts echo --port 8080 [--host 127.0.0.1] [--protocol chat]... [--cert F --key F]
  * deno run -A cli.ts connect ws://127.0.0.1:8080/ [--echo] [--protocol chat]... [--ca F]
+ * deno run -A cli.ts relay --port 8080 [--host 127.0.0.1] [--redis redis://127.0.0.1:6379]
  * ```
  *
  * @module
@@ -32,7 +33,15 @@ const USAGE = `usage:
   wsdriver connect URL --reconnect [--max-retries N] [other connect options]
       Reconnects after abnormal closes, with growing, jittered delays; lines read
       while disconnected are sent after the reconnect. Exits 0 once standard input
-      has ended and every line was sent, 1 after N failed attempts in a row.`;
+      has ended and every line was sent, 1 after N failed attempts in a row.
+  wsdriver relay --port N [--host H] [--redis redis://HOST:PORT] [--recoverable NAME]...
+      [--deflate] [--reuse-port]
+      A client on path /NAME joins topic NAME; every message it sends goes to every
+      subscriber of NAME (itself included) as the same type, on every relay sharing
+      that Redis. Without --redis, topics stay in this process. Keeps serving local
+      clients while Redis is down. --recoverable NAME keeps NAME's history: clients
+      resume with /NAME?since=EPOCH:OFFSET. --reuse-port shares the port with other
+      relays (Deno, Bun).`;
 
 interface Args {
   command: string | undefined;
@@ -40,7 +49,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate", "tcp", "reconnect"]);
+const BOOLEAN_FLAGS = new Set(["echo", "help", "deflate", "tcp", "reconnect", "reuse-port"]);
 
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
@@ -100,6 +109,26 @@ async function echo(args: Args): Promise<void> {
       if (isBinary) ws.sendBinary(data as Uint8Array);
       else ws.sendText(data as string);
     });
+  });
+  console.log(`listening on ${server.url}`);
+}
+
+async function relayCommand(args: Args): Promise<void> {
+  checkFlags(args, ["port", "host", "redis", "recoverable", "deflate", "reuse-port"]);
+  const port = Number(one(args, "port") ?? "8080");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) die("--port must be 0-65535");
+  const redis = one(args, "redis");
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis)) die("--redis needs redis://HOST:PORT");
+  // Loaded here: the other commands do without a Redis client.
+  const { startRelay } = await import("./src/backplane/relay.ts");
+  const server = await startRelay({
+    port,
+    hostname: one(args, "host") ?? "127.0.0.1",
+    redis,
+    recoverable: args.flags.get("recoverable"),
+    deflate: args.flags.has("deflate"),
+    reusePort: args.flags.has("reuse-port"),
+    log: (line) => console.error(line),
   });
   console.log(`listening on ${server.url}`);
 }
@@ -181,6 +210,8 @@ if (args.flags.has("help") || args.command === undefined) {
   await echo(args);
 } else if (args.command === "connect") {
   connectCommand(args);
+} else if (args.command === "relay") {
+  await relayCommand(args);
 } else {
   die(`unknown command ${args.command}`);
 }

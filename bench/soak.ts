@@ -9,29 +9,42 @@
  * deno run -A bench/soak.ts --duration 30s --connections 2000 --only deno
  * ```
  *
- * Options: `--duration D` (per runtime: `600`, `30s`, `10m`; default 10m), `--connections N`
- * (default 10000), `--only deno,bun,node`, `--churn N` (connections replaced a second, default
- * 0.5 % of N), `--echo-rate N` (echo messages a second over the bulk connections, default 1000),
- * `--probes N` (latency probe connections, default 10), `--heartbeat MS` (server heartbeat
- * interval and timeout, default 2000), `--publish MS` (server broadcast period, default 500),
- * `--driver deno|bun` (runtime of the load drivers, default bun), `--out FILE` (default
- * bench/SOAK.md; the figures also go to the `.json` next to it, and `--only` keeps the other
- * runtimes' figures there).
+ * Options: `--duration D` (measured load per runtime, after the ramp-up: `600`, `30s`, `10m`;
+ * default 10m), `--connections N` (default 10000), `--only deno,bun,node`, `--churn N`
+ * (connections replaced a second, default 0.5 % of N), `--echo-rate N` (echo messages a second
+ * over the bulk connections, default 1000), `--probes N` (latency probe connections, default 10),
+ * `--heartbeat MS` (server heartbeat interval and timeout, default 5000; 0 turns them off, to tell their cost apart), `--publish MS` (server
+ * broadcast period, default 1000), `--driver deno|bun` (runtime of the load drivers, default bun),
+ * `--pin` (server on core 0, bulk driver on core 1, with `taskset`: for a quiet machine),
+ * `--out FILE` (default bench/SOAK.md; the figures also go to the `.json` next to it, and
+ * `--only` keeps the other runtimes' figures there).
  *
- * Per runtime: the server (`soak_server.mjs`) runs in its own process, pinned to core 0 where
- * `taskset` exists, and two driver processes (`soak_driver.ts`): `bulk` (on core 1) holds the
- * connections, `probe` (unpinned) measures the echo latency, first 10 s against the idle server
- * (the machine's floor), then under the load. The runner samples `/proc/PID/fd` and the
- * server's own memory figures every second, and asks the server to collect garbage before the
- * baseline and the final sample.
+ * Per runtime: the server (`soak_server.mjs`) runs in its own process, and two driver processes
+ * (`soak_driver.ts`): `probe` measures the echo round trip, first 10 s against the idle server
+ * (the machine's floor), then while `bulk` opens its connections (the ramp), then for `--duration`
+ * seconds of load once all are open; `bulk` holds the connections, with churn and echo traffic.
+ * The runner samples `/proc/PID/fd` and the server's own memory figures every second, and asks
+ * the server to collect garbage before the baseline and the final sample.
  *
  * Pass criteria (exit code 1 if any fails): after the load stops and every client is gone, open
  * fds within {@link FD_MARGIN} of the baseline and heap within {@link HEAP_MARGIN}; probe p99
- * round trip under {@link P99_LIMIT_MS}; the server still running; no healthy connection dropped
- * by the server, no handshake refused, every connection closed by the end.
+ * round trip under {@link P99_LIMIT_MS} during the load; the server still running; all
+ * connections opened within {@link RAMP_LIMIT_S} s; no healthy connection dropped by the server,
+ * no handshake refused, every connection closed by the end.
  *
  * @module
  */
+
+import {
+  countFds,
+  killChildrenOnSignals,
+  machineBusy,
+  Proc,
+  processBusy,
+  sh,
+  ULIMIT,
+} from "./soak_proc.ts";
+import { type DriverSummary, MiB, render, type Runtime, type SoakResult } from "./soak_report.ts";
 
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const BENCH = `${ROOT}/bench`;
@@ -44,10 +57,10 @@ const FD_MARGIN = 10;
 const HEAP_MARGIN = 16 * 1024 * 1024;
 /** Seconds the probe measures the idle server before the load starts. */
 const IDLE_S = 10;
+/** Longest wait for every bulk connection to be open before the measured load starts anyway. */
+const RAMP_LIMIT_S = 180;
 /** Probe echo round trip p99 limit. */
 const P99_LIMIT_MS = 20;
-
-type Runtime = "deno" | "bun" | "node";
 
 interface Options {
   duration: number;
@@ -59,12 +72,13 @@ interface Options {
   heartbeat: number;
   publish: number;
   driver: "deno" | "bun";
+  pin: boolean;
   out: string;
 }
 
 const USAGE = `usage: deno run -A bench/soak.ts [--duration 10m] [--connections 10000]
   [--only deno,bun,node] [--churn N] [--echo-rate N] [--probes N] [--heartbeat MS]
-  [--publish MS] [--driver deno|bun] [--out FILE]`;
+  [--publish MS] [--driver deno|bun] [--pin] [--out FILE]`;
 
 function usage(message: string): never {
   console.error(`soak: ${message}\n${USAGE}`);
@@ -85,9 +99,10 @@ function parseOptions(argv: string[]): Options {
     churn: undefined,
     echoRate: 1000,
     probes: 10,
-    heartbeat: 2000,
-    publish: 500,
+    heartbeat: 5000,
+    publish: 1000,
     driver: "bun",
+    pin: false,
     out: `${BENCH}/SOAK.md`,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -106,6 +121,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--heartbeat") o.heartbeat = num();
     else if (a === "--publish") o.publish = num();
     else if (a === "--out") o.out = value();
+    else if (a === "--pin") o.pin = true;
     else if (a === "--driver") {
       const d = value();
       if (d !== "deno" && d !== "bun") usage(`unknown driver runtime ${d}`);
@@ -122,146 +138,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes: every child is tracked and killed at the end, whatever happens
-
-const children = new Set<Deno.ChildProcess>();
-let hasTaskset = false;
-
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  Deno.addSignalListener(sig, () => {
-    console.error(`\nsoak: ${sig}, stopping every child process`);
-    for (const c of children) {
-      try {
-        c.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    Deno.exit(130);
-  });
-}
-
-/** Raises the open-file limit as far as allowed (root may go past the hard limit). */
-const ULIMIT = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null';
-
-/** A child process whose stdout is read line by line. */
-class Proc {
-  readonly child: Deno.ChildProcess;
-  readonly pid: number;
-  exited = false;
-  #lines: string[] = [];
-  #wake: (() => void) | undefined;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  errTail = "";
-
-  constructor(cmd: string[], cpu: number | undefined, env: Record<string, string> = {}) {
-    const pin = hasTaskset && cpu !== undefined ? ["taskset", "-c", String(cpu)] : [];
-    this.child = new Deno.Command("sh", {
-      args: ["-c", `${ULIMIT}; exec "$@"`, "sh", ...pin, ...cmd],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env,
-    }).spawn();
-    this.pid = this.child.pid;
-    children.add(this.child);
-    this.#stdin = this.child.stdin.getWriter();
-    this.child.status.then(() => {
-      this.exited = true;
-      children.delete(this.child);
-      this.#wake?.();
-    });
-    this.#read(this.child.stdout, (line) => {
-      this.#lines.push(line);
-      this.#wake?.();
-    });
-    this.#read(
-      this.child.stderr,
-      (line) => (this.errTail = (this.errTail + line + "\n").slice(-2000)),
-    );
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-    let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      for (const p of parts) onLine(p);
-    }
-    if (buf) onLine(buf);
-  }
-
-  /** Lines printed since the last call. */
-  take(): string[] {
-    return this.#lines.splice(0);
-  }
-
-  /** Waits up to `ms` for a line matching `re`, dropping (and passing to `seen`) the others. */
-  async waitLine(
-    re: RegExp,
-    ms: number,
-    seen: (l: string) => void = () => {},
-  ): Promise<RegExpExecArray> {
-    const deadline = Date.now() + ms;
-    while (true) {
-      for (let line = this.#lines.shift(); line !== undefined; line = this.#lines.shift()) {
-        const m = re.exec(line);
-        if (m) return m;
-        seen(line);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.exited) {
-        throw new Error(
-          `no ${re} within ${ms} ms${this.exited ? " (process exited)" : ""}: ${this.errTail}`,
-        );
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
-  }
-
-  write(line: string): Promise<void> {
-    return this.#stdin.write(new TextEncoder().encode(line + "\n"));
-  }
-
-  async stop(): Promise<void> {
-    if (!this.exited) {
-      try {
-        this.child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          this.child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
-      await this.child.status;
-      clearTimeout(t);
-    }
-    await this.#stdin.close().catch(() => {});
-  }
-}
-
-async function sh(cmd: string): Promise<string> {
-  const o = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "piped" }).output();
-  return new TextDecoder().decode(o.stdout).trim();
-}
-
-function countFds(pid: number): number {
-  let n = 0;
-  try {
-    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  } catch {
-    return -1;
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------
 // One runtime
 
 interface ServerFigures {
@@ -269,62 +145,10 @@ interface ServerFigures {
   heapUsed: number;
   clients: number;
   lagMaxMs: number;
+  publishMsMax: number;
   deliveries: number;
   gc?: boolean;
 }
-
-interface DriverSummary {
-  opened: number;
-  closedByUs: number;
-  droppedMute: number;
-  unexpectedCloses: number;
-  handshakeFailures: number;
-  echoSent: number;
-  echoRecv: number;
-  echoLost: number;
-  broadcasts: number;
-  pings: number;
-  notClosed: number;
-  latency: Percentiles;
-  idleLatency: Percentiles;
-  ownLag: Percentiles;
-}
-
-interface Percentiles {
-  samples: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-/** The figures of one runtime's soak, as stored in the JSON and rendered in the markdown. */
-export interface SoakResult {
-  runtime: Runtime;
-  version: string;
-  date: string;
-  params: {
-    durationS: number;
-    connections: number;
-    churnPerS: number;
-    echoRate: number;
-    probes: number;
-    heartbeatMs: number;
-    publishMs: number;
-    driver: string;
-  };
-  base: { fds: number; heapUsed: number; rss: number };
-  peak: { fds: number; heapUsed: number; rss: number; clients: number; lagMaxMs: number };
-  final: { fds: number; heapUsed: number; rss: number; clients: number };
-  deliveries: number;
-  bulk: DriverSummary;
-  probe: DriverSummary;
-  gcForced: boolean;
-  checks: Array<{ what: string; ok: boolean; detail: string }>;
-  pass: boolean;
-}
-
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 function serverCommand(rt: Runtime): { cmd: string[]; env: Record<string, string> } {
   const server = `${BENCH}/soak_server.mjs`;
@@ -345,13 +169,15 @@ function serverCommand(rt: Runtime): { cmd: string[]; env: Record<string, string
 
 async function runtimeVersion(rt: Runtime): Promise<string> {
   const bin = rt === "deno" ? DENO : rt === "bun" ? BUN : "node";
-  return (await sh(`${bin} --version`)).split("\n")[0];
+  const v = (await sh(`${bin} --version`)).split("\n")[0];
+  return v.startsWith(rt) ? v : `${rt} ${v}`;
 }
 
 async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
   const churn = o.churn ?? Math.max(1, Math.round(o.connections * 0.005));
+  const loadavg1 = Deno.loadavg()[0];
   const { cmd, env } = serverCommand(rt);
-  const server = new Proc(cmd, 0, {
+  const server = new Proc(cmd, o.pin ? 0 : undefined, {
     ...env,
     SOAK_HEARTBEAT_MS: String(o.heartbeat),
     SOAK_PUBLISH_MS: String(o.publish),
@@ -375,66 +201,86 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         `RSS ${MiB(base.rss)}; ${o.connections} connections for ${o.duration} s`,
     );
 
-    const driver = (role: string, conns: number, cpu: number | undefined, extra: string[]) => {
+    const driver = (role: string, conns: number, cpu: number | undefined) => {
       const script = `${BENCH}/soak_driver.ts`;
       const argv = [
         ...["--port", String(port), "--role", role, "--conns", String(conns)],
-        ...["--churn", String(churn), "--echo-rate", String(o.echoRate), ...extra],
+        ...["--churn", String(churn), "--echo-rate", String(o.echoRate)],
       ];
       const c = o.driver === "deno" ? [DENO, "run", "-A", script, ...argv] : [BUN, script, ...argv];
       const p = new Proc(c, cpu);
       procs.push(p);
       return p;
     };
-    // The probe starts alone: its first IDLE_S seconds measure the machine's floor. It is not
-    // pinned, so that it does not queue behind the bulk driver on core 1.
-    const probe = driver("probe", o.probes, undefined, [
-      ...["--duration", String(o.duration + IDLE_S), "--idle", String(IDLE_S)],
-    ]);
-    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-    const bulk = driver("bulk", o.connections, 1, ["--duration", String(o.duration)]);
 
-    const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0 };
+    const peak = { fds: base.fds, heapUsed: 0, rss: 0, clients: 0, lagMaxMs: 0, publishMsMax: 0 };
     const summaries = new Map<Proc, DriverSummary>();
     let lastBulk: Record<string, number> = {}, lastProbe: Record<string, number> = {};
     const started = Date.now();
-    const deadline = started + (o.duration + 60) * 1000;
-    let nextReport = started + Math.max(10_000, o.duration * 100);
-    while ((!bulk.exited || !probe.exited) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
-      peak.fds = Math.max(peak.fds, countFds(server.pid));
-      for (const line of server.take()) onStats(line);
-      if (latest) {
-        peak.heapUsed = Math.max(peak.heapUsed, latest.heapUsed);
-        peak.rss = Math.max(peak.rss, latest.rss);
-        peak.clients = Math.max(peak.clients, latest.clients);
-        peak.lagMaxMs = Math.max(peak.lagMaxMs, latest.lagMaxMs);
-      }
-      for (
-        const [p, set] of [[bulk, (x: Record<string, number>) => (lastBulk = x)], [
-          probe,
-          (x: Record<string, number>) => (lastProbe = x),
-        ]] as const
-      ) {
-        for (const line of p.take()) {
-          if (line.startsWith("stats ")) set(JSON.parse(line.slice(6)));
-          else if (line.startsWith("summary ")) summaries.set(p, JSON.parse(line.slice(8)));
+    let nextReport = started + 10_000;
+    const every = Math.max(10_000, o.duration * 100);
+    /** Samples everything once a second for `seconds`, or until `until()` holds. */
+    const watch = async (seconds: number, until: () => boolean = () => false) => {
+      const end = Date.now() + seconds * 1000;
+      while (Date.now() < end && !until()) {
+        await new Promise((r) => setTimeout(r, 1000));
+        peak.fds = Math.max(peak.fds, countFds(server.pid));
+        for (const line of server.take()) onStats(line);
+        if (latest) {
+          peak.heapUsed = Math.max(peak.heapUsed, latest.heapUsed);
+          peak.rss = Math.max(peak.rss, latest.rss);
+          peak.clients = Math.max(peak.clients, latest.clients);
+          peak.lagMaxMs = Math.max(peak.lagMaxMs, latest.lagMaxMs);
+          peak.publishMsMax = Math.max(peak.publishMsMax, latest.publishMsMax);
+        }
+        for (const p of procs.slice(1)) {
+          for (const line of p.take()) {
+            const stats = line.startsWith("stats ") ? JSON.parse(line.slice(6)) : undefined;
+            if (stats && p !== probe) lastBulk = stats;
+            else if (stats) lastProbe = stats;
+            else if (line.startsWith("summary ")) summaries.set(p, JSON.parse(line.slice(8)));
+          }
+        }
+        if (server.exited) throw new Error(`the ${rt} server exited: ${server.errTail}`);
+        if (Date.now() >= nextReport) {
+          nextReport += every;
+          console.log(
+            `  ${Math.round((Date.now() - started) / 1000)} s: ${lastBulk.open ?? 0} open ` +
+              `(${lastBulk.opened ?? 0} opened), server: ${latest?.clients} clients, ` +
+              `${countFds(server.pid)} fds, heap ${MiB(latest?.heapUsed ?? 0)}, RSS ` +
+              `${MiB(latest?.rss ?? 0)}, lag ≤ ${latest?.lagMaxMs} ms; echo p99 ` +
+              `${lastProbe.p99} ms (probe, this phase), ${lastBulk.p99 ?? "-"} ms (bulk)`,
+          );
         }
       }
-      if (server.exited) throw new Error(`the ${rt} server exited: ${server.errTail}`);
-      if (Date.now() >= nextReport) {
-        nextReport += Math.max(10_000, o.duration * 100);
-        console.log(
-          `  ${Math.round((Date.now() - started) / 1000)} s: ${lastBulk.open} open ` +
-            `(${lastBulk.opened} opened), server: ${latest?.clients} clients, ` +
-            `${countFds(server.pid)} fds, heap ${MiB(latest?.heapUsed ?? 0)}, RSS ` +
-            `${
-              MiB(latest?.rss ?? 0)
-            }, lag ≤ ${latest?.lagMaxMs} ms; echo p99 ${lastProbe.p99} ms ` +
-            `(probe), ${lastBulk.p99} ms (bulk); ${lastBulk.broadcasts} broadcasts received`,
-        );
-      }
-    }
+    };
+
+    // The probe starts alone (the machine's floor); it is not pinned, so that it does not queue
+    // behind the bulk driver. Then the bulk load ramps up; the measured load starts once every
+    // connection is open.
+    const probe = driver("probe", o.probes, undefined);
+    await watch(IDLE_S);
+    await probe.write("phase ramp");
+    const bulk = driver("bulk", o.connections, o.pin ? 1 : undefined);
+    const rampStart = Date.now();
+    await watch(RAMP_LIMIT_S, () => (lastBulk.open ?? 0) >= o.connections);
+    const rampS = Math.round((Date.now() - rampStart) / 100) / 10;
+    const ramped = (lastBulk.open ?? 0) >= o.connections;
+    console.log(`  ramp: ${lastBulk.open} of ${o.connections} open after ${rampS} s`);
+    await probe.write("phase load");
+    const cpu0 = [processBusy(server.pid), processBusy(bulk.pid) + processBusy(probe.pid)];
+    const machine0 = machineBusy(), load0 = Date.now();
+    await watch(o.duration);
+    const secs = (Date.now() - load0) / 1000;
+    const pct = (jiffies: number) => Math.round(jiffies / secs);
+    const cpu = {
+      server: pct(processBusy(server.pid) - cpu0[0]),
+      drivers: pct(processBusy(bulk.pid) + processBusy(probe.pid) - cpu0[1]),
+      machine: pct(machineBusy() - machine0),
+      cores: navigator.hardwareConcurrency,
+    };
+    for (const p of [bulk, probe]) await p.write("stop");
+    await watch(60, () => summaries.size === 2);
     for (const p of [bulk, probe]) {
       if (!summaries.has(p)) {
         throw new Error(`a driver printed no summary (exited: ${p.exited}): ${p.errTail}`);
@@ -473,6 +319,11 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
         detail: `p99 ${probeS.latency.p99} ms over ${probeS.latency.samples} round trips`,
       },
       {
+        what: `all ${o.connections} connections open within ${RAMP_LIMIT_S} s`,
+        ok: ramped,
+        detail: `${rampS} s`,
+      },
+      {
         what: "every client gone from the server",
         ok: final.clients === 0 && bulkS.notClosed + probeS.notClosed === 0,
         detail: `server.clients ${final.clients}, driver sockets left ${
@@ -505,6 +356,9 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
       peak,
       final,
       deliveries: f.deliveries,
+      rampS,
+      cpu,
+      loadavg: loadavg1,
       bulk: bulkS,
       probe: probeS,
       gcForced: f.gc === true,
@@ -516,91 +370,10 @@ async function soak(rt: Runtime, o: Options): Promise<SoakResult> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Report
-
-function render(results: SoakResult[]): string {
-  const rows = (f: (r: SoakResult) => string) => results.map(f).join(" | ");
-  const line = (label: string, f: (r: SoakResult) => string) => `| ${label} | ${rows(f)} |`;
-  const out = [
-    "# Soak test",
-    "",
-    "Written by `bench/soak.ts` (`npm run soak`; see [README.md](README.md#soak-test)). A wsdriver",
-    "server with heartbeats on, under many connections with churn (clean closes, FINs, resets,",
-    "clients that stop answering pings), broadcasts and echo traffic; the load drivers run in",
-    "separate processes. Figures per runtime, each from its own run (date and parameters below).",
-    "",
-    `| | ${results.map((r) => r.runtime).join(" | ")} |`,
-    `| --- | ${results.map(() => "---").join(" | ")} |`,
-    line("result", (r) => (r.pass ? "**pass**" : "**FAIL**")),
-    line("date (UTC)", (r) => r.date.slice(0, 16).replace("T", " ")),
-    line("runtime", (r) => r.version),
-    line("duration", (r) => `${r.params.durationS} s`),
-    line("connections held", (r) => String(r.params.connections)),
-    line("churn", (r) => `${r.params.churnPerS}/s (${r.bulk.opened} opened in all)`),
-    line(
-      "heartbeat / publish period",
-      (r) => `${r.params.heartbeatMs} ms / ${r.params.publishMs} ms`,
-    ),
-    line("dropped by heartbeat (mute clients)", (r) => String(r.bulk.droppedMute)),
-    line(
-      "broadcast deliveries (server / received)",
-      (r) => `${r.deliveries} / ${r.bulk.broadcasts}`,
-    ),
-    line("echo messages (bulk, sent / answered)", (r) => `${r.bulk.echoSent} / ${r.bulk.echoRecv}`),
-    line(
-      "**echo p50 / p99 / max, probe**",
-      (r) => `${r.probe.latency.p50} / **${r.probe.latency.p99}** / ${r.probe.latency.max} ms`,
-    ),
-    line(
-      "echo p50 / p99, probe, idle server first (machine floor)",
-      (r) => `${r.probe.idleLatency.p50} / ${r.probe.idleLatency.p99} ms`,
-    ),
-    line(
-      "probe's own timer lag p99 / max",
-      (r) => `${r.probe.ownLag.p99} / ${r.probe.ownLag.max} ms`,
-    ),
-    line(
-      "echo p50 / p99, bulk (driver-side lag included)",
-      (r) => `${r.bulk.latency.p50} / ${r.bulk.latency.p99} ms`,
-    ),
-    line("server event-loop lag, worst", (r) => `${r.peak.lagMaxMs} ms`),
-    line(
-      "**fds: baseline → peak → after**",
-      (r) => `${r.base.fds} → ${r.peak.fds} → **${r.final.fds}**`,
-    ),
-    line(
-      "**heap: baseline → peak → after**",
-      (r) => `${MiB(r.base.heapUsed)} → ${MiB(r.peak.heapUsed)} → **${MiB(r.final.heapUsed)}**`,
-    ),
-    line(
-      "RSS: baseline → peak → after",
-      (r) => `${MiB(r.base.rss)} → ${MiB(r.peak.rss)} → ${MiB(r.final.rss)}`,
-    ),
-    line("driver", (r) => r.params.driver),
-    "",
-    "Checks (all must hold):",
-    "",
-  ];
-  for (const r of results) {
-    out.push(`- ${r.runtime}:`);
-    for (const c of r.checks) out.push(`  - ${c.ok ? "ok" : "**FAILED**"}: ${c.what}: ${c.detail}`);
-  }
-  out.push(
-    "",
-    "Heap is `process.memoryUsage().heapUsed` after a forced collection (`gc()` with",
-    "`--expose-gc` on Node and Deno, `Bun.gc(true)`), fds the entries of `/proc/PID/fd`; both",
-    "measured 2 s after the server started (baseline) and 3 s after its last client left. RSS is",
-    "shown but not judged: allocators keep freed pages.",
-    "",
-  );
-  return out.join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-
 const o = parseOptions(Deno.args);
-hasTaskset = (await sh("command -v taskset")) !== "" && navigator.hardwareConcurrency >= 2;
+killChildrenOnSignals();
+const hasTaskset = (await sh("command -v taskset")) !== "" && navigator.hardwareConcurrency >= 2;
+if (o.pin && !hasTaskset) usage("--pin needs taskset and two cores");
 const limit = Number(await sh(`${ULIMIT}; ulimit -n`)) || 1024;
 if (limit < o.connections + 1000) {
   console.error(

@@ -8,12 +8,14 @@
  *   sends `--echo-rate` echo messages a second spread over random connections.
  * - `--role probe`: `--conns` connections on `/probe`, each sending one 32-byte message, waiting
  *   for its echo, pausing about `--interval` ms, again: the echo round-trip latency, measured by a
- *   process that has nothing else to do; round trips in the first `--idle` seconds (before the
- *   runner starts the bulk load) are kept apart, as the machine's own floor. It also records how
- *   late its own timers fire, the driver's share of a slow round trip.
+ *   process that has nothing else to do. Its round trips are kept by phase: a `phase NAME` line on
+ *   its stdin starts a new one (the runner sends `ramp` when the bulk load starts and `load` once
+ *   every bulk connection is open; before that, `idle`: the machine's own floor). It also records
+ *   how late its own timers fire, the driver's share of a slow round trip.
  *
- * Prints a `stats {json}` line a second and, after `--duration` seconds, closes every connection
- * and prints `summary {json}` (counts and round-trip percentiles) before exiting.
+ * Prints a `stats {json}` line a second and, after a `stop` line on stdin (or `--duration`
+ * seconds), closes every connection and prints `summary {json}` (counts and round-trip
+ * percentiles) before exiting.
  *
  * ```sh
  * deno run -A bench/soak_driver.ts --port 8080 --role bulk --conns 10000 --duration 600
@@ -35,8 +37,6 @@ interface Args {
   mute: number;
   interval: number;
   ramp: number;
-  /** Round trips in the first this many seconds go to `idleLatency` (before the load starts). */
-  idle: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -44,13 +44,12 @@ function parseArgs(argv: string[]): Args {
     port: 0,
     role: "bulk",
     conns: 100,
-    duration: 30,
+    duration: 86_400,
     churn: 50,
     echoRate: 1000,
     mute: 0.002,
     interval: 100,
     ramp: 256,
-    idle: 0,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
@@ -68,6 +67,8 @@ function parseArgs(argv: string[]): Args {
 
 const args = parseArgs(process.argv.slice(2));
 const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
+const latin1 = new TextDecoder("latin1");
 const HANDSHAKE = encoder.encode(
   `GET /${args.role} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
@@ -128,9 +129,16 @@ const counts = {
   broadcasts: 0,
   pings: 0,
 };
-const latency = new Latency();
-/** Round trips while the server had no other load (the first `--idle` seconds). */
-const idleLatency = new Latency();
+/** Round trips, by phase (see the module comment); `latency` is the current phase's. */
+const phases: Record<string, Latency> = { idle: new Latency() };
+let latency = phases.idle;
+process.stdin.on("data", (chunk: Uint8Array) => {
+  for (const line of new TextDecoder().decode(chunk).split("\n")) {
+    const m = /^phase (\w+)/.exec(line.trim());
+    if (m) latency = phases[m[1]] ??= new Latency();
+    else if (line.trim() === "stop") stop();
+  }
+});
 /** How late this process's own 10 ms timer fires: the driver's share of a slow round trip. */
 const ownLag = new Latency();
 /** Send times of echo messages in flight, by sequence number. */
@@ -171,7 +179,7 @@ class Conn {
 
   #data(b: Uint8Array): void {
     if (this.state === "handshake") {
-      this.#head += new TextDecoder("latin1").decode(b);
+      this.#head += latin1.decode(b);
       const end = this.#head.indexOf("\r\n\r\n");
       if (end < 0) return;
       if (!this.#head.startsWith("HTTP/1.1 101")) {
@@ -222,13 +230,12 @@ class Conn {
     } else if (opcode === 0x1 && payload[0] === 0x62 /* b */) {
       counts.broadcasts++;
     } else if (opcode === 0x1 && payload[0] === 0x65 /* e */) {
-      const n = Number(new TextDecoder().decode(payload.subarray(1, payload.indexOf(0x20))));
+      const n = Number(utf8.decode(payload.subarray(1, payload.indexOf(0x20))));
       const t0 = inFlight.get(n);
       if (t0 !== undefined) {
         inFlight.delete(n);
         counts.echoRecv++;
-        const t = performance.now();
-        (t - started < args.idle * 1000 ? idleLatency : latency).add(t - t0);
+        latency.add(performance.now() - t0);
         this.onEcho(this);
       }
     }
@@ -344,7 +351,9 @@ timers.push(setInterval(() => {
   }`);
 }, 1000));
 
-setTimeout(async () => {
+/** Closes every connection (half with a close frame, half with a FIN), prints the summary, exits. */
+async function stop(): Promise<void> {
+  if (stopping) return;
   stopping = true;
   let i = 0;
   for (const c of [...all]) c.end(i++ % 2 === 0 ? "close" : "fin");
@@ -359,10 +368,12 @@ setTimeout(async () => {
         ...counts,
         notClosed: all.size,
         latency: latency.summary(),
-        idleLatency: idleLatency.summary(),
+        phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.summary()])),
         ownLag: ownLag.summary(),
       })
     }`,
   );
   process.exit(0);
-}, args.duration * 1000);
+}
+
+timers.push(setTimeout(stop, args.duration * 1000));

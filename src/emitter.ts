@@ -138,7 +138,10 @@ export class Emitter<E extends EventMap> {
       return;
     }
     // An async listener's rejection is its throw; a listener returns undefined on the hot path.
-    if (result !== undefined && typeof (result as PromiseLike<unknown>).then === "function") {
+    if (
+      result !== undefined && result !== null &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
       (result as PromiseLike<unknown>).then(undefined, (err) => this[listenerError](err, event));
     }
   }

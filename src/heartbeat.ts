@@ -22,6 +22,13 @@ export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 30_000, timeout: 
 
 /** Smallest sweep period, so tiny settings in tests cannot spin the timer. */
 const MIN_TICK = 20;
+/**
+ * Most sockets one slice of a sweep visits, and the time it may take: a sweep of 10k sockets that
+ * pinged all at once would hold the event loop for hundreds of milliseconds (and bring all their
+ * pongs back together), so each sweep is cut into slices spread over the sweep period.
+ */
+const SLICE_SOCKETS = 32;
+const SLICE_BUDGET_MS = 2;
 
 /**
  * Watches a set of sockets with one timer.
@@ -37,8 +44,12 @@ export class Sweeper {
   /** Close a socket after this many milliseconds without a data message either way. */
   readonly idleTimeout: number | undefined;
   #sockets = new Set<WS>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #tick: number;
+  /** Where the sweep under way stands (undefined between sweeps). */
+  #iter: Iterator<WS> | undefined;
+  #sweepStart = 0;
+  #sliceDelay = 0;
 
   constructor(options: { heartbeat?: HeartbeatOptions; idleTimeout?: number }) {
     this.heartbeat = options.heartbeat;
@@ -54,56 +65,82 @@ export class Sweeper {
     if (this.#tick === 0) return;
     // Closed sockets are dropped by the next sweep: no listener per socket.
     this.#sockets.add(ws);
-    this.#timer ??= setInterval(() => this.#sweep(), this.#tick);
+    if (this.#timer === undefined && this.#iter === undefined) {
+      this.#sweepStart = now();
+      this.#timer = setTimeout(this.#slice, this.#tick);
+    }
   }
 
   /** Stops the timer. */
   stop(): void {
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#iter = undefined;
     this.#sockets.clear();
   }
 
-  #sweep(): void {
+  /** One slice of a sweep; the next one is scheduled so that a sweep spans half the period. */
+  #slice = (): void => {
+    this.#timer = undefined;
     const t = now();
-    const hb = this.heartbeat, idle = this.idleTimeout;
-    for (const ws of this.#sockets) {
-      if (ws.readyState === "closed") {
-        this.#sockets.delete(ws);
-        continue;
+    if (this.#iter === undefined) {
+      this.#iter = this.#sockets.values();
+      this.#sweepStart = t;
+      const slices = Math.ceil(this.#sockets.size / SLICE_SOCKETS);
+      this.#sliceDelay = slices > 1 ? Math.max(1, this.#tick / 2 / slices) : 0;
+    }
+    const iter = this.#iter, began = performance.now();
+    for (let n = 1;; n++) {
+      const next = iter.next();
+      if (next.done) {
+        this.#iter = undefined;
+        break;
       }
-      if (ws.readyState !== "open") continue;
-      if (ws._seen) {
-        ws._seen = false;
-        ws._lastSeenAt = t;
-        ws._pingSentAt = 0;
-      }
-      if (ws._active) {
-        ws._active = false;
-        ws._lastMessageAt = t;
-      }
-      if (idle !== undefined && t - ws._lastMessageAt >= idle) {
-        ws.close(1001, "idle timeout");
-        continue;
-      }
-      if (!hb || ws.kind === "raw") continue; // raw TCP has no ping
-      if (ws._pingSentAt !== 0) {
-        if (t - ws._pingSentAt >= hb.timeout) {
-          ws._fatal(
-            new TimeoutError(
-              "WS_ERR_HEARTBEAT_TIMEOUT",
-              `no answer to a ping within ${hb.timeout} ms`,
-            ),
-          );
-        }
-      } else if (t - ws._lastSeenAt >= hb.interval) {
-        ws._pingSentAt = t;
-        ws.ping();
+      this.#visit(next.value, t);
+      if (n >= SLICE_SOCKETS || ((n & 15) === 0 && performance.now() - began > SLICE_BUDGET_MS)) {
+        break;
       }
     }
-    if (this.#sockets.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+    if (this.#iter !== undefined) {
+      this.#timer = setTimeout(this.#slice, this.#sliceDelay);
+    } else if (this.#sockets.size > 0) {
+      this.#timer = setTimeout(this.#slice, Math.max(0, this.#sweepStart + this.#tick - now()));
+    }
+  };
+
+  #visit(ws: WS, t: number): void {
+    const hb = this.heartbeat, idle = this.idleTimeout;
+    if (ws.readyState === "closed") {
+      this.#sockets.delete(ws);
+      return;
+    }
+    if (ws.readyState !== "open") return;
+    if (ws._seen) {
+      ws._seen = false;
+      ws._lastSeenAt = t;
+      ws._pingSentAt = 0;
+    }
+    if (ws._active) {
+      ws._active = false;
+      ws._lastMessageAt = t;
+    }
+    if (idle !== undefined && t - ws._lastMessageAt >= idle) {
+      ws.close(1001, "idle timeout");
+      return;
+    }
+    if (!hb || ws.kind === "raw") return; // raw TCP has no ping
+    if (ws._pingSentAt !== 0) {
+      if (t - ws._pingSentAt >= hb.timeout) {
+        ws._fatal(
+          new TimeoutError(
+            "WS_ERR_HEARTBEAT_TIMEOUT",
+            `no answer to a ping within ${hb.timeout} ms`,
+          ),
+        );
+      }
+    } else if (t - ws._lastSeenAt >= hb.interval) {
+      ws._pingSentAt = t;
+      ws.ping();
     }
   }
 }

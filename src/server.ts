@@ -8,7 +8,7 @@ import type { Backplane } from "./backplane/backplane.ts";
 import { now } from "./clock.ts";
 import { Emitter, logUnhandled } from "./emitter.ts";
 import { InvalidOptionError } from "./errors.ts";
-import { checkObject, checkServeOptions } from "./options.ts";
+import { checkCloseArgs, checkObject, checkServeOptions } from "./options.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -94,6 +94,11 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * it is removed on close). Clients connect with `ws+unix:/path/to.sock:/resource`.
    */
   path?: string;
+  /**
+   * Let several processes listen on the same port, the kernel spreading connections among them
+   * (SO_REUSEPORT; Deno and Bun on Linux). On Node use `node:cluster`, whose workers share a port.
+   */
+  reusePort?: boolean;
   /** PEM certificate and key: serve `wss:`. */
   tls?: ServerTls;
   /**
@@ -216,7 +221,15 @@ export type ServerEvents<Data = unknown> = {
   ratelimit: [info: RateLimitInfo<Data>];
 };
 
-/** How a connection ended, as reported by a server's `disconnect` event. */
+/**
+ * How a connection ended, as reported by a server's `disconnect` event.
+ *
+ * @example
+ * ```ts
+ * server.on("disconnect", (ws, i: ClientDisconnectInfo) =>
+ *   console.log(ws.remoteAddress, i.code, `${i.duration} ms`, i.bytesIn, i.bytesOut));
+ * ```
+ */
 export interface ClientDisconnectInfo extends TrafficStats {
   /** Close code (1006: dropped without a close frame). */
   code: number;
@@ -229,7 +242,14 @@ export interface ClientDisconnectInfo extends TrafficStats {
   remoteAddress: string;
 }
 
-/** What a server's `ratelimit` event reports. */
+/**
+ * What a server's `ratelimit` event reports.
+ *
+ * @example
+ * ```ts
+ * server.on("ratelimit", (i: RateLimitInfo) => console.warn(i.limit, i.action, i.address));
+ * ```
+ */
 export interface RateLimitInfo<Data = unknown> {
   /** The limit that acted. */
   limit: RateLimitKind;
@@ -297,6 +317,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.topics = topics;
     this.#sweeper = sweeper;
     this.#rawSweeper = rawSweeper;
+    topics._onSlow = (ws, topic) => this.emit("slow", ws as WS<Data>, topic);
     this._connLimits = connLimits(limits, this);
     if (AddressLimits.wanted(limits)) {
       this.#addressLimits = new AddressLimits(limits!);
@@ -508,7 +529,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       this.#addressLimits!.count(address, -1);
     }
     // Sockets that never opened (refused while connecting) have nothing to report.
-    if (ws._openedAt === 0) return;
+    if (ws._openedAt === 0 || this.listenerCount("disconnect") === 0) return;
     this.emit("disconnect", ws, {
       code,
       reason,
@@ -529,6 +550,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
    */
   close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
     if (this.#closing) return this.#closing;
+    // Checked before anything stops, so that a bad code cannot leave the server half closed.
+    checkCloseArgs(code, reason);
     this.#listener?.close();
     this.#sweeper.stop();
     this.#rawSweeper?.stop();
@@ -647,6 +670,7 @@ export async function serve<Data = unknown>(
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port ?? 8080,
         path: options.path,
+        reusePort: options.reusePort,
         tls: options.tls,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
       },

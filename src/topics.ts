@@ -77,6 +77,8 @@ export class Topics {
   readonly slowConsumerCode: 1008 | 1013;
   /** Times `publish` skipped or closed a subscriber over its high-water mark. */
   slowConsumerDrops = 0;
+  /** @internal Told of each subscriber skipped or closed for being slow (the server's `slow`). */
+  _onSlow: ((ws: WS, topic: string) => void) | undefined;
 
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
@@ -150,9 +152,10 @@ export class Topics {
     let delivered = 0;
     for (const ws of set) {
       if (ws === options.except || ws.readyState !== "open") continue;
-      if (ws.bufferedAmount > ws.highWaterMark) {
+      if (ws._overHighWaterMark()) {
         this.slowConsumerDrops++;
         if (this.slowConsumer === "close") ws.close(this.slowConsumerCode, "slow consumer");
+        this._onSlow?.(ws, topic);
         continue;
       }
       const d = ws._deflate;

@@ -123,6 +123,9 @@ export interface WSInit<Data> {
 /** Default {@link WS.highWaterMark}: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
+/** Output of one turn above which a broadcast writes it at once (see `_overHighWaterMark`). */
+const SYNC_FLUSH = 64 * 1024;
+
 const encoder = new TextEncoder();
 const NO_CHUNKS: readonly Uint8Array[] = [];
 
@@ -147,6 +150,19 @@ function flushAll(): void {
   // Sockets queued while flushing (a send callback that sends) are flushed in this loop too.
   for (let i = 0; i < flushQueue.length; i++) flushQueue[i]._flushNow();
   flushQueue.length = 0;
+}
+
+/**
+ * Runs send callbacks (pairs of mark and callback, see `WS.#callbacks`): all with success, or, for
+ * a failed write, success for those whose bytes went out (mark at most `written`) and `error` for
+ * the rest.
+ */
+function settle(callbacks: Array<number | SendCallback>, error?: Error, written = 0): void {
+  for (let i = 0; i < callbacks.length; i += 2) {
+    const cb = callbacks[i + 1] as SendCallback;
+    if (error === undefined || (callbacks[i] as number) <= written) cb();
+    else cb(error);
+  }
 }
 
 /** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
@@ -232,8 +248,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #readPaused = false;
   /** The application paused reading (see `pause`), apart from the write backpressure above. */
   #userPaused = false;
-  /** Not read until a rate limit's budget refills. */
-  #throttled: ReturnType<typeof setTimeout> | undefined;
   #limiter: ConnLimiter | undefined;
   /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
   _messagesIn = 0;
@@ -257,9 +271,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #pendingBytes = 0;
   #inReceive = false;
   #flushQueued = false;
-  /** Send callbacks waiting for the next write. */
-  #callbacks: SendCallback[] | undefined;
+  /**
+   * Send callbacks waiting for the next write, as pairs of (mark, callback): the mark is the
+   * transport's `written` count once the callback's bytes are out, so that a write cut short
+   * fails only the callbacks whose bytes did not go out.
+   */
+  #callbacks: Array<number | SendCallback> | undefined;
+  /** The transport's count of bytes accepted (in `Conn.written` terms) after our last write. */
+  #sentMark = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The transport's `written` when the close timer was last armed. */
+  #closeProgress = 0;
   #transportEnded = false;
 
   /** @internal Use {@link serve} or {@link connect}. */
@@ -389,7 +411,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
-   * included; on a runtime's native socket, payload bytes).
+   * included; on a runtime's native socket, received payload only).
    *
    * @example
    * ```ts
@@ -426,8 +448,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       callback = options;
       options = undefined;
     } else if (options !== undefined) {
-      // Anything but an options object where a callback may stand is a bad callback.
-      if (typeof options !== "object" || options === null) checkCallback(options);
+      // Neither options nor a callback: reported as the callback it was most likely meant to be.
+      if (options === null || typeof options !== "object") checkCallback(options);
       const compress = options.compress;
       if (compress !== undefined && typeof compress !== "boolean") {
         throw new InvalidOptionError("compress", "a boolean", compress);
@@ -510,7 +532,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (!this.#readPaused && this.#throttled === undefined) this.#conn?.resume();
+    if (!this.#readPaused && this.#limiter?.timer === undefined) this.#conn?.resume();
   }
 
   /** True between `pause()` and `resume()`. */
@@ -578,6 +600,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     return true;
   }
 
+  /**
+   * @internal Over the high-water mark by what the transport could not write. Output made in this
+   * turn is not written until its end: once it is large, it is written now, so that a burst of
+   * broadcasts judges a subscriber by its peer's reading, not by the burst's size.
+   */
+  _overHighWaterMark(): boolean {
+    const proto = this.#proto;
+    if (proto !== undefined && proto.outputBytes >= SYNC_FLUSH && !this.#inReceive) {
+      this._flushNow();
+    }
+    return this.bufferedAmount > this.highWaterMark;
+  }
+
   /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */
   _fatal(error: WSError): void {
     if (this.#state === "closed") return;
@@ -616,8 +651,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     // Closing before the engine acts: a native engine may report the close synchronously.
     this.#state = "closing";
     // A rate-limited or paused socket is read again, so that the peer's close frame can arrive.
-    if (this.#throttled !== undefined) {
-      clearTimeout(this.#throttled);
+    if (this.#limiter?.timer !== undefined) {
+      clearTimeout(this.#limiter.timer);
       WS.#unthrottle(this as WS<unknown>);
     }
     this.resume();
@@ -682,6 +717,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       );
     this.#proto = proto;
     this.#state = "open";
+    this.#sentMark = conn.written + conn.bufferedAmount;
     this._lastSeenAt = this._lastMessageAt = now();
     const limits = this.#config.limits;
     if (limits) this.#limiter = new ConnLimiter(limits);
@@ -751,7 +787,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const conn = this.#conn!;
     if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
       this.#readPaused = false;
-      if (!this.#userPaused && this.#throttled === undefined) conn.resume();
+      if (!this.#userPaused && this.#limiter?.timer === undefined) conn.resume();
     }
     this.emit("drain");
   }
@@ -794,8 +830,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (handler) {
       try {
         // Typed as returning void, so that any function fits; an async one returns a promise.
-        const result = handler(this) as unknown as PromiseLike<void> | undefined;
-        if (result !== undefined && typeof result.then === "function") {
+        const result = handler(this) as unknown as PromiseLike<void> | null | undefined;
+        if (result !== undefined && result !== null && typeof result.then === "function") {
           result.then(undefined, (err) => this[listenerError](err, "handler"));
         }
       } catch (err) {
@@ -872,7 +908,9 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
   #flush(callback?: SendCallback): void {
-    if (callback) (this.#callbacks ??= []).push(callback);
+    if (callback) {
+      (this.#callbacks ??= []).push(this.#sentMark + (this.#proto?.outputBytes ?? 0), callback);
+    }
     if (this.#inReceive || this.#flushQueued) return;
     // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
     this.#flushQueued = true;
@@ -887,20 +925,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#callbacks = undefined;
     if (!conn || !proto) {
       // A native socket writes by itself: the data is handed over.
-      if (callbacks) { for (const cb of callbacks) cb(); }
+      if (callbacks) settle(callbacks);
       return;
     }
     if (proto.outputBytes > 0) {
       this._bytesOut += proto.outputBytes;
+      this.#sentMark += proto.outputBytes;
       const out = proto.takeOutput();
       conn.write(
         out,
-        callbacks === undefined ? undefined : (err) => {
-          for (const cb of callbacks) cb(err);
-        },
+        callbacks === undefined ? undefined : (err) => settle(callbacks, err, conn.written),
       );
     } else if (callbacks) {
-      for (const cb of callbacks) cb();
+      settle(callbacks);
     }
     // A peer that sends faster than it reads is not read until its replies drain.
     if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
@@ -915,15 +952,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal A rate limit paused reading for `ms` (policy "pause"). */
   _throttle(ms: number): void {
-    const conn = this.#conn;
+    const conn = this.#conn, limiter = this.#limiter;
     // A closing socket is read to its end: the close frame must get through.
-    if (!conn || this.#throttled !== undefined || this.#state !== "open") return;
+    if (!conn || !limiter || limiter.timer !== undefined || this.#state !== "open") return;
     conn.pause();
-    this.#throttled = setTimeout(WS.#unthrottle, ms, this);
+    limiter.timer = setTimeout(WS.#unthrottle, ms, this);
   }
 
   static #unthrottle(ws: WS<unknown>): void {
-    ws.#throttled = undefined;
+    ws.#limiter!.timer = undefined;
     if (!ws.#readPaused && !ws.#userPaused && ws.#state !== "closed") ws.#conn!.resume();
   }
 
@@ -938,15 +975,31 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#subscribed = undefined;
   }
 
+  /**
+   * The closing handshake gets `closeTimeout` without progress: while the peer still reads what
+   * was queued before the close frame (or just took the close frame), the wait starts over, so a
+   * slow but live reader gets everything and the close code; a peer that reads nothing is dropped.
+   */
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(() => this.#drop(), this.closeTimeout);
+    this.#closeProgress = this.#conn?.written ?? 0;
+    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+  }
+
+  #closeTimedOut(): void {
+    const written = this.#conn?.written ?? 0;
+    if (written > this.#closeProgress && this.#state !== "closed") {
+      this.#closeProgress = written;
+      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+      return;
+    }
+    this.#drop();
   }
 
   #closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#throttled);
+    clearTimeout(this.#limiter?.timer);
     const proto = this.#proto!;
     // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
     const ended = this.kind === "raw"
@@ -962,9 +1015,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#leaveTopics();
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
-    if (callbacks) {
-      for (const cb of callbacks) cb(new StateError("WS_ERR_NOT_OPEN", "socket closed"));
-    }
+    if (callbacks) settle(callbacks, new StateError("WS_ERR_NOT_OPEN", "socket closed"), -1);
     this.#config.owner?._forget(this, code, reason, clean);
     this.emit("close", code, reason, clean);
   }

@@ -87,6 +87,16 @@ describe("Emitter", () => {
     assert.ok(logged[0].includes(boom));
   });
 
+  it("ignores what a synchronous listener returns, null included", () => {
+    const e = new Probe();
+    const got: number[] = [];
+    e.on("a", () => null as unknown as void);
+    e.on("a", () => ({ then: 5 }) as unknown as void);
+    e.on("a", (n) => got.push(n));
+    e.fire("a", 1);
+    assert.deepEqual(got, [1]);
+  });
+
   it("hands throwing and rejecting listeners' errors to [listenerError]", async () => {
     const failed: Array<[unknown, string]> = [];
     class Routed extends Probe {

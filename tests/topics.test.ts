@@ -16,6 +16,7 @@ describe("Topics", () => {
         readyState: "open",
         bufferedAmount: 0,
         highWaterMark: 1024,
+        _overHighWaterMark: () => false,
         _sendRange: (buf: Uint8Array, start: number, end: number) => ranges.push([buf, start, end]),
         _sendEncoded: (c: readonly Uint8Array[]) => chunks.push(c),
       }) as unknown as WS;

@@ -120,8 +120,10 @@ export interface History {
 interface Resume {
   ws: WS;
   since: StreamPosition;
-  /** Live messages that arrived while the history was being read. */
+  /** Live messages that arrived while the history was being read (at most `maxReplay`). */
   live: Array<{ offset: number; framed: string | Uint8Array }>;
+  /** More than that arrived: the client is told "not recovered". */
+  overflow: boolean;
   cancelled: boolean;
 }
 
@@ -306,10 +308,15 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     }
     if (recoverable) {
       // Delivered when it comes back with its position, in the same order on every process.
-      if (options.except) this.#excepts.set(`${sequence}:${topic}`, options.except);
+      if (options.except) {
+        // Echoes that never come (a failed command) are forgotten in bulk.
+        if (this.#excepts.size >= MAX_COUNTERS) this.#excepts.clear();
+        this.#excepts.set(`${sequence}:${topic}`, options.except);
+      }
       this.stats.bytesOut += head.length + payload.length;
       this._sendRecoverable(topic, head, payload, `${this.origin}${(this.#epochs++).toString(36)}`);
-      return topics.subscribers(topic).size - (options.except ? 1 : 0);
+      const subscribers = topics.subscribers(topic);
+      return subscribers.size - (options.except && subscribers.has(options.except) ? 1 : 0);
     }
     const delivered = topics.publish(topic, data, { except: options.except, local: true });
     const envelope = encodeEnvelope(head, payload);
@@ -346,7 +353,12 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     }
     const framed = withHeader(topicFrameHeader("d", env), data);
     const resumes = this.#resumes.get(env.topic);
-    if (resumes) { for (const r of resumes) r.live.push({ offset: env.offset, framed }); }
+    if (resumes) {
+      for (const r of resumes) {
+        if (r.live.length < this.#maxReplay) r.live.push({ offset: env.offset, framed });
+        else r.overflow = true;
+      }
+    }
     const key = `${env.sequence}:${env.topic}`;
     const except = own ? this.#excepts.get(key) : undefined;
     if (except) this.#excepts.delete(key);
@@ -394,13 +406,17 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     const after = this.#wasUp;
     this.#wasUp = true;
     this.stats.state = "up";
+    // Topics joined while unreachable were not subscribed: every live one again (idempotent).
+    const topics = [...this.#active.keys()];
+    if (topics.length > 0) {
+      const done = this.#command(this._subscribe(topics));
+      for (const topic of topics) this.#active.set(topic, done);
+    }
     this.emit("up");
     if (!after) return;
     // What other processes published meanwhile is lost: one gap per live topic says so, and the
     // origins' counters start afresh (their skipped sequences would only repeat it).
     this.#inSequence.clear();
-    const topics = [...this.#active.keys()];
-    if (topics.length > 0) this.#command(this._subscribe(topics));
     for (const topic of topics) {
       this.#gap({ topic, cause: "outage", origin: "", missed: undefined });
     }
@@ -408,19 +424,16 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
 
   /** The medium is unreachable. */
   protected _down(error?: Error): void {
-    if (this.stats.state === "down" || this.stats.state === "closed") return;
-    const was = this.stats.state;
+    if (this.stats.state !== "up") return;
     this.stats.state = "down";
     this.#excepts.clear();
-    if (was === "up") {
-      this.stats.outages++;
-      this.emit("down", error);
-    }
+    this.stats.outages++;
+    this.emit("down", error);
   }
 
   /** @internal `ws.subscribe(topic, { since })`: replays what it missed, then joins live. */
   resume(topic: string, ws: WS, since: StreamPosition): void {
-    const r: Resume = { ws, since, live: [], cancelled: false };
+    const r: Resume = { ws, since, live: [], overflow: false, cancelled: false };
     let set = this.#resumes.get(topic);
     if (!set) this.#resumes.set(topic, set = new Set());
     set.add(r);
@@ -452,7 +465,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) return;
     const entries = history?.entries ?? [];
     // Offsets are consecutive: the history covers the gap exactly if it holds all of them.
-    const recovered = history !== undefined && history.epoch === since.epoch &&
+    const recovered = history !== undefined && !r.overflow && history.epoch === since.epoch &&
       since.offset <= history.offset && entries.length === history.offset - since.offset &&
       entries.length <= this.#maxReplay;
     const at = history && history.epoch !== ""
@@ -473,7 +486,8 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
         ws.sendText(topicFrameHeader("n", at));
       }
       const seen = at?.offset ?? 0;
-      for (const m of r.live) if (m.offset > seen) ws.send(m.framed);
+      // After an overflow the client reloads anyway: live messages resume from the next one.
+      if (!r.overflow) { for (const m of r.live) if (m.offset > seen) ws.send(m.framed); }
     } catch {
       return; // closed meanwhile
     }

@@ -108,6 +108,8 @@ export class RedisBackplane extends Backplane {
   #trim: "=" | "~";
   #ttl: string;
   #listener = (message: Buffer) => this._received(message);
+  #delay: (retries: number) => number;
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: RedisBackplaneOptions = {}) {
     super(options);
@@ -117,14 +119,15 @@ export class RedisBackplane extends Backplane {
     this.#trim = options.history?.exact ? "=" : "~";
     this.#ttl = String(options.history?.ttl ?? 0);
     const min = options.reconnect?.minDelay ?? 100, max = options.reconnect?.maxDelay ?? 5000;
+    this.#delay = (retries) =>
+      Math.min(max, min * 2 ** Math.min(retries, 16)) * (0.75 + Math.random() / 2);
     const clientOptions = {
       url: this.url,
       // At-most-once: a command while Redis is unreachable fails now instead of piling up.
       disableOfflineQueue: true,
       socket: {
         connectTimeout: 5000,
-        reconnectStrategy: (retries: number) =>
-          Math.min(max, min * 2 ** Math.min(retries, 16)) * (0.75 + Math.random() / 2),
+        reconnectStrategy: this.#delay,
       },
     };
     this.#pub = createClient(clientOptions);
@@ -134,8 +137,20 @@ export class RedisBackplane extends Backplane {
       client.on("end", () => this.#state());
       client.on("reconnecting", () => this.#state());
       client.on("error", (err: Error) => this.#state(err));
-      client.connect().catch(() => {});
+      this.#connect(client, 0);
     }
+  }
+
+  /** The client retries a lost connection by itself, but not a first one that failed. */
+  #connect(client: Client, retries: number): void {
+    client.connect().catch(() => {
+      if (this.stats.state === "closed" || client.isOpen) return;
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        this.#connect(client, retries + 1);
+      }, this.#delay(retries));
+      this.#retryTimers.add(timer);
+    });
   }
 
   /** Up when both connections are ready; down when either is not. */
@@ -197,6 +212,7 @@ export class RedisBackplane extends Backplane {
   }
 
   protected async _shutdown(): Promise<void> {
+    for (const timer of this.#retryTimers) clearTimeout(timer);
     await Promise.all([this.#pub, this.#sub].map((c) => c.isOpen ? c.close() : c.destroy()));
   }
 

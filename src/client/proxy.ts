@@ -202,13 +202,17 @@ class TunnelConn implements Conn {
   get bufferedAmount(): number {
     return this.#conn.bufferedAmount;
   }
+  get written(): number {
+    return this.#conn.written;
+  }
 
   setHandlers(handlers: ConnHandlers): void {
     this.#conn.setHandlers(handlers);
     const held = this.#held;
     if (!held) return;
     this.#held = undefined;
-    for (const chunk of held.chunks) handlers.data(chunk);
+    // Held bytes may lie in a transport's shared read buffer: passed on as shared.
+    for (const chunk of held.chunks) handlers.data(chunk, true);
     if (held.ended) handlers.end();
     if (held.closed) handlers.close(held.error);
   }

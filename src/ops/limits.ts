@@ -9,7 +9,14 @@ import { now } from "../clock.ts";
 import type { HeaderLookup } from "../protocol/http.ts";
 import type { RateLimitKind } from "./stats.ts";
 
-/** What a connection over its message or byte budget gets. */
+/**
+ * What a connection over its message or byte budget gets.
+ *
+ * @example
+ * ```ts
+ * const policy: RateLimitPolicy = "close"; // 1008 instead of pausing
+ * ```
+ */
 export type RateLimitPolicy = "pause" | "close";
 
 /**
@@ -91,6 +98,8 @@ export interface Throttled {
  * takes to refill, or closed.
  */
 export class ConnLimiter {
+  /** While set, the socket is not read: its budget is refilling. */
+  timer: ReturnType<typeof setTimeout> | undefined;
   #opts: ResolvedConnLimits;
   #messages: number;
   #bytes: number;

@@ -7,7 +7,14 @@
 
 import type { ResourceStats, ServerStats } from "./stats.ts";
 
-/** The `Content-Type` of the text exposition format. */
+/**
+ * The `Content-Type` of the text exposition format.
+ *
+ * @example
+ * ```ts
+ * new Response(prometheusText(server.stats()), { headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE } });
+ * ```
+ */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Something with figures to expose: a {@link Server}. */

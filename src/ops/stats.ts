@@ -9,7 +9,14 @@
 
 import type { BackplaneStats } from "../backplane/backplane.ts";
 
-/** Messages and bytes, each way. */
+/**
+ * Messages and bytes, each way.
+ *
+ * @example
+ * ```ts
+ * const { messagesIn, bytesOut }: TrafficStats = ws.traffic();
+ * ```
+ */
 export interface TrafficStats {
   /** Data messages received (whole messages, after reassembly). */
   messagesIn: number;
@@ -21,7 +28,14 @@ export interface TrafficStats {
   bytesOut: number;
 }
 
-/** The figures of one resource (or, summed, of a whole server). */
+/**
+ * The figures of one resource (or, summed, of a whole server).
+ *
+ * @example
+ * ```ts
+ * const chat: ResourceStats | undefined = server.stats().resources["/chat/:room"];
+ * ```
+ */
 export interface ResourceStats extends TrafficStats {
   /** Sockets open (or closing) now. */
   connections: number;
@@ -38,7 +52,15 @@ export interface ResourceStats extends TrafficStats {
 /** Which limit acted (see {@link LimitsOptions}). */
 export type RateLimitKind = "messages" | "bytes" | "connections" | "handshakes";
 
-/** Everything {@link Server.stats} reports. The top-level figures are the sums of `resources`. */
+/**
+ * Everything {@link Server.stats} reports. The top-level figures are the sums of `resources`.
+ *
+ * @example
+ * ```ts
+ * const s: ServerStats = server.stats();
+ * console.log(s.connections, s.resources["/chat/:room"]?.messagesIn, s.refused["429"] ?? 0);
+ * ```
+ */
 export interface ServerStats extends ResourceStats {
   /** Milliseconds since the server was created. */
   uptime: number;

@@ -55,7 +55,7 @@ type BunAddress = { hostname: string; port: number } | { unix: string };
 
 interface BunNamespace {
   listen(
-    o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
+    o: BunAddress & { reusePort?: boolean; allowHalfOpen?: boolean; socket: BunSocketHandler },
   ): BunTcpListener;
   connect(
     o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
@@ -140,7 +140,7 @@ class BunConn implements Conn {
    * mark is the value of `_out` once the callback's bytes are written.
    */
   _cbs: Array<number | ((error?: Error) => void)> | undefined = undefined;
-  /** @internal Bytes taken from `_q` so far (a running total, for the callback marks). */
+  /** @internal Bytes handed to the socket so far (a running total, for the callback marks). */
   _out = 0;
   /** @internal The socket's error, reported with `close`. */
   _err: Error | undefined = undefined;
@@ -163,6 +163,10 @@ class BunConn implements Conn {
 
   get bufferedAmount(): number {
     return this._qBytes;
+  }
+
+  get written(): number {
+    return this._out;
   }
 
   setHandlers(handlers: ConnHandlers): void {
@@ -222,6 +226,7 @@ class BunConn implements Conn {
           const c = parts[i];
           const w = c.length === 0 ? 0 : this._s.write(c);
           if (w < 0) return this._writeFailed(callback);
+          this._out += w;
           if (w < c.length) {
             this._queue(w === 0 ? c : c.subarray(w));
             break;
@@ -234,6 +239,7 @@ class BunConn implements Conn {
     }
     const w = data.length === 0 ? 0 : this._s.write(data);
     if (w < 0) return this._writeFailed(callback);
+    this._out += w;
     if (w < data.length) this._queue(w === 0 ? data : data.subarray(w));
     this._afterDirect(callback);
   }
@@ -466,6 +472,7 @@ export const bunTransport: Transport = {
     try {
       const listener = bun().listen({
         ...bunAddress(options),
+        reusePort: options.reusePort,
         allowHalfOpen: true,
         socket: serverHandler(onConn),
       });

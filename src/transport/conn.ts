@@ -26,6 +26,11 @@ export interface Conn {
   readonly remotePort: number;
   /** Bytes accepted by `write` and not yet handed to the operating system. */
   readonly bufferedAmount: number;
+  /**
+   * Bytes handed to the operating system so far, all writes counted: exact where the runtime
+   * says how much of a write under way went out, else a lower bound (completed writes only).
+   */
+  readonly written: number;
   /** Installs the handlers; before this, no event is delivered. */
   setHandlers(handlers: ConnHandlers): void;
   /** Writes chunks in order; `callback` runs once they are written (or the write failed). */
@@ -60,6 +65,8 @@ export interface ListenOptions {
   tls?: ServerTls;
   /** Milliseconds a TLS client has to complete the TLS handshake. */
   handshakeTimeout?: number;
+  /** Let several processes listen on the same port (SO_REUSEPORT) where the runtime can. */
+  reusePort?: boolean;
 }
 
 /** Where and how to connect. */

@@ -63,6 +63,7 @@ class DenoConn implements Conn {
   /** The batch being written. */
   #inflight: Pending[] | undefined;
   #queued = 0;
+  #written = 0;
   #writing = false;
   #ending = false;
   #writeClosed = false;
@@ -86,6 +87,10 @@ class DenoConn implements Conn {
 
   get bufferedAmount(): number {
     return this.#queued;
+  }
+
+  get written(): number {
+    return this.#written;
   }
 
   setHandlers(handlers: ConnHandlers): void {
@@ -153,7 +158,11 @@ class DenoConn implements Conn {
       this.#inflight = batch;
       const data = concatBytes(batch.map((p) => p.chunk), bytes);
       try {
-        for (let off = 0; off < data.length;) off += await this.#conn.write(data.subarray(off));
+        for (let off = 0; off < data.length;) {
+          const n = await this.#conn.write(data.subarray(off));
+          off += n;
+          this.#written += n;
+        }
       } catch (err) {
         if (this.#closed) return; // destroy() failed the batch already
         this.#inflight = undefined;

@@ -20,9 +20,50 @@ import type {
 /** Up to this many bytes, the chunks of one write are joined into one buffer. */
 const COALESCE_LIMIT = 16 * 1024;
 
+/**
+ * Deno's node:net writes a writev (cork) asynchronously, even when the kernel would take it all at
+ * once: the bytes then count as buffered until the next turn, and a broadcast burst takes fast
+ * subscribers for slow ones. There, a write's chunks (at most {@link PIECE} bytes) are joined.
+ */
+const JOIN_WRITEV = (globalThis as { Deno?: unknown }).Deno !== undefined;
+
 /** Where a socket keeps its NodeConn, so that one set of listener functions serves every socket. */
 const CONN = Symbol("wsdriver.conn");
 type Tagged = net.Socket & { [CONN]: NodeConn };
+
+/** node:net's own bookkeeping of a socket's writes (Node has both; Deno and Bun neither). */
+type WriteInternals = net.Socket & {
+  _bytesDispatched?: number;
+  _handle?: { writeQueueSize?: number } | null;
+};
+
+/**
+ * Largest write handed to node:net while a socket is backed up. node:net joins everything written
+ * meanwhile into one request that completes only once all of it is out; in pieces, what went out
+ * shows (`written`) while a slow peer reads, and the send buffer holds bytes, not a queue entry
+ * per write.
+ */
+const PIECE = 256 * 1024;
+
+type WriteCallback = (error?: Error) => void;
+
+/** Writes held back while the socket is backed up. */
+interface Backlog {
+  chunks: Uint8Array[];
+  bytes: number;
+  /** Bytes ever put in: a running total, for the callback marks. */
+  in: number;
+  /** Bytes handed to the socket so far. */
+  out: number;
+  /** Pairs of (mark, callback): a callback runs once the piece that ends past its mark is written. */
+  cbs: Array<number | WriteCallback>;
+  /** `end()` was called: FIN once the backlog is written. */
+  ending: boolean;
+}
+
+function newBacklog(): Backlog {
+  return { chunks: [], bytes: 0, in: 0, out: 0, cbs: [], ending: false };
+}
 
 class NodeConn implements Conn {
   #socket: net.Socket;
@@ -30,6 +71,10 @@ class NodeConn implements Conn {
   #error: Error | undefined;
   #drainListener = false;
   #destroyed = false;
+  /** Writes held back since node:net said it was full (see {@link PIECE}). */
+  #backlog: Backlog | undefined;
+  /** The largest {@link written} seen: the socket's own figures are gone once it is destroyed. */
+  #written = 0;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
@@ -65,13 +110,74 @@ class NodeConn implements Conn {
     conn.#handlers?.close(conn.#error);
   }
   static #onDrain(this: Tagged): void {
-    this[CONN].#handlers!.drain();
+    const conn = this[CONN];
+    if (conn.#pump()) conn.#handlers?.drain();
+  }
+
+  /** Hands the backlog over piece by piece while node:net takes it; true once it is all out. */
+  #pump(): boolean {
+    const b = this.#backlog;
+    if (b === undefined) return true;
+    const s = this.#socket;
+    while (b.bytes > 0) {
+      if (s.destroyed) return false;
+      let piece = b.chunks[0];
+      if (piece.length > PIECE) {
+        b.chunks[0] = piece.subarray(PIECE);
+        piece = piece.subarray(0, PIECE);
+      } else {
+        let n = 1, total = piece.length;
+        while (n < b.chunks.length && total + b.chunks[n].length <= PIECE) {
+          total += b.chunks[n++].length;
+        }
+        piece = n === 1 ? piece : concatBytes(b.chunks.slice(0, n), total);
+        b.chunks.splice(0, n);
+      }
+      b.bytes -= piece.length;
+      b.out += piece.length;
+      const mark = b.out;
+      // Written at once (node:net said "full" before it tried): on to the next piece.
+      if (!s.write(piece, (err) => this.#settle(b, mark, err)) && s.writableLength > 0) {
+        return false;
+      }
+    }
+    this.#backlog = undefined;
+    if (b.ending) this.end();
+    return true;
+  }
+
+  /** A piece ending at `mark` was written (or failed): its callbacks run. */
+  #settle(b: Backlog, mark: number, err?: Error | null): void {
+    const error = err ?? (this.#destroyed ? new Error("socket is closed") : undefined);
+    const cbs = b.cbs;
+    let k = 0;
+    while (k < cbs.length && (cbs[k] as number) <= mark) {
+      (cbs[k + 1] as WriteCallback)(error);
+      k += 2;
+    }
+    if (k > 0) cbs.splice(0, k);
   }
 
   get bufferedAmount(): number {
     // A destroyed socket keeps its buffer's length, but those bytes will never be written.
     const s = this.#socket;
-    return s.destroyed ? 0 : s.writableLength;
+    return s.destroyed ? 0 : s.writableLength + (this.#backlog?.bytes ?? 0);
+  }
+
+  get written(): number {
+    return this.#measure();
+  }
+
+  #measure(): number {
+    const s = this.#socket as WriteInternals;
+    // Node's stream handle knows how much of the write under way is still its own; elsewhere only
+    // completed writes count.
+    const held = s._handle?.writeQueueSize;
+    const w = held !== undefined && s._bytesDispatched !== undefined
+      ? s._bytesDispatched - held
+      : (s.bytesWritten ?? 0) - s.writableLength;
+    if (w > this.#written) this.#written = w;
+    return this.#written;
   }
 
   setHandlers(handlers: ConnHandlers): void {
@@ -85,23 +191,31 @@ class NodeConn implements Conn {
 
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
     const s = this.#socket;
-    if (s.destroyed || s.writableEnded) {
+    const b = this.#backlog;
+    if (s.destroyed || s.writableEnded || b?.ending) {
       callback?.(new Error("socket is closed"));
       return;
     }
+    if (b !== undefined) return this.#hold(b, chunks, callback);
     // Node versions differ in what a write cut short by destroy() reports: at times no error.
     const cb = callback
       ? (err?: Error | null) =>
         callback(err ?? (this.#destroyed ? new Error("socket is closed") : undefined))
       : undefined;
     const last = chunks.length - 1;
+    let total = 0;
+    for (let i = 0; i <= last; i++) total += chunks[i].length;
+    if (total > PIECE) {
+      // A burst: handed over in pieces, so that progress shows while a slow peer reads it.
+      this.#hold(this.#backlog = newBacklog(), chunks, callback);
+      if (!this.#pump()) this.#listenDrain();
+      return;
+    }
     let ok: boolean;
     if (last === 0) {
       ok = s.write(chunks[0], cb);
     } else {
-      let total = 0;
-      for (let i = 0; i <= last; i++) total += chunks[i].length;
-      if (total <= COALESCE_LIMIT) {
+      if (total <= COALESCE_LIMIT || JOIN_WRITEV) {
         // Many small frames (a batch of echoes, pongs): one copy into one buffer is cheaper than
         // a writev with a Buffer wrapper and a write request per frame.
         ok = s.write(concatBytes(chunks, total), cb);
@@ -116,19 +230,55 @@ class NodeConn implements Conn {
     }
     // node:net only emits `drain` after a write returned false: most sockets never need the
     // listener, and each listener makes every socket bigger.
-    if (!ok && !this.#drainListener) {
-      this.#drainListener = true;
-      s.on("drain", NodeConn.#onDrain);
+    if (!ok) {
+      this.#backlog = newBacklog();
+      this.#listenDrain();
     }
   }
 
+  #listenDrain(): void {
+    if (this.#drainListener) return;
+    this.#drainListener = true;
+    this.#socket.on("drain", NodeConn.#onDrain);
+  }
+
+  /** Adds a write to the backlog. */
+  #hold(b: Backlog, chunks: readonly Uint8Array[], callback?: WriteCallback): void {
+    const parts = chunks.length > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
+    for (const c of parts) {
+      if (c.length === 0) continue;
+      b.chunks.push(c);
+      b.bytes += c.length;
+      b.in += c.length;
+    }
+    if (callback) b.cbs.push(b.in, callback);
+  }
+
   end(): void {
+    if (this.#backlog !== undefined) {
+      this.#backlog.ending = true;
+      return;
+    }
     // Ending twice makes node:net build an ERR_STREAM_ALREADY_FINISHED error (with its stack).
     if (!this.#socket.writableEnded) this.#socket.end();
   }
 
   destroy(): void {
+    this.#measure(); // the last figures, before destroy() clears them
     this.#destroyed = true;
+    const b = this.#backlog;
+    this.#backlog = undefined;
+    if (b !== undefined) {
+      // Never handed over: fails now (pieces under way fail with the socket).
+      const cbs = b.cbs, k = cbs.findIndex((x, i) => i % 2 === 0 && (x as number) > b.out);
+      if (k >= 0) {
+        const failed = cbs.splice(k);
+        const err = new Error("socket is closed");
+        queueMicrotask(() => {
+          for (let i = 1; i < failed.length; i += 2) (failed[i] as WriteCallback)(err);
+        });
+      }
+    }
     this.#socket.destroy();
   }
 
@@ -256,7 +406,10 @@ export const nodeTransport: Transport = {
         resolve({ hostname: addr.address, port: addr.port, close });
       };
       if (options.path !== undefined) server.listen(options.path, listening);
-      else server.listen(options.port, options.hostname, listening);
+      else {
+        const { port, hostname: host, reusePort } = options;
+        server.listen({ port, host, reusePort }, listening);
+      }
     });
   },
 

@@ -6,6 +6,7 @@
 import * as net from "node:net";
 import process from "node:process";
 import { withTimeout } from "../_helpers.ts";
+import { concat } from "./_fuzz_bytes.ts";
 import { chunks, type ConnScript } from "./_fuzz_streams.ts";
 
 /** What became of one scripted connection. */
@@ -17,7 +18,19 @@ export interface ConnOutcome {
   bytesIn: number;
   /** The first bytes received (up to 512), as Latin-1. */
   head: string;
+  /** Everything received, up to {@link KEEP_RECEIVED} bytes. */
+  received: Uint8Array;
+  /**
+   * The longest time between two writes (the first counted from the connect), and from the
+   * connect to the last write: how slow this process was. A client stalled long enough has met
+   * the server's timeouts, and the test expects less of it.
+   */
+  maxGapMs: number;
+  spanMs: number;
 }
+
+/** Received bytes kept per connection for checking echoes. */
+export const KEEP_RECEIVED = 1 << 20;
 
 const latin1 = new TextDecoder("latin1");
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -33,7 +46,9 @@ export async function playScript(
 ): Promise<ConnOutcome> {
   const socket = net.connect({ port, host: "127.0.0.1" });
   let bytesIn = 0, head = "";
+  const kept: Uint8Array[] = [];
   socket.on("data", (b: Uint8Array) => {
+    if (bytesIn + b.length <= KEEP_RECEIVED) kept.push(new Uint8Array(b));
     bytesIn += b.length;
     if (head.length < 512) head += latin1.decode(b.subarray(0, 512 - head.length));
   });
@@ -42,13 +57,25 @@ export async function playScript(
   const closed = new Promise<void>((r) => socket.once("close", () => r()));
   const connected = new Promise<void>((r) => socket.once("connect", () => r()));
   await withTimeout(Promise.race([connected, closed]), 5000, "TCP connect");
-  const outcome: ConnOutcome = { localPort: socket.localPort ?? 0, bytesIn: 0, head: "" };
+  const outcome: ConnOutcome = {
+    localPort: socket.localPort ?? 0,
+    bytesIn: 0,
+    head: "",
+    received: new Uint8Array(0),
+    maxGapMs: 0,
+    spanMs: 0,
+  };
   const writes = chunks(script);
+  const start = performance.now();
+  let last = start;
   for (let i = 0; i < writes.length && !socket.destroyed; i++) {
     const pause = script.delays[i % script.delays.length];
     if (pause > 0) await sleep(pause);
     if (!socket.destroyed) socket.write(writes[i]);
+    outcome.maxGapMs = Math.max(outcome.maxGapMs, performance.now() - last);
+    last = performance.now();
   }
+  outcome.spanMs = last - start;
   if (!socket.destroyed) {
     if (script.ending === "end") socket.end();
     else if (script.ending === "destroy") socket.destroy();
@@ -66,6 +93,7 @@ export async function playScript(
   }
   outcome.bytesIn = bytesIn;
   outcome.head = head;
+  outcome.received = concat(kept);
   return outcome;
 }
 

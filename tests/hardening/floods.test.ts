@@ -47,51 +47,57 @@ async function floodServer(frame: Uint8Array): Promise<void> {
 }
 
 describe("floods from a peer that does not read", () => {
-  it("of pings: the server's pongs stop at the high-water mark", async () => {
+  it("of pings: the server's pongs stop at the high-water mark", { timeout: 30_000 }, async () => {
     await floodServer(clientFrame(0x9));
   });
 
-  it("of tiny messages to an echo server: the echoes stop at the high-water mark", async () => {
+  it("of tiny messages to an echo server: the echoes stop at the high-water mark", {
+    timeout: 30_000,
+  }, async () => {
     await floodServer(clientFrame(0x2, "x"));
   });
 
-  it("of pings from a server: the client's pongs stop at the high-water mark", async () => {
-    const sockets = new Set<net.Socket>();
-    let stalled!: (sent: number) => void;
-    const done = new Promise<number>((r) => (stalled = r));
-    const tcp = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.once("data", (b: Uint8Array) => {
-        const text = new TextDecoder().decode(b.subarray(0, headEnd(b)));
-        const key = /sec-websocket-key:\s*(\S+)/i.exec(text)![1];
-        const accept = createHash("sha1")
-          .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
-          .digest("base64");
-        socket.write(
-          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-            `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-        );
-        socket.pause();
-        pumpUntilStalled(socket, repeat(new Uint8Array([0x89, 0]), PER_BLOCK), BLOCKS)
-          .then(stalled);
+  it(
+    "of pings from a server: the client's pongs stop at the high-water mark",
+    { timeout: 30_000 },
+    async () => {
+      const sockets = new Set<net.Socket>();
+      let stalled!: (sent: number) => void;
+      const done = new Promise<number>((r) => (stalled = r));
+      const tcp = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on("error", () => {});
+        socket.once("data", (b: Uint8Array) => {
+          const text = new TextDecoder().decode(b.subarray(0, headEnd(b)));
+          const key = /sec-websocket-key:\s*(\S+)/i.exec(text)![1];
+          const accept = createHash("sha1")
+            .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+            .digest("base64");
+          socket.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+              `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+          );
+          socket.pause();
+          pumpUntilStalled(socket, repeat(new Uint8Array([0x89, 0]), PER_BLOCK), BLOCKS)
+            .then(stalled);
+        });
       });
-    });
-    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
-    const port = (tcp.address() as net.AddressInfo).port;
-    const before = rssPeak().stop();
-    const sampler = rssPeak();
-    const ws = connect(`ws://127.0.0.1:${port}/`);
-    try {
-      await once(ws, "open");
-      const sent = await done;
-      const grew = sampler.stop() - before;
-      assert.ok(sent < BLOCKS, "the client stopped reading from a peer that does not read");
-      assert.ok(grew < BOUND, `RSS grew by ${(grew / MiB).toFixed(0)} MiB`);
-    } finally {
-      ws.terminate();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => tcp.close(() => r()));
-    }
-  });
+      await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+      const port = (tcp.address() as net.AddressInfo).port;
+      const before = rssPeak().stop();
+      const sampler = rssPeak();
+      const ws = connect(`ws://127.0.0.1:${port}/`);
+      try {
+        await once(ws, "open");
+        const sent = await done;
+        const grew = sampler.stop() - before;
+        assert.ok(sent < BLOCKS, "the client stopped reading from a peer that does not read");
+        assert.ok(grew < BOUND, `RSS grew by ${(grew / MiB).toFixed(0)} MiB`);
+      } finally {
+        ws.terminate();
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((r) => tcp.close(() => r()));
+      }
+    },
+  );
 });

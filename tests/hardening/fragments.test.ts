@@ -20,7 +20,7 @@ const BLOCKS = FRAGMENTS / PER_BLOCK;
 const BOUND = 64 * MiB;
 
 describe("a message of millions of 1-byte fragments", () => {
-  it("costs the server its payload, not per-fragment memory", async () => {
+  it("costs the server its payload, not per-fragment memory", { timeout: 30_000 }, async () => {
     let resolve!: (m: string | Uint8Array) => void;
     const got = new Promise<string | Uint8Array>((r) => (resolve = r));
     const server = await serve(
@@ -52,7 +52,7 @@ describe("a message of millions of 1-byte fragments", () => {
     }
   });
 
-  it("costs the client its payload, not per-fragment memory", async () => {
+  it("costs the client its payload, not per-fragment memory", { timeout: 30_000 }, async () => {
     const block = repeat(new Uint8Array([0x00, 1, 0x62]), PER_BLOCK);
     const sockets = new Set<net.Socket>();
     const tcp = net.createServer((socket) => {

@@ -114,6 +114,7 @@ describe("option checking", () => {
       const rpc = new Rpc(ws);
       await invalid("request timeout", "timeout", () => rpc.request("x", bad({ timeout: "x" })));
       await invalid("request signal", "signal", () => rpc.request("x", bad({ signal: 1 })));
+      await invalid("server.close(999)", "code", () => server.close(999));
       assert.equal(ws.readyState, "open", "nothing was sent or closed by a refused call");
     } finally {
       ws.close();

@@ -14,7 +14,7 @@ import {
   rawUpgrade,
   withTimeout,
 } from "../_helpers.ts";
-import type { LimitsOptions } from "../../src/ops/limits.ts";
+import { AddressLimits, type LimitsOptions } from "../../src/ops/limits.ts";
 
 /** Largest read a transport hands over at once: a flood can overshoot a budget by one read. */
 const MAX_READ = 256 * 1024;
@@ -224,5 +224,16 @@ describe("per-address limits", () => {
       await withTimeout(trusting.server.close(), 10_000, "server close");
       await withTimeout(wary.server.close(), 10_000, "server close");
     }
+  });
+
+  it("keeps its table of addresses bounded: addresses with nothing open are forgotten", () => {
+    const limits = new AddressLimits({ connectionsPerAddress: 2 });
+    for (let i = 0; i < 3; i++) limits.count("10.0.0.1", 1);
+    for (let i = 0; i < 20_000; i++) {
+      assert.equal(limits.admit(`10.1.${i >> 8}.${i & 255}`), undefined);
+    }
+    assert.ok(limits.size <= 2048, `${limits.size} addresses kept`);
+    // The one with connections open is remembered through the pruning.
+    assert.equal(limits.admit("10.0.0.1")?.kind, "connections");
   });
 });

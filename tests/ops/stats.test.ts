@@ -63,7 +63,17 @@ describe("server.stats()", () => {
       const lost = connect(`${server.url}/nowhere`);
       await once(lost, "close");
 
+      // The client side counts too: 10 messages of 100 B each way.
+      assert.deepEqual(e.traffic(), {
+        messagesIn: 10,
+        messagesOut: 10,
+        bytesIn: 10 * 102,
+        bytesOut: 10 * 106,
+      });
       const s = server.stats();
+      // The refused client may still be finishing (answered, its socket not yet closed).
+      assert.ok(s.handshaking <= 1, `${s.handshaking} handshaking`);
+      assert.ok(s.uptime >= 0);
       assert.equal(s.connections, 3);
       assert.equal(s.connectionsTotal, 3);
       assert.deepEqual(s.refused, { "404": 1 });

@@ -1,0 +1,112 @@
+/**
+ * A private redis-server for a test file: on a free port, in a temporary directory, without
+ * persistence; killed (SIGKILL) and restarted on the same port by the outage tests.
+ */
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { withTimeout } from "../_helpers.ts";
+
+/** True if `redis-server` can run here; under CI=true its absence is an error. */
+export function redisAvailable(): boolean {
+  try {
+    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    const msg = "redis-server is missing: apt-get install -y redis-server";
+    if (process.env.CI === "true") throw new Error(msg);
+    console.warn(`\n!!! SKIPPING Redis backplane tests: ${msg} !!!\n`);
+    return false;
+  }
+}
+
+/** A port nobody listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on `port`. */
+async function listening(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; i < 500; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ port, host: "127.0.0.1" }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`redis-server did not listen on ${port} within ${ms} ms`);
+}
+
+/** A redis-server of one test file. */
+export class RedisServer {
+  readonly port: number;
+  readonly dir: string;
+  #child: ChildProcess | undefined;
+
+  /** One for `port`, not started yet (see {@link RedisServer.restart}). */
+  constructor(port: number) {
+    this.port = port;
+    this.dir = mkdtempSync(join(tmpdir(), "wsdriver-redis-"));
+  }
+
+  /** Starts one on a free port. */
+  static async start(): Promise<RedisServer> {
+    const r = new RedisServer(await freePort());
+    await r.restart();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** (Re)starts it on its port, empty. */
+  async restart(): Promise<void> {
+    const child = spawn("redis-server", [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.dir,
+    ], { stdio: "ignore" });
+    this.#child = child;
+    await listening(this.port, 5000);
+  }
+
+  /** Kills it with SIGKILL (no goodbye to its clients) and waits until it is gone. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await withTimeout(exited, 5000, "redis-server to exit");
+  }
+
+  /** Kills it and removes its directory. */
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Heartbeat sweeps over thousands of connections are cut into slices: the event loop never stalls
+ * for the whole sweep, and dead peers are still dropped on time.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "../../src/client.ts";
+import type { TimeoutError } from "../../src/errors.ts";
+import { serve } from "../../src/server.ts";
+import type { WS } from "../../src/ws.ts";
+import { once, RawClient, rawUpgrade, withTimeout } from "../_helpers.ts";
+
+const CONNS = 4000;
+const HEARTBEAT = { interval: 300, timeout: 1000 };
+/**
+ * Longest stall of the event loop allowed while sweeps run: a sweep that pinged all at once took
+ * 100-200 ms here. The median of several windows' worst stalls, so that one stall caused by
+ * another process on a busy machine does not decide.
+ */
+const MAX_LAG_MS = 40;
+const WINDOWS = 3;
+/** Each window holds at least one wave of pings (every interval + half of it). */
+const WINDOW_MS = 700;
+
+/** The longest gap between 1 ms timers during `ms`, beyond the timer's own period. */
+async function maxLoopLag(ms: number): Promise<number> {
+  let worst = 0;
+  const end = Date.now() + ms;
+  let last = performance.now();
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 1));
+    const t = performance.now();
+    worst = Math.max(worst, t - last - 1);
+    last = t;
+  }
+  return worst;
+}
+
+describe("heartbeat sweeps over thousands of connections", () => {
+  it(
+    "never stall the loop for the whole sweep, and still drop dead peers",
+    { timeout: 30_000 },
+    async () => {
+      const dropped: Array<{ ws: WS; at: number; code: string }> = [];
+      let heard = 0;
+      const server = await serve(
+        { port: 0, hostname: "127.0.0.1", heartbeat: HEARTBEAT },
+        (ws) => {
+          ws.on("message", () => heard++);
+          ws.on("error", (e) => {
+            dropped.push({ ws, at: Date.now(), code: (e as TimeoutError).code });
+          });
+        },
+      );
+      const clients: WS[] = [];
+      const dead: RawClient[] = [];
+      try {
+        for (let i = 0; i < CONNS; i += 250) {
+          const batch: WS[] = [];
+          for (let k = i; k < Math.min(CONNS, i + 250); k++) {
+            batch.push(connect(`ws://127.0.0.1:${server.port}/`));
+          }
+          await Promise.all(batch.map((c) => once(c, "open", 10_000)));
+          clients.push(...batch);
+        }
+        // Peers that never answer a ping.
+        for (let i = 0; i < 3; i++) {
+          const raw = await RawClient.connect(server.port);
+          await rawUpgrade(raw, "/dead");
+          dead.push(raw);
+        }
+        const deadSince = Date.now();
+        // Every client speaks at once, as after a restart: their pings all fall due together.
+        for (const c of clients) c.send("hi");
+        await withTimeout(
+          (async () => {
+            while (heard < CONNS) await new Promise((r) => setTimeout(r, 5));
+          })(),
+          5000,
+          "every client's message",
+        );
+        // Several sweeps ping every quiet client and read their pongs.
+        const worst: number[] = [];
+        for (let w = 0; w < WINDOWS; w++) worst.push(await maxLoopLag(WINDOW_MS));
+        worst.sort((a, b) => a - b);
+        const median = worst[Math.floor(WINDOWS / 2)];
+        assert.ok(
+          median < MAX_LAG_MS,
+          `the event loop stalled for ${worst.map((x) => x.toFixed(1)).join(", ")} ms`,
+        );
+        await withTimeout(
+          (async () => {
+            while (dropped.length < dead.length) await new Promise((r) => setTimeout(r, 10));
+          })(),
+          5000,
+          "the dead peers to be dropped",
+        );
+        assert.deepEqual(
+          dropped.map((d) => [d.ws.request?.path, d.code]),
+          dead.map(() => ["/dead", "WS_ERR_HEARTBEAT_TIMEOUT"]),
+          "only the dead peers were dropped",
+        );
+        for (const d of dropped) {
+          const took = d.at - deadSince;
+          assert.ok(took < 3000, `dropped after ${took} ms (ping after 300 ms, timeout 1000 ms)`);
+        }
+        assert.ok(clients.every((c) => c.readyState === "open"), "the live clients stay");
+      } finally {
+        for (const c of clients) c.terminate();
+        for (const r of dead) r.destroy();
+        await server.close();
+      }
+    },
+  );
+});
