@@ -153,7 +153,7 @@ function connectCommand(args: Args): void {
     if (!(maxRetries >= 0) || (maxRetries !== Infinity && !Number.isInteger(maxRetries))) {
       die("--max-retries must be a whole number");
     }
-    if (!/^wss?:/i.test(url)) die("--reconnect needs a ws: or wss: URL");
+    if (!/^(wss?|ws\+unix):/i.test(url)) die("--reconnect needs a ws:, wss: or ws+unix: URL");
     runReconnecting(url, {
       protocols: args.flags.get("protocol") ?? [],
       headers,

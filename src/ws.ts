@@ -447,9 +447,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
-    } else if (options !== undefined && (options === null || typeof options !== "object")) {
+    } else if (options !== undefined) {
       // Neither options nor a callback: reported as the callback it was most likely meant to be.
-      checkCallback(options);
+      if (options === null || typeof options !== "object") checkCallback(options);
+      const compress = options.compress;
+      if (compress !== undefined && typeof compress !== "boolean") {
+        throw new InvalidOptionError("compress", "a boolean", compress);
+      }
     }
     if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback, options);
