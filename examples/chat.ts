@@ -11,7 +11,8 @@
  */
 
 import process from "node:process";
-import { Rpc, serve, type WS } from "../mod.ts";
+import { serve, type WS } from "../mod.ts";
+import { Rpc } from "../rpc.ts";
 
 const rooms = new Map<string, Set<WS>>();
 

@@ -5,6 +5,7 @@
  */
 
 import { Emitter } from "./emitter.ts";
+import type { HeadersInput } from "./protocol/headers.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -50,7 +51,7 @@ export interface ResourceOptions<Data> {
   /** Largest message accepted, in bytes (default 64 MiB); over it: close 1009. */
   maxPayload?: number;
   /** Extra headers for the `101 Switching Protocols` answer. */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
   /** Admission hook (after the server-wide one). */
   accept?: AcceptHook<Data>;
   /** Accept permessage-deflate (RFC 7692), with these options if an object (default off). */

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { HandshakeError } from "../errors.ts";
 import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
+import type { HeadersInput } from "./headers.ts";
 import {
   encodeResponse,
   hasToken,
@@ -59,7 +60,7 @@ export interface ClientRequestOptions {
   /** Subprotocols offered, in order of preference. */
   protocols?: readonly string[];
   /** Further headers (e.g. `Origin`, `Authorization`). */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -236,7 +237,7 @@ export function selectProtocol(offered: readonly string[], accepted: readonly st
 export function encodeAcceptResponse(
   key: string,
   protocol: string,
-  extra?: HeadersInit,
+  extra?: HeadersInput,
   extensions?: string,
 ): Uint8Array {
   if (extra === undefined) {

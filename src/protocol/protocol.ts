@@ -16,7 +16,6 @@ import {
   encodeTextFrame,
   encodeTextIntoSlab,
   FrameParser,
-  type FrameSink,
   frameSlab,
   Opcode,
   randomMask,
@@ -106,7 +105,7 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * for (const chunk of p.takeOutput()) socket.write(chunk);
  * ```
  */
-export class Protocol extends WireState implements FrameSink, WireProtocol {
+export class Protocol extends WireState implements WireProtocol {
   readonly side: Side;
   readonly maxPayload: number;
   readonly autoPong: boolean;
