@@ -71,6 +71,10 @@ function relative(path: string): string {
 const denoConfig = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
 if (typeof denoConfig.version !== "string") fail('deno.json has no "version"');
 const version: string = denoConfig.version;
+{
+  const { VERSION } = await import("../src/version.ts");
+  if (VERSION !== version) fail(`src/version.ts says ${VERSION}, deno.json says ${version}`);
+}
 /** deno.json "exports" is the one list of entry points: subpath -> ./file.ts. */
 const exportsMap: Record<string, string> = denoConfig.exports;
 

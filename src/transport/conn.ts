@@ -45,6 +45,8 @@ export interface ServerTls {
 export interface ClientTls {
   /** Extra trusted CA certificates, PEM-encoded (e.g. a test CA). */
   ca?: string | string[];
+  /** Check the server's certificate and name (default true); `false` is for testing only. */
+  rejectUnauthorized?: boolean;
 }
 
 /** Where and how to listen. */

@@ -200,6 +200,7 @@ export const nodeTransport: Transport = {
           port: options.port,
           ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
           servername,
+          rejectUnauthorized: t.rejectUnauthorized !== false,
           ALPNProtocols: ["http/1.1"],
         });
       } else {
