@@ -42,6 +42,7 @@ export {
   type DeflateOptions,
   type DeflateParams,
   type Extension,
+  type ExtensionParam,
   negotiateDeflate,
   offerDeflate,
   parseExtensions,
@@ -71,6 +72,7 @@ export {
   selectProtocol,
 } from "./src/protocol/handshake.ts";
 export type { HeadersInput } from "./src/protocol/headers.ts";
+export { HandshakeError, ProtocolError, WSError } from "./src/errors.ts";
 export {
   encodeResponse,
   type HeaderLookup,

@@ -22,6 +22,7 @@ export class WSError extends Error {
   /** The close code this error causes on the wire, if it fails a connection. */
   readonly closeCode: number | undefined;
 
+  /** Makes an error with a stable `code`, a message and, if it fails a connection, its close code. */
   constructor(code: string, message: string, closeCode?: number, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WSError";
@@ -41,8 +42,10 @@ export class WSError extends Error {
  * ```
  */
 export class ProtocolError extends WSError {
+  /** The close code sent to the peer. */
   override readonly closeCode: number;
 
+  /** Makes a protocol error that closes the connection with `closeCode`. */
   constructor(code: string, message: string, closeCode: number) {
     super(code, message, closeCode);
     this.name = "ProtocolError";
@@ -66,6 +69,7 @@ export class HandshakeError extends WSError {
   /** HTTP status of the failed handshake, if any. */
   readonly status: number | undefined;
 
+  /** Makes a handshake error, with the HTTP status if there was one. */
   constructor(code: string, message: string, status?: number) {
     super(code, message);
     this.name = "HandshakeError";
@@ -86,6 +90,7 @@ export class HandshakeError extends WSError {
  * ```
  */
 export class StateError extends WSError {
+  /** Makes a state error. */
   constructor(code: string, message: string) {
     super(code, message);
     this.name = "StateError";
@@ -104,6 +109,7 @@ export class StateError extends WSError {
  * ```
  */
 export class TimeoutError extends WSError {
+  /** Makes a timeout error. */
   constructor(code: string, message: string) {
     super(code, message);
     this.name = "TimeoutError";

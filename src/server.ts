@@ -28,7 +28,9 @@ export interface UpgradeInfo extends UpgradeRequest {
   url: string;
   /** Subprotocols the client offered. */
   protocols: string[];
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
 }
 
@@ -60,6 +62,7 @@ export interface ResourceOptions<Data> {
 
 /** A resource: its handler and options. */
 export interface Resource<Data> extends ResourceOptions<Data> {
+  /** Called for every accepted connection. */
   handler: ConnectionHandler<Data>;
 }
 
@@ -124,9 +127,13 @@ export interface RawOptions {
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
+  /** Request method. */
   method?: string;
+  /** Request target (path and query). */
   url?: string;
+  /** HTTP version, e.g. `1.1`. */
   httpVersion?: string;
+  /** Header names and values, alternating. */
   rawHeaders?: string[];
 }
 
@@ -141,7 +148,9 @@ export interface RefusedInfo {
   reason: string;
   /** Request path, or `""` if the request head never arrived. */
   path: string;
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
 }
 

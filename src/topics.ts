@@ -47,9 +47,12 @@ const encoder = new TextEncoder();
  */
 export class Topics {
   #topics = new Map<string, Set<WS>>();
+  /** What `publish` does with a slow subscriber. */
   readonly slowConsumer: SlowConsumerPolicy;
+  /** Close code when `slowConsumer` is `"close"`. */
   readonly slowConsumerCode: 1008 | 1013;
 
+  /** An empty registry. */
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
     this.slowConsumerCode = options.slowConsumerCode ?? 1013;

@@ -36,9 +36,13 @@ export interface DeflateOptions {
 
 /** What both ends agreed on. */
 export interface DeflateParams {
+  /** The server sends each message with a fresh context. */
   serverNoContextTakeover: boolean;
+  /** The client sends each message with a fresh context. */
   clientNoContextTakeover: boolean;
+  /** LZ77 window size, in bits, of what the server sends (8-15). */
   serverMaxWindowBits: number;
+  /** LZ77 window size, in bits, of what the client sends (8-15). */
   clientMaxWindowBits: number;
 }
 
@@ -68,11 +72,14 @@ export const DEFAULT_THRESHOLD = 1024;
 /** What RFC 7692 §7.2.1 strips from every compressed message and §7.2.2 puts back. */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
-type Param = [name: string, value: string | true];
+/** An extension parameter: its name, and its value or `true` when it has none. */
+export type ExtensionParam = [name: string, value: string | true];
 /** One extension of a `Sec-WebSocket-Extensions` header: its name and parameters, in order. */
 export interface Extension {
+  /** Extension token, e.g. `permessage-deflate`. */
   name: string;
-  params: Param[];
+  /** Its parameters in order. */
+  params: ExtensionParam[];
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -116,7 +123,7 @@ export function parseExtensions(header: string): Extension[] | undefined {
     const name = item[0].trim();
     if (name === "" && item.length === 1) continue; // empty list element, allowed by #rule
     if (!TOKEN.test(name)) return undefined;
-    const params: Param[] = [];
+    const params: ExtensionParam[] = [];
     for (const p of item.slice(1)) {
       const eq = p.indexOf("=");
       const key = (eq < 0 ? p : p.slice(0, eq)).trim();
@@ -144,7 +151,10 @@ function windowBits(value: string | true): number | undefined {
  * Validates one offer's (or the response's) parameters: known names, each at most once, values as
  * the RFC allows them. `client_max_window_bits` may come without a value in an offer.
  */
-function readParams(params: Param[], inOffer: boolean): Map<string, string | true> | undefined {
+function readParams(
+  params: ExtensionParam[],
+  inOffer: boolean,
+): Map<string, string | true> | undefined {
   const seen = new Map<string, string | true>();
   for (const [name, value] of params) {
     if (seen.has(name)) return undefined;
@@ -327,6 +337,7 @@ const MAX_WINDOW = 1 << 15;
  * ```
  */
 export class PerMessageDeflate {
+  /** The negotiated parameters. */
   readonly params: DeflateParams;
   /** Messages shorter than this go uncompressed. */
   readonly threshold: number;
@@ -338,6 +349,7 @@ export class PerMessageDeflate {
   #outWindow: Uint8Array | undefined;
   #inWindow: Uint8Array | undefined;
 
+  /** Compression for one connection's side with the negotiated parameters. */
   constructor(params: DeflateParams, side: "server" | "client", options: DeflateOptions) {
     this.params = params;
     const server = side === "server";

@@ -56,6 +56,7 @@ export interface ClientRequestOptions {
   host: string;
   /** Request target: path and query, e.g. `/chat?room=1`. */
   path: string;
+  /** The `Sec-WebSocket-Key` sent (see {@link generateKey}). */
   key: string;
   /** Subprotocols offered, in order of preference. */
   protocols?: readonly string[];
@@ -143,7 +144,9 @@ export function checkServerResponse(
 
 /** A request the server accepts: the key and offered subprotocols. */
 export interface AcceptedRequest {
+  /** The request is a valid upgrade. */
   ok: true;
+  /** The client's `Sec-WebSocket-Key`. */
   key: string;
   /** Subprotocols the client offered, in its order. */
   protocols: string[];
@@ -151,9 +154,13 @@ export interface AcceptedRequest {
 
 /** A request the server refuses, with the HTTP answer to give. */
 export interface RejectedRequest {
+  /** The request is refused. */
   ok: false;
+  /** HTTP status to answer with. */
   status: number;
+  /** Headers of that answer. */
   headers: Headers;
+  /** Body of that answer. */
   body: string;
   /** Stable code for the reason, e.g. `WS_ERR_BAD_VERSION`. */
   code: string;

@@ -23,13 +23,21 @@ export type ProtocolState = "open" | "closing" | "closed";
  * ```
  */
 export abstract class WireState {
+  /** @internal */
   protected _state: ProtocolState = "open";
+  /** @internal */
   protected _closeSent = false;
+  /** @internal */
   protected _closeReceived = false;
+  /** @internal */
   protected _failed = false;
+  /** @internal */
   protected _closeCode: number = CloseCode.Abnormal;
+  /** @internal */
   protected _closeReason = "";
+  /** @internal */
   protected _out: Uint8Array[] | undefined;
+  /** @internal */
   protected _outBytes = 0;
   /** A run of contiguous output bytes in a shared buffer, not yet cut out as a view. */
   #runBuf: Uint8Array | undefined;

@@ -37,7 +37,9 @@ export interface Conn {
 
 /** TLS material for a server, PEM-encoded. */
 export interface ServerTls {
+  /** Certificate chain, PEM. */
   cert: string;
+  /** Private key, PEM. */
   key: string;
 }
 
