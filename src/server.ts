@@ -18,6 +18,7 @@ import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
 import type { SendData, UpgradeRequest, WS } from "./ws.ts";
+import { installInspect } from "./inspect.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -300,6 +301,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     return this.#closing;
   }
 }
+
+installInspect(Server, "Server", (s) => ({ url: s.url, clients: s.clients.size }));
 
 /**
  * Creates a server that does not listen by itself: feed it upgrades from an existing HTTP server

@@ -20,6 +20,7 @@ import type { PerMessageDeflate } from "./protocol/deflate.ts";
 import type { ServerRequest } from "./request.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
+import { installInspect } from "./inspect.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -758,6 +759,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("close", code, reason, clean);
   }
 }
+
+installInspect(WS, "WS", (ws) => ({
+  readyState: ws.readyState,
+  url: ws.url,
+  protocol: ws.protocol,
+  bufferedAmount: ws.bufferedAmount,
+}));
 
 /**
  * A socket's protocol events, forwarded to it: one small object per socket instead of a closure

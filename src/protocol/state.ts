@@ -82,7 +82,7 @@ export abstract class WireState {
     return out;
   }
 
-  /** Queues bytes for the transport. */
+  /** @internal Queues bytes for the transport. */
   protected _push(chunk: Uint8Array): void {
     this.#endRun();
     (this._out ??= []).push(chunk);
@@ -90,7 +90,7 @@ export abstract class WireState {
   }
 
   /**
-   * Queues `buf[start..end]`, which nothing will overwrite (see `frameSlab`); ranges that follow
+   * @internal Queues `buf[start..end]`, which nothing will overwrite (see `frameSlab`); ranges that follow
    * each other in one buffer are written as one chunk.
    */
   protected _pushRange(buf: Uint8Array, start: number, end: number): void {
