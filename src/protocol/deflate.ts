@@ -13,8 +13,8 @@
  * @module
  */
 
-import * as zlib from "node:zlib";
 import { ProtocolError } from "../errors.ts";
+import { platform } from "../platform/platform.ts";
 
 /** Options for permessage-deflate, on a server, a resource or a client. */
 export interface DeflateOptions {
@@ -50,20 +50,24 @@ export interface DeflateParams {
  * True if this runtime's `node:zlib` honours a preset dictionary for raw inflate, which context
  * takeover needs here (Deno's does not). Without it, a server grants only offers without context
  * takeover (it may always add both `no_context_takeover` parameters) and a client asks for them.
- * Probed with a message that was compressed against its own text as the dictionary.
+ * Probed on first use with a message that was compressed against its own text as the dictionary.
  */
-export const CONTEXT_TAKEOVER: boolean = (() => {
-  const probe = "wsdriver-probe-dictionary";
-  try {
-    const out = zlib.inflateRawSync(new Uint8Array([42, 199, 37, 1, 0, 0, 0, 255, 255]), {
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      dictionary: new TextEncoder().encode(probe),
-    });
-    return new TextDecoder().decode(out) === probe;
-  } catch {
-    return false;
-  }
-})();
+export function contextTakeover(): boolean {
+  return takeover ??= (() => {
+    const probe = "wsdriver-probe-dictionary";
+    try {
+      const out = platform().inflateRaw(new Uint8Array([42, 199, 37, 1, 0, 0, 0, 255, 255]), {
+        windowBits: 15,
+        dictionary: new TextEncoder().encode(probe),
+        maxOutputLength: 1024,
+      });
+      return new TextDecoder().decode(out) === probe;
+    } catch {
+      return false;
+    }
+  })();
+}
+let takeover: boolean | undefined;
 
 /** The extension's name in `Sec-WebSocket-Extensions`. */
 export const EXTENSION_NAME = "permessage-deflate";
@@ -220,10 +224,10 @@ export function negotiateDeflate(
     const params: DeflateParams = {
       serverNoContextTakeover: p.has("server_no_context_takeover") ||
         !!options.serverNoContextTakeover ||
-        !CONTEXT_TAKEOVER,
+        !contextTakeover(),
       clientNoContextTakeover: p.has("client_no_context_takeover") ||
         !!options.clientNoContextTakeover ||
-        !CONTEXT_TAKEOVER,
+        !contextTakeover(),
       serverMaxWindowBits: serverBits,
       clientMaxWindowBits: clientBits,
     };
@@ -249,8 +253,12 @@ export function negotiateDeflate(
  */
 export function offerDeflate(options: DeflateOptions): string {
   let offer = EXTENSION_NAME;
-  if (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; server_no_context_takeover";
-  if (options.clientNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; client_no_context_takeover";
+  if (options.serverNoContextTakeover || !contextTakeover()) {
+    offer += "; server_no_context_takeover";
+  }
+  if (options.clientNoContextTakeover || !contextTakeover()) {
+    offer += "; client_no_context_takeover";
+  }
   if (options.serverMaxWindowBits !== undefined) {
     offer += `; server_max_window_bits=${clampBits(options.serverMaxWindowBits)}`;
   }
@@ -290,7 +298,7 @@ export function acceptDeflateResponse(
     return "server_max_window_bits is larger than offered";
   }
   if (
-    (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) && !p.has("server_no_context_takeover")
+    (options.serverNoContextTakeover || !contextTakeover()) && !p.has("server_no_context_takeover")
   ) {
     return "server_no_context_takeover was requested but not granted";
   }
@@ -307,7 +315,7 @@ export function acceptDeflateResponse(
     serverNoContextTakeover: p.has("server_no_context_takeover"),
     clientNoContextTakeover: p.has("client_no_context_takeover") ||
       !!options.clientNoContextTakeover ||
-      !CONTEXT_TAKEOVER,
+      !contextTakeover(),
     serverMaxWindowBits: serverBits,
     clientMaxWindowBits: clientBits,
   };
@@ -378,11 +386,10 @@ export class PerMessageDeflate {
 
   /** Compresses one message's payload; the result is what goes on the wire (RSV1 set). */
   compress(data: Uint8Array): Uint8Array {
-    const out = zlib.deflateRawSync(data, {
+    const out = platform().deflateRaw(data, {
       level: this.#level,
       memLevel: this.#memLevel,
       windowBits: this.#outBits,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
       dictionary: this.#outTakeover ? this.#outWindow : undefined,
     });
     if (this.#outTakeover) this.#outWindow = slide(this.#outWindow, data, 1 << this.#outBits);
@@ -403,9 +410,8 @@ export class PerMessageDeflate {
     input.set(TAIL, data.length);
     let out: Uint8Array;
     try {
-      out = zlib.inflateRawSync(input, {
+      out = platform().inflateRaw(input, {
         windowBits: 15,
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
         dictionary: this.#inTakeover ? this.#inWindow : undefined,
         maxOutputLength: Math.max(1, maxSize),
       });

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { HandshakeError } from "../errors.ts";
+import { platform } from "../platform/platform.ts";
 import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
 import type { HeadersInput } from "./headers.ts";
 import {
@@ -29,7 +29,7 @@ const headEncoder = new TextEncoder();
  * ```
  */
 export function acceptKey(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
+  return platform().sha1Base64(key + GUID);
 }
 
 /**
