@@ -12,7 +12,7 @@
  *   npm/package.json, npm/README.md, npm/LICENSE
  *   npm/esm/{mod,protocol,rpc,...}.js + .d.ts: the entry points of deno.json "exports"
  *   npm/esm/cli.js (with a node shebang), npm/esm/src/**
- *   npm/esm/tests/** (plus non-TS test fixtures): for `--test`, not packed
+ *   npm/esm/tests/** (plus non-TS test fixtures), npm/esm/examples/**: for `--test`, not packed
  *   npm/cjs/**: the entry points and src/ again as CommonJS, for `require("wsdriver")`
  *
  * The declarations are built the way consumers check them: no DOM lib, no skipLibCheck, and
@@ -92,7 +92,14 @@ const srcFiles = (await walk(`${ROOT}/src`)).filter(isTs);
 const testFilesAll = await walk(`${ROOT}/tests`);
 const testTsFiles = testFilesAll.filter(isTs);
 const testAssets = testFilesAll.filter((p) => !isTs(p));
-const rootNames = [...entryPoints, ...srcFiles, ...testTsFiles];
+// Examples whose first line says they run on node (`// examples/x.ts: runs on deno, bun, node`),
+// for the README examples test on Node.
+const exampleFiles: string[] = [];
+for (const path of (await walk(`${ROOT}/examples`)).filter(isTs)) {
+  const first = (await Deno.readTextFile(path)).split("\n", 1)[0];
+  if (/^\/\/ examples\/\S+: runs on .*\bnode\b/.test(first)) exampleFiles.push(path);
+}
+const rootNames = [...entryPoints, ...srcFiles, ...testTsFiles, ...exampleFiles];
 const libRootNames = [...libEntries, ...srcFiles.filter((p) => !/\.d\.[mc]?ts$/.test(p))];
 
 // ---------------------------------------------------------------------------
