@@ -81,7 +81,15 @@ export type { ClientTls, ServerTls } from "./src/transport/conn.ts";
 export { CloseCode } from "./src/protocol/close.ts";
 
 // Errors.
-export { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "./src/errors.ts";
+export {
+  HandshakeError,
+  ProtocolError,
+  StateError,
+  TimeoutError,
+  WS_ERROR_CODES,
+  WSError,
+  type WSErrorCode,
+} from "./src/errors.ts";
 
 // Export blocks added by other issues go below this line, each after a comment naming its issue;
 // the integrator sorts them into the sections above (or onto a subpath entry).

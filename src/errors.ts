@@ -115,3 +115,67 @@ export class TimeoutError extends WSError {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * Every `code` a {@link WSError} raised by the library can carry (RPC errors have their own
+ * `RpcErrorCode`). The one list: `tests/error_codes.test.ts` fails when the source raises a code
+ * that is not here, or this lists one that nothing raises.
+ *
+ * @example
+ * ```ts
+ * import { WS_ERROR_CODES, type WSErrorCode } from "@wsdriver/wsdriver";
+ *
+ * const known = (code: string): code is WSErrorCode =>
+ *   (WS_ERROR_CODES as readonly string[]).includes(code);
+ * console.log(known("WS_ERR_INVALID_UTF8")); // true
+ * ```
+ */
+export const WS_ERROR_CODES = [
+  "WS_ERR_ABORTED",
+  "WS_ERR_BAD_CONNECTION",
+  "WS_ERR_BAD_HTTP_VERSION",
+  "WS_ERR_BAD_KEY",
+  "WS_ERR_BAD_METHOD",
+  "WS_ERR_BAD_VERSION",
+  "WS_ERR_CLOSED_BEFORE_OPEN",
+  "WS_ERR_CONNECT",
+  "WS_ERR_CONTROL_TOO_BIG",
+  "WS_ERR_EXPECTED_CONTINUATION",
+  "WS_ERR_EXPECTED_MASK",
+  "WS_ERR_FRAGMENTED_CONTROL",
+  "WS_ERR_FRAGMENT_IN_PROGRESS",
+  "WS_ERR_FRAGMENT_TYPE",
+  "WS_ERR_HANDSHAKE_INVALID",
+  "WS_ERR_HANDSHAKE_REJECTED",
+  "WS_ERR_HANDSHAKE_TIMEOUT",
+  "WS_ERR_HEARTBEAT_TIMEOUT",
+  "WS_ERR_INVALID_CLOSE",
+  "WS_ERR_INVALID_DEFLATE",
+  "WS_ERR_INVALID_LENGTH",
+  "WS_ERR_INVALID_OPCODE",
+  "WS_ERR_INVALID_UTF8",
+  "WS_ERR_LINE_TOO_LONG",
+  "WS_ERR_MESSAGE_TOO_BIG",
+  "WS_ERR_NATIVE",
+  "WS_ERR_NOT_OPEN",
+  "WS_ERR_NOT_UPGRADE",
+  "WS_ERR_NO_HOST",
+  "WS_ERR_NO_TOPICS",
+  "WS_ERR_RAW_BAD_TYPE",
+  "WS_ERR_UNEXPECTED_CONTINUATION",
+  "WS_ERR_UNEXPECTED_MASK",
+  "WS_ERR_UNEXPECTED_RSV_1",
+  "WS_ERR_UNEXPECTED_RSV_2",
+  "WS_ERR_UNEXPECTED_RSV_3",
+  "WS_ERR_UNSUPPORTED",
+] as const;
+
+/**
+ * A stable error code of {@link WS_ERROR_CODES}, such as `WS_ERR_MESSAGE_TOO_BIG`.
+ *
+ * @example
+ * ```ts
+ * const code: WSErrorCode = "WS_ERR_NOT_OPEN";
+ * ```
+ */
+export type WSErrorCode = typeof WS_ERROR_CODES[number];
