@@ -322,6 +322,7 @@ function tlsOptions(hostname: string, options: ClientTls | true): tls.Connection
   return {
     ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
     servername: net.isIP(hostname) ? undefined : hostname,
+    rejectUnauthorized: t.rejectUnauthorized !== false,
     ALPNProtocols: ["http/1.1"],
   };
 }
