@@ -140,7 +140,19 @@ const cjsOptions: ts.CompilerOptions = {
   ...compilerOptions,
   module: ts.ModuleKind.CommonJS,
   moduleResolution: ts.ModuleResolutionKind.Node10,
+  // As NodeNext implies for the ESM build: default imports of `node:*` and of the Redis client's
+  // own typings work the same in both builds.
+  esModuleInterop: true,
   outDir: CJS_DIR,
+};
+
+// Tests and examples: the same output (their library imports compile to the same files), plus the
+// web platform's types the runtimes all have; no declarations, which only the library publishes.
+const testOptions: ts.CompilerOptions = {
+  ...compilerOptions,
+  lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+  declaration: false,
+  skipLibCheck: true,
 };
 
 const formatHost: ts.FormatDiagnosticsHost = {
@@ -184,7 +196,10 @@ function compile(names: string[], options: ts.CompilerOptions, label: string): v
   }
 }
 
-compile(rootNames, compilerOptions, "ESM");
+// The library on its own first, under the options its consumers check it with; then the tests and
+// examples, which may use the runtimes' web globals (DOM types) and their devDependencies' types.
+compile([...libRootNames, `${ROOT}/cli.ts`], compilerOptions, "ESM");
+compile(rootNames, testOptions, "ESM tests");
 compile(libRootNames, cjsOptions, "CommonJS");
 await Deno.writeTextFile(`${CJS_DIR}/package.json`, '{ "type": "commonjs" }\n');
 

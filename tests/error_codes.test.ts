@@ -20,8 +20,11 @@ describe("WS_ERROR_CODES", () => {
   it("lists exactly the codes raised in src/", () => {
     const raised = new Set<string>();
     for (const file of sources(join(ROOT, "src"))) {
-      if (file.endsWith("errors.ts")) continue;
-      const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+      let text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+      // errors.ts raises codes of its own (InvalidOptionError, CallbackError); the list is not one.
+      if (file.endsWith("errors.ts")) {
+        text = text.replace(/WS_ERROR_CODES = \[[\s\S]*?\] as const/, "");
+      }
       for (const m of text.matchAll(/["'`](WS_ERR_[A-Z0-9_]+)["'`]/g)) raised.add(m[1]);
     }
     const listed = new Set<string>(WS_ERROR_CODES);
