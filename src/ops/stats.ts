@@ -100,7 +100,7 @@ export class ResourceCounters {
   bytesOut = 0;
   backpressurePauses = 0;
   heartbeatTimeouts = 0;
-  closes = new Map<number, number>();
+  closes: Map<number, number> = new Map();
 
   /** A socket closed with `code`: its figures move here. */
   closed(ws: SocketCounters, code: number): void {
