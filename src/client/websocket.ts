@@ -145,7 +145,7 @@ export class WebSocket extends EventTarget {
    *
    * @param url Where to connect; `http:` and `https:` are taken as `ws:` and `wss:`.
    * @param protocols Subprotocols to offer, most preferred first.
-   * @param options wsdriver's client options (headers, TLS, heartbeat, …), which the standard lacks.
+   * @param options wsdriver's own options (headers, TLS, heartbeat, …), which the standard lacks.
    */
   constructor(url: string | URL, protocols: string | string[] = [], options?: WebSocketOptions) {
     super();
