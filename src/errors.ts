@@ -261,6 +261,7 @@ export class CallbackError extends WSError {
  * ```
  */
 export class ReconnectError extends WSError {
+  /** Makes a reconnect error; `cause` is what made it give up (last failure, refused URL). */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, undefined, options);
     this.name = "ReconnectError";
@@ -285,6 +286,7 @@ export class ProxyError extends WSError {
   /** The proxy's HTTP status, or its SOCKS5 reply code, if it answered with one. */
   readonly status: number | undefined;
 
+  /** Makes a proxy error, with the HTTP status or SOCKS5 reply code if the proxy answered. */
   constructor(code: string, message: string, status?: number) {
     super(code, message);
     this.name = "ProxyError";

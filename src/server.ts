@@ -244,12 +244,15 @@ export type ServerEvents<Data = unknown> = {
 export interface ClientDisconnectInfo extends TrafficStats {
   /** Close code (1006: dropped without a close frame). */
   code: number;
+  /** Close reason, `""` if none was given. */
   reason: string;
+  /** Whether the closing handshake finished; false points at a dropped or killed connection. */
   wasClean: boolean;
   /** Milliseconds the socket was open. */
   duration: number;
   /** The resource pattern it belonged to (`"*"`: the `serve` handler). */
   resource: string;
+  /** The peer's address, so that a log line or an audit needs nothing but this record. */
   remoteAddress: string;
 }
 

@@ -24,7 +24,11 @@ export interface StreamOptions {
 /** Default {@link StreamOptions.highWaterMark}: 16 messages. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 16;
 
-type Message = string | Uint8Array;
+/**
+ * A message read from a socket by {@link messages} or {@link toStreams}: text as a string, binary
+ * as a `Uint8Array`. Narrow it with `typeof m === "string"` to tell the two apart.
+ */
+export type Message = string | Uint8Array;
 
 /**
  * The messages of `ws` as an async iterator (this is what `for await (const m of ws)` uses). It

@@ -104,6 +104,12 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
   #epochs = 0;
   #wasUp = false;
 
+  /**
+   * Sets up what every medium shares; a subclass connects to its medium and reports it with
+   * `_up` and `_down`. Nothing is subscribed until a server takes the backplane over.
+   *
+   * @param options Which topics keep a history, and what to do about gaps.
+   */
   constructor(options: BackplaneOptions = {}) {
     super();
     this.#originBytes = crypto.getRandomValues(new Uint8Array(ORIGIN_BYTES));
@@ -128,10 +134,17 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     payload: Uint8Array,
     epoch: string,
   ): void;
+  /**
+   * Subscribes the medium to `topics`, batched: one call per turn of the event loop, and again with
+   * every live topic after an outage, so it must not mind topics it already has. A rejection
+   * counts as an error while the medium is up.
+   */
   protected abstract _subscribe(topics: string[]): Promise<void>;
+  /** Unsubscribes the medium from `topics`, the last local subscribers of which left. */
   protected abstract _unsubscribe(topics: string[]): Promise<void>;
   /** The history of `topic` after `offset`, at most `count` entries. */
   protected abstract _history(topic: string, offset: number, count: number): Promise<History>;
+  /** Disconnects from the medium for good; {@link Backplane.close} calls it once. */
   protected abstract _shutdown(): Promise<void>;
 
   /** @internal A server takes this backplane over (see `serve({ backplane })`). */

@@ -25,8 +25,11 @@ export interface StreamPosition {
  *   the state; `position` is where live messages continue from.
  */
 export interface TopicFrame {
+  /** What the frame is; only `"message"` carries application data. */
   kind: "message" | "recovered" | "not-recovered";
+  /** Where it sits: keep the last one seen, to resume from it after a reconnect. */
   position: StreamPosition | undefined;
+  /** The message without its header (`""` for the other kinds). */
   data: string | Uint8Array;
 }
 

@@ -102,6 +102,7 @@ type Arg = string | Uint8Array;
 export class RedisBackplane extends Backplane {
   /** Where Redis is. */
   readonly url: string;
+  /** Prefix of its channels and keys: what to look for, or clean up, in Redis. */
   readonly prefix: string;
   #pub: Client;
   #sub: Client;
@@ -112,6 +113,13 @@ export class RedisBackplane extends Backplane {
   #delay: (retries: number) => number;
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
 
+  /**
+   * Opens two Redis connections at once (pub/sub needs one of its own) and keeps retrying them;
+   * it never throws for an unreachable Redis, it reports `down` and goes on locally.
+   * {@link redisBackplane} is the same call.
+   *
+   * @param options Where Redis is, the key prefix, the history and the reconnect delays.
+   */
   constructor(options: RedisBackplaneOptions = {}) {
     super(options);
     this.url = options.url ?? "redis://127.0.0.1:6379";
@@ -172,11 +180,13 @@ export class RedisBackplane extends Backplane {
     return `${this.prefix}c:${topic}`;
   }
 
+  /** A plain `PUBLISH`: no history, so nothing to resume from, and the cheapest command. */
   protected _send(topic: string, envelope: Uint8Array): void {
     this.#pub.sendCommand(["PUBLISH", this.#channel(topic), buf(envelope)])
       .catch((err) => this._error(err));
   }
 
+  /** One script appends to the stream and publishes, so offsets follow the order of delivery. */
   protected _sendRecoverable(
     topic: string,
     head: Uint8Array,
@@ -197,14 +207,17 @@ export class RedisBackplane extends Backplane {
     ]).catch((err) => this._error(err));
   }
 
+  /** `SUBSCRIBE` on the subscriber connection, one channel per topic under the prefix. */
   protected _subscribe(topics: string[]): Promise<void> {
     return this.#sub.subscribe(topics.map((t) => this.#channel(t)), this.#listener, true);
   }
 
+  /** `UNSUBSCRIBE` from the topics' channels. */
   protected _unsubscribe(topics: string[]): Promise<void> {
     return this.#sub.unsubscribe(topics.map((t) => this.#channel(t)), this.#listener, true);
   }
 
+  /** Reads epoch, latest offset and entries in one script, so they agree with each other. */
   protected async _history(topic: string, offset: number, count: number): Promise<History> {
     const [epoch, top, entries] = await this.#script(
       HISTORY_SCRIPT,
@@ -219,6 +232,7 @@ export class RedisBackplane extends Backplane {
     };
   }
 
+  /** Stops the retries of a first connection and closes both connections. */
   protected async _shutdown(): Promise<void> {
     for (const timer of this.#retryTimers) clearTimeout(timer);
     await Promise.all([this.#pub, this.#sub].map((c) => c.isOpen ? c.close() : c.destroy()));

@@ -30,6 +30,7 @@ export interface BackplaneOptions {
 
 /** Messages of a topic were lost between processes. */
 export interface GapInfo {
+  /** The topic whose subscribers missed messages; reload its state if it matters. */
   topic: string;
   /** `"sequence"`: an origin's sequence skipped; `"outage"`: the backplane was unreachable. */
   cause: "sequence" | "outage";
@@ -41,7 +42,9 @@ export interface GapInfo {
 
 /** The outcome of a resume (`ws.subscribe(topic, { since })`). */
 export interface RecoveryInfo {
+  /** The topic resumed. */
   topic: string;
+  /** The subscriber that resumed; on `recovered: false` its client has to reload the topic. */
   ws: WS;
   /** True if every missed message was sent; false if the client was told "not recovered". */
   recovered: boolean;
@@ -79,17 +82,21 @@ export interface BackplaneStats {
   invalid: number;
   /** Envelopes dropped as already seen (a sequence that went back). */
   duplicates: number;
-  /** Gaps reported, and the messages known lost in them. */
+  /** Gaps reported. */
   gaps: number;
+  /** Messages known lost in those gaps (an outage's are not counted: nobody knows how many). */
   missed: number;
-  /** Bytes of envelopes sent and received. */
+  /** Bytes of envelopes sent. */
   bytesOut: number;
+  /** Bytes of envelopes received. */
   bytesIn: number;
-  /** Topics subscribed on the medium now, and subscribe/unsubscribe commands sent. */
+  /** Topics subscribed on the medium now. */
   channels: number;
+  /** Subscribe and unsubscribe commands sent (batched: far fewer than subscriptions). */
   subscribeCommands: number;
-  /** Resumes that sent every missed message, and those told "not recovered". */
+  /** Resumes that sent every missed message. */
   recovered: number;
+  /** Resumes whose client was told "not recovered": the history did not cover what it missed. */
   notRecovered: number;
   /** Commands that failed (each lost at most its own message). */
   errors: number;

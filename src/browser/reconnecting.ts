@@ -38,6 +38,14 @@ export interface BrowserReconnectOptions
  * ```
  */
 export class ReconnectingClient extends ReconnectingSocket {
+  /**
+   * Starts connecting on a microtask, so listeners added right after construction see every
+   * event.
+   *
+   * @param url Where to connect, relative to the page if need be, or a function asked again
+   *   before each attempt.
+   * @param options The browser {@link connect}'s options and the reconnect policy.
+   */
   constructor(url: Provider<string | URL>, options: BrowserReconnectOptions = {}) {
     super(url, {
       ...options,

@@ -34,7 +34,9 @@ export type Dialer = (url: string, options: DialerOptions) => WS;
 export interface DisconnectInfo {
   /** Close code; 1006 when no close frame came (or the attempt failed). */
   code: number;
+  /** Close reason, `""` if none was given. */
   reason: string;
+  /** Whether the closing handshake finished; false for drops and failed attempts. */
   wasClean: boolean;
   /** The error that ended it, if any (e.g. `WS_ERR_CONNECT`, a `HandshakeError`). */
   error?: WSError;
@@ -193,6 +195,14 @@ export class ReconnectingSocket extends Emitter<ReconnectingEvents> {
   #closed: Promise<void>;
   #resolveClosed!: () => void;
 
+  /**
+   * Starts the first attempt on a microtask, so listeners added right after construction see
+   * every event.
+   *
+   * @param url Where to connect, or a function asked again before each attempt (e.g. to pick
+   *   another server).
+   * @param options The {@link Dialer} that opens each connection and the reconnect policy.
+   */
   constructor(url: Provider<string | URL>, options: ReconnectingSocketOptions) {
     super();
     this.#url = url;

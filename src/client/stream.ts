@@ -53,6 +53,13 @@ export class WebSocketStream {
   readonly closed: Promise<WebSocketCloseInfo>;
   #ws: WS;
 
+  /**
+   * Starts connecting at once; await `opened` for the streams. A failure to connect rejects
+   * `opened` rather than throwing here, as the proposal has it.
+   *
+   * @param url Where to connect (`ws:` or `wss:`).
+   * @param options {@link connect}'s options and the streams' high-water marks.
+   */
   constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
     const ws = this.#ws = connect(url, options);
     this.url = ws.url;

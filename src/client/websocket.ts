@@ -19,15 +19,21 @@ export type WebSocketBinaryType = "blob" | "arraybuffer";
 
 /** The `close` event's fields. */
 export interface CloseEventFields {
+  /** The close code the peer sent, 1005 if it sent none, 1006 if the connection just dropped. */
   code?: number;
+  /** The close reason the peer sent, `""` if none. */
   reason?: string;
+  /** Whether both ends finished the closing handshake (false after a dropped connection). */
   wasClean?: boolean;
 }
 
 /** What a {@link CloseEvent} is made from (the DOM's `CloseEventInit`). */
 export interface CloseEventInit extends CloseEventFields {
+  /** As in `EventInit`; the socket's own `close` events do not bubble. */
   bubbles?: boolean;
+  /** As in `EventInit`; the socket's own `close` events cannot be cancelled. */
   cancelable?: boolean;
+  /** As in `EventInit`; there is no shadow DOM to cross outside a browser. */
   composed?: boolean;
 }
 
@@ -62,8 +68,12 @@ const encoder = new TextEncoder();
 /** RFC 7230 `tchar`: what a subprotocol name may be made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** An `on*` handler; it runs with the socket as `this`. */
-type Handler<E = Event> = ((event: E) => unknown) | null;
+/**
+ * An `on*` handler of a {@link WebSocket} (`onopen`, `onmessage`, …); it runs with the socket as
+ * `this`. `null` means none is set. Named here, rather than taken from the DOM's
+ * `EventHandler`, so the types hold where there is no DOM library.
+ */
+export type Handler<E = Event> = ((event: E) => unknown) | null;
 
 /** What a `close` listener gets: a {@link CloseEvent}. */
 export type CloseEventLike = Event & Required<CloseEventFields>;
@@ -96,13 +106,21 @@ function sizeOf(data: WebSocketData): number {
  * ```
  */
 export class WebSocket extends EventTarget {
+  /** `readyState` before the handshake completes; compare with it rather than with `0`. */
   static readonly CONNECTING = 0;
+  /** `readyState` while messages can be sent and received. */
   static readonly OPEN = 1;
+  /** `readyState` once either end started closing; `send` then drops its data. */
   static readonly CLOSING = 2;
+  /** `readyState` after the `close` event: the connection is gone for good. */
   static readonly CLOSED = 3;
+  /** {@link WebSocket.CONNECTING} on the instance too, as the standard has it. */
   readonly CONNECTING = 0;
+  /** {@link WebSocket.OPEN} on the instance too, as the standard has it. */
   readonly OPEN = 1;
+  /** {@link WebSocket.CLOSING} on the instance too, as the standard has it. */
   readonly CLOSING = 2;
+  /** {@link WebSocket.CLOSED} on the instance too, as the standard has it. */
   readonly CLOSED = 3;
 
   #ws: WS;
@@ -120,6 +138,15 @@ export class WebSocket extends EventTarget {
   #chained = 0;
   #handlers = new Map<string, { fn: Handler; listener: EventListener }>();
 
+  /**
+   * Starts connecting at once, as the standard's constructor does; listen for `open` before
+   * sending. Throws a `SyntaxError` `DOMException` for a URL that is not `ws:`, `wss:`, `http:` or
+   * `https:`, has a fragment, or for an invalid or repeated subprotocol.
+   *
+   * @param url Where to connect; `http:` and `https:` are taken as `ws:` and `wss:`.
+   * @param protocols Subprotocols to offer, most preferred first.
+   * @param options wsdriver's own options (headers, TLS, heartbeat, …), which the standard lacks.
+   */
   constructor(url: string | URL, protocols: string | string[] = [], options?: WebSocketOptions) {
     super();
     let u: URL;

@@ -19,6 +19,7 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 /** Something with figures to expose: a {@link Server}. */
 export interface HasStats {
+  /** Current figures, read on every scrape: keep it cheap. */
   stats(): ServerStats;
 }
 
