@@ -1,0 +1,68 @@
+/**
+ * A reconnecting client resumes a recoverable topic: the server it reads from restarts while the
+ * cluster goes on publishing, and after the reconnect the client gets exactly the messages it
+ * missed (its `ResumableTopic` asks with `?since=EPOCH:OFFSET`), then live ones. Needs a Redis;
+ * starts its servers on free ports and exits 0.
+ *
+ * ```sh
+ * redis-server --port 6379 &
+ * REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/resume.ts
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parsePosition, ReconnectingClient, ResumableTopic, serve, type Server } from "../mod.ts";
+import { redisBackplane } from "../redis.ts";
+
+const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A server of the cluster: `/feed?since=EPOCH:OFFSET` resumes topic "feed" from there. */
+async function feedServer(port: number): Promise<Server> {
+  const backplane = redisBackplane({ url: redis, recoverable: ["feed"] });
+  // Listen once Redis is up: a server that cannot read the history yet answers "not recovered".
+  await new Promise<void>((resolve) => backplane.once("up", () => resolve()));
+  return await serve({ port, hostname: "127.0.0.1", backplane }, (ws) => {
+    ws.subscribe("feed", { since: parsePosition(ws.request!.query.get("since") ?? "") });
+  });
+}
+
+const publisher = await feedServer(0); // another process of the cluster, in real life
+let server = await feedServer(0);
+const port = server.port;
+
+const feed = new ResumableTopic(`ws://127.0.0.1:${port}/feed`);
+const client = new ReconnectingClient(feed.url, { minDelay: 100, maxDelay: 2000 });
+feed.attach(client);
+const got: string[] = [];
+feed.on("message", (data) => got.push(String(data)));
+feed.on("recovered", (at) => console.log(`recovered up to offset ${at?.offset}`));
+feed.on("not-recovered", () => console.log("not recovered: reload the state")); // history gone
+
+const received = (n: number) =>
+  new Promise<void>((resolve) => {
+    const check = () => {
+      if (got.length < n) return;
+      feed.off("message", check);
+      resolve();
+    };
+    feed.on("message", check);
+  });
+
+await new Promise<void>((resolve) => client.once("open", () => resolve()));
+for (const m of ["one", "two", "three"]) publisher.publish("feed", m);
+await received(3);
+await server.close(); // the client's server goes away...
+for (const m of ["four", "five"]) publisher.publish("feed", m); // ...while the cluster goes on
+server = await feedServer(port); // ...and comes back: the client resumes from offset 3
+await received(5);
+publisher.publish("feed", "six"); // live again
+await received(6);
+console.log(got.join(" "));
+// recovered up to offset 5 (on a fresh Redis)
+// one two three four five six
+
+await client.close();
+await server.close();
+await publisher.close();
