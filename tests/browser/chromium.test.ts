@@ -3,7 +3,8 @@
  * export condition names (through an import map, as a bundler would resolve it) and talks to a
  * wsdriver server on this runtime: echo, RPC both ways, and the package's ReconnectingClient
  * coming back after the server drops the connection (RPC again on the new connection; then, with
- * attempts refused meanwhile, backoff and the queue of sends made while down, delivered in order).
+ * attempts refused meanwhile, backoff and the queue of sends made while down, delivered in order),
+ * and the package's ResumableTopic resuming a recoverable topic from its last position.
  * The page and the package's files come from the same server's `fetch` handler.
  */
 
@@ -51,6 +52,7 @@ describe("the npm package in Chromium", () => {
       let rpcConnections = 0;
       let refuse = 0, refused = 0, queueConnections = 0;
       const queueReceived: string[] = [];
+      const topicSince: string[] = [];
       const server = await serve({
         port: 0,
         hostname: "127.0.0.1",
@@ -71,6 +73,25 @@ describe("the npm package in Chromium", () => {
         },
         resources: {
           "/echo": (ws) => ws.on("message", (m) => ws.send(m)),
+          "/topic": (ws) => {
+            // A recoverable topic's frames, as the backplane sends them: the first connection gets
+            // m1..m3 and is closed with 1012 (retried); m4 and m5 come meanwhile; a resume from
+            // E7:3 gets them, then "recovered", then m6 live.
+            const frame = (n: number) => `wsd1 d E7 ${n}\nm${n}`;
+            const since = ws.request!.query.get("since");
+            topicSince.push(since ?? "");
+            if (since === null) {
+              for (let n = 1; n <= 3; n++) ws.send(frame(n));
+              ws.close(1012, "restarting"); // after the frames; a code that is retried
+            } else if (since === "E7:3") {
+              ws.send(frame(4));
+              ws.send(frame(5));
+              ws.send("wsd1 r E7 5\n");
+              ws.send(frame(6));
+            } else {
+              ws.send("wsd1 n E7 5\n");
+            }
+          },
           "/queue": {
             accept: () => {
               if (refuse === 0) return;
@@ -135,6 +156,12 @@ describe("the npm package in Chromium", () => {
           log: ["closed 1006", "closed 1000"],
         });
         assert.equal(rpcConnections, 2);
+        assert.deepEqual(result.topic, {
+          got: ["m1", "m2", "m3", "m4", "m5", "m6"],
+          outcomes: ["recovered E7:5"],
+          since: "E7:6",
+        });
+        assert.deepEqual(topicSince, ["", "E7:3"], "the second attempt resumed from offset 3");
         const queue = result.queue;
         assert.equal(queue.queued, 5, "sends while disconnected were queued");
         assert.equal(queue.reply, "got before,q1,q2,q3,q4,q5", "then delivered in order");
