@@ -2,38 +2,61 @@
  * wsdriver: a WebSocket (RFC 6455) server and client for Deno, Bun and Node, built on a sans-I/O
  * protocol core.
  *
+ * This root entry is what an application needs: {@link serve} and {@link connect}, the {@link WS}
+ * socket, the {@link Server}, the error classes and every option and event type in their
+ * signatures. Everything else lives on a named subpath:
+ *
+ * | subpath              | for                                                               |
+ * | -------------------- | ----------------------------------------------------------------- |
+ * | `wsdriver/protocol`  | the sans-I/O core (frames, masking, handshake, HTTP heads, deflate) |
+ * | `wsdriver/rpc`       | request/response over a connection                                |
+ * | `wsdriver/node`      | attaching to a `node:http` server                                 |
+ * | `wsdriver/deno`      | sockets from `Deno.upgradeWebSocket` or a standard `WebSocket`    |
+ * | `wsdriver/bun`       | sockets that `Bun.serve` upgraded                                 |
+ * | `wsdriver/raw`       | the raw TCP framing (newline or length-prefixed messages)         |
+ * | `wsdriver/redis`     | the Redis backplane: topics across processes                      |
+ * | `wsdriver/browser`   | the client API over a browser's native `WebSocket`                |
+ *
  * @example
  * ```ts
  * import { connect, serve } from "@wsdriver/wsdriver";
  *
- * const server = await serve({ port: 8080 }, (ws) => {
+ * const server = await serve({ port: 0, hostname: "127.0.0.1" }, (ws) => {
  *   ws.on("message", (data) => ws.send(data));
  * });
- * const ws = connect("ws://127.0.0.1:8080");
+ * const ws = connect(server.url);
  * ws.on("open", () => ws.send("hello"));
  * ws.on("message", (data) => {
  *   console.log(data);
  *   ws.close();
- *   server.close();
  * });
+ * ws.on("close", () => server.close());
  * ```
  *
  * @module
  */
 
+// The socket.
 export {
   type ReadyState,
   type SendCallback,
   type SendData,
+  type SendOptions,
   type UpgradeRequest,
   WS,
   type WSEvents,
 } from "./src/ws.ts";
+export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";
+
+// The server.
 export {
   type AcceptHook,
+  type ClientDisconnectInfo,
   type ConnectionHandler,
-  createServer,
+  DEFAULT_RAW_IDLE_TIMEOUT,
   type NodeUpgradeRequest,
+  type RateLimitInfo,
+  type RawOptions,
   type RefusedInfo,
   type Resource,
   type ResourceOptions,
@@ -46,127 +69,40 @@ export {
 export {
   type PublishOptions,
   type SlowConsumerPolicy,
+  type SubscribeOptions,
   Topics,
   type TopicsOptions,
 } from "./src/topics.ts";
-export { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./src/heartbeat.ts";
-export { originAllowed, type OriginPolicy, Router } from "./src/router.ts";
+export type { OriginPolicy } from "./src/router.ts";
+
+// The client.
 export { connect, type ConnectOptions } from "./src/client.ts";
-export {
-  decodeRpcFrame,
-  DEFAULT_RPC_MAX_IN_FLIGHT,
-  DEFAULT_RPC_SHUTDOWN_TIMEOUT,
-  DEFAULT_RPC_TIMEOUT,
-  encodeRpcFrame,
-  isRpcMessage,
-  Rpc,
-  RPC_MAGIC,
-  RPC_VERSION,
-  type RpcConnection,
-  type RpcContext,
-  type RpcData,
-  RpcError,
-  type RpcErrorCode,
-  type RpcEvents,
-  type RpcFrame,
-  RpcKind,
-  type RpcOptions,
-  RpcPayloadType,
-  type RpcReply,
-  type RpcRequestOptions,
-  type RpcResponder,
-  type RpcSendData,
-  type RpcShutdownOptions,
-  type RpcState,
-} from "./src/rpc.ts";
-export { fromWebSocket, type FromWebSocketOptions } from "./src/adapters/websocket.ts";
-export {
-  type BunServerWebSocket,
-  bunWebSocket,
-  type BunWebSocketHandlers,
-} from "./src/adapters/bun.ts";
-export { HandshakeError, ProtocolError, StateError, TimeoutError, WSError } from "./src/errors.ts";
-export { Emitter, type EventMap, type Listener } from "./src/emitter.ts";
+
+// Options shared by both ends.
+export type { HeadersInput } from "./src/protocol/headers.ts";
+export type { HeartbeatOptions } from "./src/heartbeat.ts";
+export type { DeflateOptions } from "./src/protocol/deflate.ts";
+export type { RawFraming } from "./src/protocol/raw.ts";
+export type { Side } from "./src/protocol/protocol.ts";
 export type { ClientTls, ServerTls } from "./src/transport/conn.ts";
-export { currentRuntime, type Runtime } from "./src/transport/runtime.ts";
+export { CloseCode } from "./src/protocol/close.ts";
 
+// Errors.
 export {
-  CloseCode,
-  encodeClosePayload,
-  isValidCloseCode,
-  parseClosePayload,
-} from "./src/protocol/close.ts";
-export {
-  encodeFrame,
-  type EncodeOptions,
-  FrameParser,
-  type FrameSink,
-  Opcode,
-  randomMask,
-} from "./src/protocol/frame.ts";
-export { applyMask } from "./src/protocol/mask.ts";
-export {
-  acceptDeflateResponse,
-  CONTEXT_TAKEOVER,
-  type DeflateOptions,
-  type DeflateParams,
-  type Extension,
-  negotiateDeflate,
-  offerDeflate,
-  parseExtensions,
-  PerMessageDeflate,
-} from "./src/protocol/deflate.ts";
-export { isValidUtf8, Utf8Validator } from "./src/protocol/utf8.ts";
-export {
-  DEFAULT_MAX_PAYLOAD,
-  Protocol,
-  type ProtocolHandler,
-  type ProtocolOptions,
-  type ProtocolState,
-  type Side,
-} from "./src/protocol/protocol.ts";
-export {
-  acceptKey,
-  checkClientRequest,
-  checkServerResponse,
-  encodeAcceptResponse,
-  encodeClientRequest,
-  generateKey,
-  selectProtocol,
-} from "./src/protocol/handshake.ts";
-export {
-  encodeResponse,
-  HeadReader,
-  parseRequestHead,
-  parseResponseHead,
-} from "./src/protocol/http.ts";
-// Issue 11 (hardening, server side): option checking and application-callback errors.
-export { CallbackError, InvalidOptionError, type WSErrorCode } from "./src/errors.ts";
-export { DEFAULT_RAW_IDLE_TIMEOUT } from "./src/server.ts";
+  CallbackError,
+  HandshakeError,
+  InvalidOptionError,
+  ProtocolError,
+  ProxyError,
+  ReconnectError,
+  StateError,
+  TimeoutError,
+  WS_ERROR_CODES,
+  WSError,
+  type WSErrorCode,
+} from "./src/errors.ts";
 
-// Issue 13: topics across processes (the backplane core; the Redis one is in ./redis.ts).
-export {
-  Backplane,
-  type BackplaneEvents,
-  type BackplaneOptions,
-  type BackplaneStats,
-  type GapInfo,
-  type History,
-  type RecoverablePolicy,
-  type RecoveryInfo,
-} from "./src/backplane/backplane.ts";
-export {
-  formatPosition,
-  parsePosition,
-  parseTopicFrame,
-  type StreamPosition,
-  TOPIC_FRAME_PREFIX,
-  type TopicFrame,
-} from "./src/backplane/position.ts";
-export type { SubscribeOptions } from "./src/topics.ts";
-
-// Issue 14 (h14client): the reconnecting client, the standard WebSocket class and streams.
-export { ReconnectError } from "./src/errors.ts";
+// Reconnecting, the standard WebSocket class, streams.
 export {
   backoffDelay,
   DEFAULT_MAX_DELAY,
@@ -211,13 +147,28 @@ export {
   type WebSocketStreamOpen,
   type WebSocketStreamOptions,
 } from "./src/client/stream.ts";
-export type { SendOptions } from "./src/ws.ts";
 
-// Issue 14 (proxies, redirects, unix sockets, browsers): the proxy error class. The browser entry
-// point is browser.ts.
-export { ProxyError } from "./src/errors.ts";
+// Topics across processes (the Redis backplane itself is on `wsdriver/redis`).
+export { Backplane } from "./src/backplane/backplane.ts";
+export type {
+  BackplaneEvents,
+  BackplaneOptions,
+  BackplaneStats,
+  GapInfo,
+  History,
+  RecoverablePolicy,
+  RecoveryInfo,
+} from "./src/backplane/types.ts";
+export {
+  formatPosition,
+  parsePosition,
+  parseTopicFrame,
+  type StreamPosition,
+  TOPIC_FRAME_PREFIX,
+  type TopicFrame,
+} from "./src/backplane/position.ts";
 
-// Issue 16: stats, Prometheus metrics, lifecycle events and limits.
+// Operations: stats, Prometheus metrics, limits.
 export {
   type RateLimitKind,
   type ResourceStats,
@@ -231,7 +182,6 @@ export {
   prometheusText,
 } from "./src/ops/metrics.ts";
 export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
-export type { ClientDisconnectInfo, RateLimitInfo } from "./src/server.ts";
 
 // Issue 14 (h14glue): resuming a recoverable topic from a reconnecting client.
 export {

@@ -60,6 +60,9 @@ export interface SoakResult {
   };
   final: { fds: number; heapUsed: number; rss: number; clients: number };
   deliveries: number;
+  /** Server-side `close` events by code, and `error` events by error code, over the whole run. */
+  serverCloses: Record<string, number>;
+  serverErrors: Record<string, number>;
   /** Seconds until every bulk connection was open (the measured load starts then). */
   rampS: number;
   /** CPU during the measured load, % of one core (the machine has `cores` of them). */
@@ -74,6 +77,12 @@ export interface SoakResult {
 }
 
 export const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/** `{ a: 1, b: 2 }` as `a × 1, b × 2` (most first); `-` for none or unknown. */
+function table(t: Record<string, number> | undefined): string {
+  const e = Object.entries(t ?? {}).sort((a, b) => b[1] - a[1]);
+  return e.length === 0 ? "-" : e.map(([k, n]) => `${k} × ${n}`).join(", ");
+}
 
 /** SOAK.md for `results`, one column per runtime. */
 export function render(results: SoakResult[]): string {
@@ -100,6 +109,12 @@ export function render(results: SoakResult[]): string {
       (r) => `${r.params.heartbeatMs} ms / ${r.params.publishMs} ms`,
     ),
     line("dropped by heartbeat (mute clients)", (r) => String(r.bulk.droppedMute)),
+    line(
+      "healthy clients dropped by the server",
+      (r) => String(r.bulk.unexpectedCloses + r.probe.unexpectedCloses),
+    ),
+    line("server: closes by code", (r) => table(r.serverCloses)),
+    line("server: errors by code", (r) => table(r.serverErrors)),
     line(
       "broadcast deliveries (server / received)",
       (r) => `${r.deliveries} / ${r.bulk.broadcasts}`,

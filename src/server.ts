@@ -9,6 +9,7 @@ import { now } from "./clock.ts";
 import { Emitter, logUnhandled } from "./emitter.ts";
 import { InvalidOptionError } from "./errors.ts";
 import { checkCloseArgs, checkObject, checkServeOptions } from "./options.ts";
+import type { HeadersInput } from "./protocol/headers.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, Sweeper } from "./heartbeat.ts";
 import { CloseCode } from "./protocol/close.ts";
 import type { DeflateOptions } from "./protocol/deflate.ts";
@@ -36,6 +37,7 @@ import { defaultTransport } from "./transport/runtime.ts";
 import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
 import { type SendData, type UpgradeRequest, WS } from "./ws.ts";
 import type { ResourceStats, TrafficStats } from "./ops/stats.ts";
+import { installInspect } from "./inspect.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -46,7 +48,9 @@ export interface UpgradeInfo extends UpgradeRequest {
   url: string;
   /** Subprotocols the client offered. */
   protocols: string[];
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
 }
 
@@ -71,7 +75,7 @@ export interface ResourceOptions<Data> {
   /** Largest message accepted, in bytes (default 64 MiB); over it: close 1009. */
   maxPayload?: number;
   /** Extra headers for the `101 Switching Protocols` answer. */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
   /** Admission hook (after the server-wide one). */
   accept?: AcceptHook<Data>;
   /** Accept permessage-deflate (RFC 7692), with these options if an object (default off). */
@@ -80,6 +84,7 @@ export interface ResourceOptions<Data> {
 
 /** A resource: its handler and options. */
 export interface Resource<Data> extends ResourceOptions<Data> {
+  /** Called for every accepted connection. */
   handler: ConnectionHandler<Data>;
 }
 
@@ -179,9 +184,13 @@ export const DEFAULT_RAW_IDLE_TIMEOUT = 120_000;
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
+  /** Request method. */
   method?: string;
+  /** Request target (path and query). */
   url?: string;
+  /** HTTP version, e.g. `1.1`. */
   httpVersion?: string;
+  /** Header names and values, alternating. */
   rawHeaders?: string[];
 }
 
@@ -196,7 +205,9 @@ export interface RefusedInfo {
   reason: string;
   /** Request path, or `""` if the request head never arrived. */
   path: string;
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
 }
 
@@ -567,6 +578,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     return this.#closing;
   }
 }
+
+installInspect(Server, "Server", (s) => ({ url: s.url, clients: s.clients.size }));
 
 /**
  * Creates a server that does not listen by itself: feed it upgrades from an existing HTTP server

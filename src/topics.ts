@@ -73,13 +73,16 @@ const encoder = new TextEncoder();
 export class Topics {
   #topics = new Map<string, Set<WS>>();
   #bridge: TopicsBridge | undefined;
+  /** What `publish` does with a slow subscriber. */
   readonly slowConsumer: SlowConsumerPolicy;
+  /** Close code when `slowConsumer` is `"close"`. */
   readonly slowConsumerCode: 1008 | 1013;
   /** Times `publish` skipped or closed a subscriber over its high-water mark. */
   slowConsumerDrops = 0;
   /** @internal Told of each subscriber skipped or closed for being slow (the server's `slow`). */
   _onSlow: ((ws: WS, topic: string) => void) | undefined;
 
+  /** An empty registry. */
   constructor(options: TopicsOptions = {}) {
     this.slowConsumer = options.slowConsumer ?? "drop";
     this.slowConsumerCode = options.slowConsumerCode ?? 1013;

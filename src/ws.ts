@@ -30,6 +30,7 @@ import type { Conn, ConnHandlers } from "./transport/conn.ts";
 import { messages } from "./stream.ts";
 import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
 import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
+import { installInspect } from "./inspect.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -447,9 +448,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
-    } else if (options !== undefined && (options === null || typeof options !== "object")) {
+    } else if (options !== undefined) {
       // Neither options nor a callback: reported as the callback it was most likely meant to be.
-      checkCallback(options);
+      if (options === null || typeof options !== "object") checkCallback(options);
+      const compress = options.compress;
+      if (compress !== undefined && typeof compress !== "boolean") {
+        throw new InvalidOptionError("compress", "a boolean", compress);
+      }
     }
     if (callback !== undefined && typeof callback !== "function") checkCallback(callback);
     if (typeof data === "string") this.sendText(data, callback, options);
@@ -1016,6 +1021,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("close", code, reason, clean);
   }
 }
+
+installInspect(WS, "WS", (ws) => ({
+  readyState: ws.readyState,
+  url: ws.url,
+  protocol: ws.protocol,
+  bufferedAmount: ws.bufferedAmount,
+}));
 
 /**
  * A socket's protocol events, forwarded to it: one small object per socket instead of a closure

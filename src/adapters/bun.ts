@@ -12,24 +12,39 @@ const SERVER: WSConfig<never> = { side: "server" };
 
 /** The slice of Bun's `ServerWebSocket` used here, typed locally (no Bun types needed). */
 export interface BunServerWebSocket<Data> {
+  /** Application data given to `server.upgrade`. */
   data: Data;
+  /** The peer's IP address. */
   readonly remoteAddress: string;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Sends a message; returns bytes sent, -1 on backpressure, 0 if dropped. */
   send(data: string | Uint8Array): number;
+  /** Sends a ping. */
   ping(data?: string | Uint8Array): number;
+  /** Sends a pong. */
   pong(data?: string | Uint8Array): number;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** Drops the connection at once. */
   terminate(): void;
+  /** Bytes queued and not yet written. */
   getBufferedAmount?(): number;
 }
 
 /** The `websocket` handlers object that `Bun.serve` takes. */
 export interface BunWebSocketHandlers<Data> {
+  /** A socket was upgraded. */
   open(ws: BunServerWebSocket<Data>): void;
+  /** A message arrived. */
   message(ws: BunServerWebSocket<Data>, message: string | Uint8Array): void;
+  /** The socket closed. */
   close(ws: BunServerWebSocket<Data>, code: number, reason: string): void;
+  /** The socket can take more data. */
   drain(ws: BunServerWebSocket<Data>): void;
+  /** A ping arrived. */
   ping(ws: BunServerWebSocket<Data>, data: Uint8Array): void;
+  /** A pong arrived. */
   pong(ws: BunServerWebSocket<Data>, data: Uint8Array): void;
 }
 

@@ -16,6 +16,7 @@ export interface FromWebSocketOptions<Data> {
   data?: Data;
   /** The peer's address, e.g. from `Deno.serve`'s `info.remoteAddr`. */
   remoteAddress?: string;
+  /** The peer's port. */
   remotePort?: number;
 }
 

@@ -18,104 +18,13 @@ import {
   ORIGIN_BYTES,
 } from "./envelope.ts";
 import { type StreamPosition, topicFrameHeader, withHeader } from "./position.ts";
-
-/** Which topics keep a history that subscribers can resume from: names, or a predicate. */
-export type RecoverablePolicy = readonly string[] | ((topic: string) => boolean);
-
-/** Options every backplane takes. */
-export interface BackplaneOptions {
-  /**
-   * Topics whose messages are also kept in a bounded history, so that a subscriber that comes back
-   * with `ws.subscribe(topic, { since })` is first sent what it missed (default none). Their
-   * subscribers get every message with a position header (see {@link parseTopicFrame}).
-   */
-  recoverable?: RecoverablePolicy;
-  /**
-   * Close the local subscribers of a topic with 1013 (try again later) when messages of it were
-   * lost (a sequence gap, or an outage of the backplane), so that their clients reconnect and
-   * reload (default `false`: the `gap` event only).
-   */
-  closeOnGap?: boolean;
-  /** Most missed messages sent to one resuming subscriber; more is "not recovered" (default 10000). */
-  maxReplay?: number;
-}
-
-/** Messages of a topic were lost between processes. */
-export interface GapInfo {
-  topic: string;
-  /** `"sequence"`: an origin's sequence skipped; `"outage"`: the backplane was unreachable. */
-  cause: "sequence" | "outage";
-  /** The origin whose messages were lost (`""` for an outage: anyone's). */
-  origin: string;
-  /** How many were lost, if known. */
-  missed: number | undefined;
-}
-
-/** The outcome of a resume (`ws.subscribe(topic, { since })`). */
-export interface RecoveryInfo {
-  topic: string;
-  ws: WS;
-  /** True if every missed message was sent; false if the client was told "not recovered". */
-  recovered: boolean;
-  /** Messages sent from the history. */
-  replayed: number;
-}
-
-/** Events of a {@link Backplane}. */
-export type BackplaneEvents = {
-  /** Connected (again); every live topic is subscribed again. */
-  up: [];
-  /** Unreachable: local delivery goes on, remote messages are lost until `up`. */
-  down: [error: Error | undefined];
-  /** Messages were lost (see {@link GapInfo}). */
-  gap: [info: GapInfo];
-  /** A resume finished. */
-  recovery: [info: RecoveryInfo];
-  /** Something failed that did not stop the backplane (a command, a malformed message). */
-  error: [error: unknown];
-};
-
-/** Where a backplane is; plain values, cheap to read (e.g. for metrics). */
-export interface BackplaneStats {
-  /** `"connecting"` (never up yet), `"up"`, `"down"` or `"closed"`. */
-  state: "connecting" | "up" | "down" | "closed";
-  /** Times it went down. */
-  outages: number;
-  /** Messages published by this process. */
-  published: number;
-  /** Published while down: delivered locally only. */
-  unsent: number;
-  /** Envelopes received from the medium (this process's own echoes included). */
-  received: number;
-  /** Received envelopes that did not decode (another version, garbage). */
-  invalid: number;
-  /** Envelopes dropped as already seen (a sequence that went back). */
-  duplicates: number;
-  /** Gaps reported, and the messages known lost in them. */
-  gaps: number;
-  missed: number;
-  /** Bytes of envelopes sent and received. */
-  bytesOut: number;
-  bytesIn: number;
-  /** Topics subscribed on the medium now, and subscribe/unsubscribe commands sent. */
-  channels: number;
-  subscribeCommands: number;
-  /** Resumes that sent every missed message, and those told "not recovered". */
-  recovered: number;
-  notRecovered: number;
-  /** Commands that failed (each lost at most its own message). */
-  errors: number;
-}
-
-/** What a medium returns for a recoverable topic's history. */
-export interface History {
-  /** The topic's epoch, `""` if it has no history at all. */
-  epoch: string;
-  /** The offset of its latest message (0 if none). */
-  offset: number;
-  /** Envelopes after the asked offset, oldest first (at most the asked count). */
-  entries: Uint8Array[];
-}
+import type {
+  BackplaneEvents,
+  BackplaneOptions,
+  BackplaneStats,
+  GapInfo,
+  History,
+} from "./types.ts";
 
 interface Resume {
   ws: WS;
@@ -125,6 +34,12 @@ interface Resume {
   /** More than that arrived: the client is told "not recovered". */
   overflow: boolean;
   cancelled: boolean;
+  /**
+   * Set once the history was sent: the position sent up to. The history reply and the live
+   * messages come on different connections, so live ones up to it may still be on their way: the
+   * socket joins the topic when the live stream passes it.
+   */
+  sent: StreamPosition | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -181,6 +96,8 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
   #flushQueued = false;
   #outSequence = new Map<string, number>();
   #inSequence = new Map<string, Map<string, number>>();
+  /** The last offset delivered per recoverable topic: Redis orders them, so a lower one repeats. */
+  #delivered = new Map<string, { epoch: string; offset: number }>();
   #resumes = new Map<string, Set<Resume>>();
   /** Sockets to skip when a recoverable topic's own message comes back, by `sequence:topic`. */
   #excepts = new Map<string, WS>();
@@ -268,6 +185,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       for (const topic of remove) {
         this.#active.delete(topic);
         this.#inSequence.delete(topic);
+        this.#delivered.delete(topic);
       }
       this.#command(this._unsubscribe(remove));
     }
@@ -351,18 +269,33 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       topics.publish(env.topic, data, { local: true });
       return;
     }
+    const last = this.#delivered.get(env.topic);
+    if (last !== undefined && last.epoch === env.epoch && env.offset <= last.offset) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.#delivered.set(env.topic, { epoch: env.epoch, offset: env.offset });
     const framed = withHeader(topicFrameHeader("d", env), data);
     const resumes = this.#resumes.get(env.topic);
+    let caughtUp: Resume[] | undefined;
     if (resumes) {
-      for (const r of resumes) {
-        if (r.live.length < this.#maxReplay) r.live.push({ offset: env.offset, framed });
-        else r.overflow = true;
+      for (const r of [...resumes]) {
+        const sent = r.sent;
+        if (sent === undefined) {
+          if (r.live.length < this.#maxReplay) r.live.push({ offset: env.offset, framed });
+          else r.overflow = true;
+        } else if (env.epoch !== sent.epoch || env.offset > sent.offset) {
+          this.#finish(env.topic, r, true); // joins: this message reaches it with the others
+        } else if (env.offset === sent.offset) {
+          (caughtUp ??= []).push(r); // already sent: joins after it
+        }
       }
     }
     const key = `${env.sequence}:${env.topic}`;
     const except = own ? this.#excepts.get(key) : undefined;
     if (except) this.#excepts.delete(key);
     topics.publish(env.topic, framed, { except, local: true });
+    if (caughtUp) { for (const r of caughtUp) this.#finish(env.topic, r, true); }
   }
 
   /** Checks an origin's sequence on a topic: reports a gap, drops what was already seen. */
@@ -433,23 +366,47 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
 
   /** @internal `ws.subscribe(topic, { since })`: replays what it missed, then joins live. */
   resume(topic: string, ws: WS, since: StreamPosition): void {
-    const r: Resume = { ws, since, live: [], overflow: false, cancelled: false };
+    const r: Resume = {
+      ws,
+      since,
+      live: [],
+      overflow: false,
+      cancelled: false,
+      sent: undefined,
+    };
     let set = this.#resumes.get(topic);
     if (!set) this.#resumes.set(topic, set = new Set());
     set.add(r);
     this.ref(topic);
     this.#flush();
-    this.#recover(topic, r).finally(() => {
-      set.delete(r);
-      if (set.size === 0 && this.#resumes.get(topic) === set) this.#resumes.delete(topic);
-      this.unref(topic);
+    this.#recover(topic, r).catch((err) => {
+      this.#failed(err);
+      this.#finish(topic, r, false);
     });
+  }
+
+  /** Ends a resume: the socket joins the topic (if still open and subscribed) or not. */
+  #finish(topic: string, r: Resume, join: boolean): void {
+    const set = this.#resumes.get(topic);
+    if (!set?.delete(r)) return;
+    if (set.size === 0) this.#resumes.delete(topic);
+    const ws = r.ws;
+    if (join && !r.cancelled && ws.readyState === "open" && ws.isSubscribed(topic)) {
+      this.#topics!._add(topic, ws);
+    }
+    this.unref(topic);
   }
 
   /** @internal The socket left the topic (or closed) before its resume finished. */
   cancel(topic: string, ws: WS): void {
     const set = this.#resumes.get(topic);
-    if (set) { for (const r of set) if (r.ws === ws) r.cancelled = true; }
+    if (!set) return;
+    for (const r of [...set]) {
+      if (r.ws !== ws) continue;
+      r.cancelled = true;
+      // Waiting for the live stream only: nothing more to do.
+      if (r.sent !== undefined) this.#finish(topic, r, false);
+    }
   }
 
   async #recover(topic: string, r: Resume): Promise<void> {
@@ -462,7 +419,9 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       this.#failed(err);
     }
     const { ws, since } = r;
-    if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) return;
+    if (r.cancelled || ws.readyState !== "open" || !ws.isSubscribed(topic)) {
+      return this.#finish(topic, r, false);
+    }
     const entries = history?.entries ?? [];
     // Offsets are consecutive: the history covers the gap exactly if it holds all of them.
     const recovered = history !== undefined && !r.overflow && history.epoch === since.epoch &&
@@ -471,12 +430,13 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     const at = history && history.epoch !== ""
       ? { epoch: history.epoch, offset: history.offset }
       : undefined;
-    let replayed = 0;
+    let replayed = 0, sent = 0;
     try {
       if (recovered) {
         for (const bytes of entries) {
           const env = decodeEnvelope(bytes);
           if (env === undefined) continue;
+          sent = env.offset;
           const data = env.isText ? decoder.decode(env.payload) : env.payload;
           ws.send(withHeader(topicFrameHeader("d", env), data));
           replayed++;
@@ -485,15 +445,32 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
       } else {
         ws.sendText(topicFrameHeader("n", at));
       }
-      const seen = at?.offset ?? 0;
+      let seen = Math.max(at?.offset ?? 0, sent);
       // After an overflow the client reloads anyway: live messages resume from the next one.
-      if (!r.overflow) { for (const m of r.live) if (m.offset > seen) ws.send(m.framed); }
+      if (!r.overflow) {
+        for (const m of r.live) {
+          if (m.offset > seen) {
+            ws.send(m.framed);
+            seen = m.offset;
+          }
+        }
+      }
+      r.sent = at === undefined ? undefined : { epoch: at.epoch, offset: seen };
     } catch {
-      return; // closed meanwhile
+      return this.#finish(topic, r, false); // closed meanwhile
     }
+    r.live = [];
     if (recovered) this.stats.recovered++;
     else this.stats.notRecovered++;
-    this.#topics!._add(topic, ws);
     this.emit("recovery", { topic, ws, recovered, replayed });
+    // Joins now if the live stream is already past what was sent, else with its next message.
+    const live = this.#delivered.get(topic);
+    const sentTo = r.sent;
+    if (
+      sentTo === undefined || r.overflow ||
+      (live !== undefined && live.epoch === sentTo.epoch && live.offset >= sentTo.offset)
+    ) {
+      this.#finish(topic, r, true);
+    }
   }
 }

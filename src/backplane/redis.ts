@@ -9,7 +9,8 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { createClient, RESP_TYPES } from "@redis/client";
-import { Backplane, type BackplaneOptions, type History } from "./backplane.ts";
+import { Backplane } from "./backplane.ts";
+import type { BackplaneOptions, History } from "./types.ts";
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions extends BackplaneOptions {
@@ -132,6 +133,13 @@ export class RedisBackplane extends Backplane {
     };
     this.#pub = createClient(clientOptions);
     this.#sub = createClient(clientOptions);
+    // Loaded before anything else is sent on a (new) connection, so that no EVALSHA meets a Redis
+    // without the script: a NOSCRIPT retry would run after later publishes and reorder them.
+    this.#pub.on("ready", () => {
+      for (const script of [PUBLISH_SCRIPT, HISTORY_SCRIPT]) {
+        this.#pub.sendCommand(["SCRIPT", "LOAD", script]).catch((err) => this._error(err));
+      }
+    });
     for (const client of [this.#pub, this.#sub]) {
       client.on("ready", () => this.#state());
       client.on("end", () => this.#state());
@@ -216,7 +224,7 @@ export class RedisBackplane extends Backplane {
     await Promise.all([this.#pub, this.#sub].map((c) => c.isOpen ? c.close() : c.destroy()));
   }
 
-  /** Runs a script by its digest, loading it with EVAL the first time a Redis sees it. */
+  /** Runs a script by its digest; with EVAL if the Redis lost it (`SCRIPT FLUSH`). */
   async #script(script: string, sha: string, keys: string[], args: Arg[]): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...args.map(buf)];
     const options = { typeMapping: BUFFERS };

@@ -13,6 +13,8 @@ import { ReconnectingClient, type ReconnectOptions } from "./reconnecting.ts";
 export interface ReconnectCliOptions {
   /** Send every message back instead of printing it. */
   echo: boolean;
+  /** After input ended and every line went out, keep printing this many ms (default 0). */
+  wait?: number;
 }
 
 /**
@@ -59,8 +61,12 @@ export function runReconnecting(
    * Once input has ended and the queue went out, close: the close frame follows the lines, so the
    * server reads them all before it.
    */
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
   function finishIfDone(): void {
-    if (inputEnded && client.readyState === "open" && client.queuedMessages === 0) client.close();
+    if (!inputEnded || client.readyState !== "open" || client.queuedMessages !== 0) return;
+    const wait = cli.wait ?? 0;
+    if (wait <= 0) return void client.close();
+    closeTimer ??= setTimeout(() => client.close(), wait);
   }
 
   if (!cli.echo) {
@@ -80,6 +86,7 @@ export function runReconnecting(
 
   return new Promise((resolve) => {
     client.on("close", (code, reason) => {
+      clearTimeout(closeTimer);
       process.stderr.write(`closed ${code}${reason ? ` ${reason}` : ""}\n`, () => {
         resolve(gaveUp ? 1 : 0);
       });

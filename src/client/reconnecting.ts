@@ -41,9 +41,9 @@ export interface ReconnectOptions
  * ```
  */
 export class ReconnectingClient extends ReconnectingSocket {
-  /** Throws a TypeError at once for a URL (not a provider) that is not `ws:` or `wss:`. */
+  /** Throws a TypeError at once for a URL (not a provider) that is not `ws:`, `wss:` or `ws+unix:`. */
   constructor(url: Provider<string | URL>, options: ReconnectOptions = {}) {
-    if (typeof url !== "function" && !/^wss?:$/.test(new URL(url).protocol)) {
+    if (typeof url !== "function" && !/^(wss?|ws\+unix):$/.test(new URL(url).protocol)) {
       throw new TypeError(`not a WebSocket URL: ${url}`);
     }
     super(url, {

@@ -38,7 +38,9 @@ export interface ResumableTopicOptions {
 
 /** What {@link ResumableTopic.attach} listens to: a `ReconnectingClient`, a `WS`. */
 export interface MessageSource {
+  /** Adds a listener for the connection's messages. */
   on(event: "message", listener: (data: string | Uint8Array, isBinary: boolean) => void): unknown;
+  /** Removes it. */
   off(event: "message", listener: (data: string | Uint8Array, isBinary: boolean) => void): unknown;
 }
 
@@ -64,6 +66,10 @@ export class ResumableTopic extends Emitter<ResumableTopicEvents> {
   #position: StreamPosition | undefined;
   #duplicates = 0;
 
+  /**
+   * `url` is the topic's URL without the position (a value, or a function asked before each
+   * attempt). Throws a TypeError for a `param` that is not a plain query parameter name.
+   */
   constructor(url: Provider<string | URL>, options: ResumableTopicOptions = {}) {
     super();
     this.#base = url;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BackplaneStats } from "../backplane/backplane.ts";
+import type { BackplaneStats } from "../backplane/types.ts";
 
 /**
  * Messages and bytes, each way.

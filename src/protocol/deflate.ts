@@ -13,8 +13,8 @@
  * @module
  */
 
-import * as zlib from "node:zlib";
 import { ProtocolError } from "../errors.ts";
+import { platform } from "../platform/platform.ts";
 
 /** Options for permessage-deflate, on a server, a resource or a client. */
 export interface DeflateOptions {
@@ -36,9 +36,13 @@ export interface DeflateOptions {
 
 /** What both ends agreed on. */
 export interface DeflateParams {
+  /** The server sends each message with a fresh context. */
   serverNoContextTakeover: boolean;
+  /** The client sends each message with a fresh context. */
   clientNoContextTakeover: boolean;
+  /** LZ77 window size, in bits, of what the server sends (8-15). */
   serverMaxWindowBits: number;
+  /** LZ77 window size, in bits, of what the client sends (8-15). */
   clientMaxWindowBits: number;
 }
 
@@ -46,20 +50,24 @@ export interface DeflateParams {
  * True if this runtime's `node:zlib` honours a preset dictionary for raw inflate, which context
  * takeover needs here (Deno's does not). Without it, a server grants only offers without context
  * takeover (it may always add both `no_context_takeover` parameters) and a client asks for them.
- * Probed with a message that was compressed against its own text as the dictionary.
+ * Probed on first use with a message that was compressed against its own text as the dictionary.
  */
-export const CONTEXT_TAKEOVER: boolean = (() => {
-  const probe = "wsdriver-probe-dictionary";
-  try {
-    const out = zlib.inflateRawSync(new Uint8Array([42, 199, 37, 1, 0, 0, 0, 255, 255]), {
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      dictionary: new TextEncoder().encode(probe),
-    });
-    return new TextDecoder().decode(out) === probe;
-  } catch {
-    return false;
-  }
-})();
+export function contextTakeover(): boolean {
+  return takeover ??= (() => {
+    const probe = "wsdriver-probe-dictionary";
+    try {
+      const out = platform().inflateRaw(new Uint8Array([42, 199, 37, 1, 0, 0, 0, 255, 255]), {
+        windowBits: 15,
+        dictionary: new TextEncoder().encode(probe),
+        maxOutputLength: 1024,
+      });
+      return new TextDecoder().decode(out) === probe;
+    } catch {
+      return false;
+    }
+  })();
+}
+let takeover: boolean | undefined;
 
 /** The extension's name in `Sec-WebSocket-Extensions`. */
 export const EXTENSION_NAME = "permessage-deflate";
@@ -68,11 +76,14 @@ export const DEFAULT_THRESHOLD = 1024;
 /** What RFC 7692 §7.2.1 strips from every compressed message and §7.2.2 puts back. */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
-type Param = [name: string, value: string | true];
+/** An extension parameter: its name, and its value or `true` when it has none. */
+export type ExtensionParam = [name: string, value: string | true];
 /** One extension of a `Sec-WebSocket-Extensions` header: its name and parameters, in order. */
 export interface Extension {
+  /** Extension token, e.g. `permessage-deflate`. */
   name: string;
-  params: Param[];
+  /** Its parameters in order. */
+  params: ExtensionParam[];
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -116,7 +127,7 @@ export function parseExtensions(header: string): Extension[] | undefined {
     const name = item[0].trim();
     if (name === "" && item.length === 1) continue; // empty list element, allowed by #rule
     if (!TOKEN.test(name)) return undefined;
-    const params: Param[] = [];
+    const params: ExtensionParam[] = [];
     for (const p of item.slice(1)) {
       const eq = p.indexOf("=");
       const key = (eq < 0 ? p : p.slice(0, eq)).trim();
@@ -144,7 +155,10 @@ function windowBits(value: string | true): number | undefined {
  * Validates one offer's (or the response's) parameters: known names, each at most once, values as
  * the RFC allows them. `client_max_window_bits` may come without a value in an offer.
  */
-function readParams(params: Param[], inOffer: boolean): Map<string, string | true> | undefined {
+function readParams(
+  params: ExtensionParam[],
+  inOffer: boolean,
+): Map<string, string | true> | undefined {
   const seen = new Map<string, string | true>();
   for (const [name, value] of params) {
     if (seen.has(name)) return undefined;
@@ -210,10 +224,10 @@ export function negotiateDeflate(
     const params: DeflateParams = {
       serverNoContextTakeover: p.has("server_no_context_takeover") ||
         !!options.serverNoContextTakeover ||
-        !CONTEXT_TAKEOVER,
+        !contextTakeover(),
       clientNoContextTakeover: p.has("client_no_context_takeover") ||
         !!options.clientNoContextTakeover ||
-        !CONTEXT_TAKEOVER,
+        !contextTakeover(),
       serverMaxWindowBits: serverBits,
       clientMaxWindowBits: clientBits,
     };
@@ -239,8 +253,12 @@ export function negotiateDeflate(
  */
 export function offerDeflate(options: DeflateOptions): string {
   let offer = EXTENSION_NAME;
-  if (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; server_no_context_takeover";
-  if (options.clientNoContextTakeover || !CONTEXT_TAKEOVER) offer += "; client_no_context_takeover";
+  if (options.serverNoContextTakeover || !contextTakeover()) {
+    offer += "; server_no_context_takeover";
+  }
+  if (options.clientNoContextTakeover || !contextTakeover()) {
+    offer += "; client_no_context_takeover";
+  }
   if (options.serverMaxWindowBits !== undefined) {
     offer += `; server_max_window_bits=${clampBits(options.serverMaxWindowBits)}`;
   }
@@ -280,7 +298,7 @@ export function acceptDeflateResponse(
     return "server_max_window_bits is larger than offered";
   }
   if (
-    (options.serverNoContextTakeover || !CONTEXT_TAKEOVER) && !p.has("server_no_context_takeover")
+    (options.serverNoContextTakeover || !contextTakeover()) && !p.has("server_no_context_takeover")
   ) {
     return "server_no_context_takeover was requested but not granted";
   }
@@ -297,7 +315,7 @@ export function acceptDeflateResponse(
     serverNoContextTakeover: p.has("server_no_context_takeover"),
     clientNoContextTakeover: p.has("client_no_context_takeover") ||
       !!options.clientNoContextTakeover ||
-      !CONTEXT_TAKEOVER,
+      !contextTakeover(),
     serverMaxWindowBits: serverBits,
     clientMaxWindowBits: clientBits,
   };
@@ -327,6 +345,7 @@ const MAX_WINDOW = 1 << 15;
  * ```
  */
 export class PerMessageDeflate {
+  /** The negotiated parameters. */
   readonly params: DeflateParams;
   /** Messages shorter than this go uncompressed. */
   readonly threshold: number;
@@ -338,6 +357,7 @@ export class PerMessageDeflate {
   #outWindow: Uint8Array | undefined;
   #inWindow: Uint8Array | undefined;
 
+  /** Compression for one connection's side with the negotiated parameters. */
   constructor(params: DeflateParams, side: "server" | "client", options: DeflateOptions) {
     this.params = params;
     const server = side === "server";
@@ -366,11 +386,10 @@ export class PerMessageDeflate {
 
   /** Compresses one message's payload; the result is what goes on the wire (RSV1 set). */
   compress(data: Uint8Array): Uint8Array {
-    const out = zlib.deflateRawSync(data, {
+    const out = platform().deflateRaw(data, {
       level: this.#level,
       memLevel: this.#memLevel,
       windowBits: this.#outBits,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
       dictionary: this.#outTakeover ? this.#outWindow : undefined,
     });
     if (this.#outTakeover) this.#outWindow = slide(this.#outWindow, data, 1 << this.#outBits);
@@ -391,9 +410,8 @@ export class PerMessageDeflate {
     input.set(TAIL, data.length);
     let out: Uint8Array;
     try {
-      out = zlib.inflateRawSync(input, {
+      out = platform().inflateRaw(input, {
         windowBits: 15,
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
         dictionary: this.#inTakeover ? this.#inWindow : undefined,
         maxOutputLength: Math.max(1, maxSize),
       });

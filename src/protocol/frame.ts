@@ -66,6 +66,7 @@ export class FrameParser {
   #key: Uint8Array = NO_BYTES;
   #keyOffset = 0;
 
+  /** Delivers frames to `sink`; with `requireMask`, unmasked frames are a protocol error (server side). */
   constructor(sink: FrameSink, options: { requireMask: boolean }) {
     this.#sink = sink;
     this.#requireMask = options.requireMask;

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { HandshakeError } from "../errors.ts";
+import { platform } from "../platform/platform.ts";
 import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
+import type { HeadersInput } from "./headers.ts";
 import {
   encodeResponse,
   hasToken,
@@ -28,7 +29,7 @@ const headEncoder = new TextEncoder();
  * ```
  */
 export function acceptKey(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
+  return platform().sha1Base64(key + GUID);
 }
 
 /**
@@ -55,11 +56,12 @@ export interface ClientRequestOptions {
   host: string;
   /** Request target: path and query, e.g. `/chat?room=1`. */
   path: string;
+  /** The `Sec-WebSocket-Key` sent (see {@link generateKey}). */
   key: string;
   /** Subprotocols offered, in order of preference. */
   protocols?: readonly string[];
   /** Further headers (e.g. `Origin`, `Authorization`). */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -142,7 +144,9 @@ export function checkServerResponse(
 
 /** A request the server accepts: the key and offered subprotocols. */
 export interface AcceptedRequest {
+  /** The request is a valid upgrade. */
   ok: true;
+  /** The client's `Sec-WebSocket-Key`. */
   key: string;
   /** Subprotocols the client offered, in its order. */
   protocols: string[];
@@ -150,9 +154,13 @@ export interface AcceptedRequest {
 
 /** A request the server refuses, with the HTTP answer to give. */
 export interface RejectedRequest {
+  /** The request is refused. */
   ok: false;
+  /** HTTP status to answer with. */
   status: number;
+  /** Headers of that answer. */
   headers: Headers;
+  /** Body of that answer. */
   body: string;
   /** Stable code for the reason, e.g. `WS_ERR_BAD_VERSION`. */
   code: string;
@@ -236,7 +244,7 @@ export function selectProtocol(offered: readonly string[], accepted: readonly st
 export function encodeAcceptResponse(
   key: string,
   protocol: string,
-  extra?: HeadersInit,
+  extra?: HeadersInput,
   extensions?: string,
 ): Uint8Array {
   if (extra === undefined) {

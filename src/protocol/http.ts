@@ -10,19 +10,25 @@ export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
 
 /** A parsed request head. */
 export interface RequestHead<H extends HeaderLookup = Headers> {
+  /** Request method, e.g. `GET`. */
   method: string;
   /** The request target as sent, e.g. `/chat?room=1`. */
   target: string;
   /** e.g. `HTTP/1.1`. */
   version: string;
+  /** Header fields. */
   headers: H;
 }
 
 /** A parsed response head. */
 export interface ResponseHead {
+  /** HTTP version, e.g. `HTTP/1.1`. */
   version: string;
+  /** Status code. */
   status: number;
+  /** Reason phrase. */
   statusText: string;
+  /** Header fields. */
   headers: Headers;
 }
 
@@ -46,6 +52,7 @@ export class HeadReader {
   #buf: Uint8Array | undefined;
   #max: number;
 
+  /** A reader that refuses heads over `maxSize` bytes. */
   constructor(maxSize = DEFAULT_MAX_HEAD_SIZE) {
     this.#max = maxSize;
   }
@@ -95,6 +102,7 @@ function latin1(buf: Uint8Array, end: number): string {
 
 /** An HTTP head that cannot be parsed. */
 export class HttpParseError extends Error {
+  /** Makes a parse error. */
   constructor(message: string) {
     super(message);
     this.name = "HttpParseError";
@@ -127,7 +135,9 @@ function fieldsToHeaders(fields: readonly string[]): Headers {
 
 /** Header lookup by lower-case name, as `Headers` does it. */
 export interface HeaderLookup {
+  /** The field's value (repeated fields joined with `, `), or null. */
   get(name: string): string | null;
+  /** True if the field is present. */
   has(name: string): boolean;
 }
 

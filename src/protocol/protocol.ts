@@ -16,7 +16,6 @@ import {
   encodeTextFrame,
   encodeTextIntoSlab,
   FrameParser,
-  type FrameSink,
   frameSlab,
   Opcode,
   randomMask,
@@ -62,28 +61,43 @@ export interface ProtocolOptions {
  * `RawProtocol` for raw TCP connections with the same API.
  */
 export interface WireProtocol {
+  /** `open`, `closing` (a close frame went one way) or `closed`. */
   readonly state: ProtocolState;
+  /** A close frame was queued to the peer. */
   readonly closeSent: boolean;
+  /** The peer's close frame arrived. */
   readonly closeReceived: boolean;
+  /** The connection failed (protocol error or abort). */
   readonly failed: boolean;
+  /** The close code received (or sent, on failure); 1006 if none. */
   readonly closeCode: number;
+  /** The close reason that goes with `closeCode`. */
   readonly closeReason: string;
+  /** The transport should now be closed (RFC 6455 §7.1.1). */
   readonly shouldCloseTransport: boolean;
+  /** Bytes waiting in `takeOutput`. */
   readonly outputBytes: number;
   /** `shared`: the chunk's memory also holds other connections' bytes (see `ConnHandlers`). */
   receive(chunk: Uint8Array, shared?: boolean): void;
   /** The peer ended its stream (EOF). */
   eof(): void;
+  /** The transport failed: the connection is closed without a handshake. */
   abort(): void;
+  /** Takes the bytes to write to the transport, in order. */
   takeOutput(): Uint8Array[];
-  /** `compress`: force (true) or skip (false) permessage-deflate; by default, by size. */
+  /** Queues a text message. `compress`: force (true) or skip (false) permessage-deflate; by default, by size. */
   sendText(text: string, compress?: boolean): void;
+  /** Queues a binary message. */
   sendBinary(data: Uint8Array, compress?: boolean): void;
+  /** Queues one fragment of a message. */
   sendFragment(payload: Uint8Array, isBinary: boolean, fin: boolean): void;
+  /** Queues a ping. */
   ping(payload?: Uint8Array): void;
+  /** Queues a pong. */
   pong(payload?: Uint8Array): void;
   /** A frame encoded once for many connections, and its payload for framings of their own. */
   sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void;
+  /** Starts the closing handshake (queues a close frame). */
   close(code?: number, reason?: string): void;
 }
 
@@ -108,9 +122,12 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * for (const chunk of p.takeOutput()) socket.write(chunk);
  * ```
  */
-export class Protocol extends WireState implements FrameSink, WireProtocol {
+export class Protocol extends WireState implements WireProtocol {
+  /** Which end this is. */
   readonly side: Side;
+  /** Largest message accepted, in bytes. */
   readonly maxPayload: number;
+  /** Pings are answered automatically. */
   readonly autoPong: boolean;
   /** permessage-deflate, if negotiated. */
   readonly deflate: PerMessageDeflate | undefined;
@@ -147,6 +164,7 @@ export class Protocol extends WireState implements FrameSink, WireProtocol {
   #utf8: Utf8Validator | undefined;
   #ctrlParts: Uint8Array[] | undefined;
 
+  /** A connection's protocol, reporting to `handler`. */
   constructor(options: ProtocolOptions, handler: ProtocolHandler) {
     super();
     this.side = options.side;

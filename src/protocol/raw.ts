@@ -28,6 +28,7 @@ export const RawType = { Text: 0x01, Binary: 0x02, Close: 0x08 } as const;
 
 /** Options of a {@link RawProtocol}. */
 export interface RawProtocolOptions {
+  /** How messages are delimited. */
   framing: RawFraming;
   /** Largest message (or line) accepted, in bytes; over it the connection fails with 1009. */
   maxPayload: number;
@@ -47,7 +48,9 @@ const NEWLINE = new Uint8Array([0x0a]);
  * ```
  */
 export class RawProtocol extends WireState implements WireProtocol {
+  /** How messages are delimited. */
   readonly framing: RawFraming;
+  /** Largest message accepted, in bytes. */
   readonly maxPayload: number;
   #handler: ProtocolHandler;
   /** Bytes of an incomplete line or frame, as received (views of the input chunks). */
@@ -57,6 +60,7 @@ export class RawProtocol extends WireState implements WireProtocol {
   #frameType = 0;
   #frameLen = 0;
 
+  /** A raw connection's framing, reporting to `handler`. */
   constructor(options: RawProtocolOptions, handler: ProtocolHandler) {
     super();
     this.framing = options.framing;
@@ -211,14 +215,17 @@ export class RawProtocol extends WireState implements WireProtocol {
     this._state = "closed";
   }
 
+  /** The transport failed: the connection is closed without a handshake. */
   abort(): void {
     this._state = "closed";
   }
 
+  /** Queues a text message. */
   sendText(text: string): void {
     this.#send(RawType.Text, encoder.encode(text));
   }
 
+  /** Queues a binary message. */
   sendBinary(data: Uint8Array): void {
     this.#send(RawType.Binary, data);
   }
@@ -228,18 +235,22 @@ export class RawProtocol extends WireState implements WireProtocol {
     else this.sendBinary(payload);
   }
 
+  /** Raw framing has no fragments: throws. */
   sendFragment(): void {
     throw new StateError("WS_ERR_UNSUPPORTED", "raw connections cannot send fragments");
   }
 
+  /** Raw framing has no pings: does nothing. */
   ping(): void {
     throw new StateError("WS_ERR_UNSUPPORTED", "raw connections have no ping");
   }
 
+  /** Raw framing has no pongs: does nothing. */
   pong(): void {
     throw new StateError("WS_ERR_UNSUPPORTED", "raw connections have no pong");
   }
 
+  /** Closes: a close frame in length framing, nothing more in line framing. */
   close(code?: number, reason = ""): void {
     if (this._closeSent) return;
     if (this.framing === "length") this.#queueClose(code, reason);

@@ -23,13 +23,21 @@ export type ProtocolState = "open" | "closing" | "closed";
  * ```
  */
 export abstract class WireState {
+  /** @internal */
   protected _state: ProtocolState = "open";
+  /** @internal */
   protected _closeSent = false;
+  /** @internal */
   protected _closeReceived = false;
+  /** @internal */
   protected _failed = false;
+  /** @internal */
   protected _closeCode: number = CloseCode.Abnormal;
+  /** @internal */
   protected _closeReason = "";
+  /** @internal */
   protected _out: Uint8Array[] | undefined;
+  /** @internal */
   protected _outBytes = 0;
   /** A run of contiguous output bytes in a shared buffer, not yet cut out as a view. */
   #runBuf: Uint8Array | undefined;
@@ -74,7 +82,7 @@ export abstract class WireState {
     return out;
   }
 
-  /** Queues bytes for the transport. */
+  /** @internal Queues bytes for the transport. */
   protected _push(chunk: Uint8Array): void {
     this.#endRun();
     (this._out ??= []).push(chunk);
@@ -82,7 +90,7 @@ export abstract class WireState {
   }
 
   /**
-   * Queues `buf[start..end]`, which nothing will overwrite (see `frameSlab`); ranges that follow
+   * @internal Queues `buf[start..end]`, which nothing will overwrite (see `frameSlab`); ranges that follow
    * each other in one buffer are written as one chunk.
    */
   protected _pushRange(buf: Uint8Array, start: number, end: number): void {

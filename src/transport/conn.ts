@@ -46,7 +46,9 @@ export interface Conn {
 
 /** TLS material for a server, PEM-encoded. */
 export interface ServerTls {
+  /** Certificate chain, PEM. */
   cert: string;
+  /** Private key, PEM. */
   key: string;
 }
 
@@ -54,6 +56,8 @@ export interface ServerTls {
 export interface ClientTls {
   /** Extra trusted CA certificates, PEM-encoded (e.g. a test CA). */
   ca?: string | string[];
+  /** Check the server's certificate and name (default true); `false` is for testing only. */
+  rejectUnauthorized?: boolean;
 }
 
 /** Where and how to listen. */

@@ -230,7 +230,9 @@ class NodeConn implements Conn {
     }
     // node:net only emits `drain` after a write returned false: most sockets never need the
     // listener, and each listener makes every socket bigger.
-    if (!ok) {
+    // node:net says "full" for any write over its own high-water mark, even one the kernel took
+    // at once: only bytes it still holds make a backlog.
+    if (!ok && s.writableLength > 0) {
       this.#backlog = newBacklog();
       this.#listenDrain();
     }
@@ -322,6 +324,7 @@ function tlsOptions(hostname: string, options: ClientTls | true): tls.Connection
   return {
     ca: t.ca === undefined ? undefined : [...tls.rootCertificates, ...[t.ca].flat()],
     servername: net.isIP(hostname) ? undefined : hostname,
+    rejectUnauthorized: t.rejectUnauthorized !== false,
     ALPNProtocols: ["http/1.1"],
   };
 }

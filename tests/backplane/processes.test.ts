@@ -63,16 +63,17 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
   const relays: Relay[] = [];
   const clients: Collector[] = [];
 
+  // Three relays start at once: seconds on a loaded machine, over bun's 5 s default.
   before(async () => {
     redis = await RedisServer.start();
     relays.push(...await Promise.all([0, 1, 2].map(() => startRelay(redis))));
-  });
+  }, { timeout: 60_000 });
 
   after(async () => {
     for (const c of clients) c.close();
     await Promise.all(relays.map((r) => stopCli(r.cli)));
     await redis?.stop();
-  });
+  }, { timeout: 30_000 });
 
   async function join(relay: number, path: string, deflate = false): Promise<Collector> {
     const c = await Collector.open(`${relays[relay].url}${path}`, deflate);
@@ -80,7 +81,9 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
     return c;
   }
 
-  it("every subscriber of every process gets each message once, in order, with its type", async () => {
+  it("every subscriber of every process gets each message once, in order, with its type", {
+    timeout: 30_000,
+  }, async () => {
     // A publisher on process 0 (itself a subscriber), subscribers on processes 0, 1 and 2, two of
     // them with permessage-deflate; another topic on process 1, a lone subscriber on process 2.
     const pub = await join(0, "/room");
@@ -128,7 +131,7 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
     assert.ok(!lone.messages.some((m) => m.data === "m0"), "topics stay apart");
   });
 
-  it("without --redis a relay keeps its topics to itself", async () => {
+  it("without --redis a relay keeps its topics to itself", { timeout: 30_000 }, async () => {
     const cli = spawnCli(runtime, ["relay", "--port", "0"]);
     try {
       const [, url] = await waitOutput(cli, /listening on (ws:\/\/\S+)/);
@@ -148,7 +151,9 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
     }
   });
 
-  it("a client resumes a recoverable topic on another process from its last offset", async () => {
+  it("a client resumes a recoverable topic on another process from its last offset", {
+    timeout: 30_000,
+  }, async () => {
     const pub = await join(0, "/feed");
     const away = await join(2, "/feed");
     await synced(() => pub.ws.send("probe"), [away], () => true);
@@ -177,7 +182,7 @@ describe(`backplane across relay processes on ${runtime}`, { skip: skip() }, () 
     );
   });
 
-  it("when a process dies, the others go on", async () => {
+  it("when a process dies, the others go on", { timeout: 30_000 }, async () => {
     const pub = await join(0, "/after");
     const survivors = [await join(0, "/after"), await join(2, "/after")];
     const doomed = await join(1, "/after");

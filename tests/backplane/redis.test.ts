@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@redis/client";
 import { Buffer } from "node:buffer";
-import { type Backplane, type GapInfo } from "../../src/backplane/backplane.ts";
+import type { Backplane } from "../../src/backplane/backplane.ts";
+import type { GapInfo } from "../../src/backplane/types.ts";
 import { encodeEnvelope, encodeHead } from "../../src/backplane/envelope.ts";
 import {
   formatPosition,
@@ -62,13 +63,13 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
 
   before(async () => {
     redis = await RedisServer.start();
-  });
+  }, { timeout: 30_000 });
 
   after(async () => {
     for (const c of clients) c.close();
     await Promise.all(servers.map((s) => s.close()));
     await redis?.stop();
-  });
+  }, { timeout: 30_000 });
 
   async function server(options?: RedisBackplaneOptions): Promise<Server> {
     const s = await start(redis, options);
@@ -83,7 +84,9 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     return c;
   }
 
-  it("subscribes on Redis with the first local subscriber and leaves with the last", async () => {
+  it("subscribes on Redis with the first local subscriber and leaves with the last", {
+    timeout: 30_000,
+  }, async () => {
     const s = await server();
     const b = s.backplane!;
     const cs = await Promise.all([join(s, "/r1"), join(s, "/r2"), join(s, "/r1")]);
@@ -113,32 +116,40 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     assert.equal(b.stats.channels, 0, "no channel is kept without a local subscriber");
   });
 
-  it("a remote message is encoded once for all the subscribers of a process", async () => {
-    const a = await server();
-    const b = await server();
-    const ranges: [Uint8Array, number, number][] = [];
-    const fake = () =>
-      ({
-        readyState: "open",
-        bufferedAmount: 0,
-        highWaterMark: 1024,
-        _sendRange: (buf: Uint8Array, start: number, end: number) => ranges.push([buf, start, end]),
-      }) as unknown as WS;
-    const subs = [fake(), fake(), fake()];
-    for (const ws of subs) b.topics._add("enc", ws);
-    for (let i = 0; i < 100 && ranges.length === 0; i++) {
-      a.publish("enc", "hi");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(ranges.length >= 3, "delivered on the other process");
-    const [first, second, third] = ranges.slice(0, 3);
-    assert.ok(first[0] === second[0] && second[0] === third[0], "one buffer");
-    assert.deepEqual([first[1], first[2]], [second[1], second[2]]);
-    assert.deepEqual([...first[0].subarray(first[1], first[2])], [0x81, 2, 0x68, 0x69]);
-    for (const ws of subs) b.topics._remove("enc", ws);
-  });
+  it(
+    "a remote message is encoded once for all the subscribers of a process",
+    { timeout: 30_000 },
+    async () => {
+      const a = await server();
+      const b = await server();
+      const ranges: [Uint8Array, number, number][] = [];
+      const fake = () =>
+        ({
+          readyState: "open",
+          bufferedAmount: 0,
+          highWaterMark: 1024,
+          _overHighWaterMark: () => false,
+          _sendRange: (buf: Uint8Array, start: number, end: number) =>
+            ranges.push([buf, start, end]),
+        }) as unknown as WS;
+      const subs = [fake(), fake(), fake()];
+      for (const ws of subs) b.topics._add("enc", ws);
+      for (let i = 0; i < 100 && ranges.length === 0; i++) {
+        a.publish("enc", "hi");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(ranges.length >= 3, "delivered on the other process");
+      const [first, second, third] = ranges.slice(0, 3);
+      assert.ok(first[0] === second[0] && second[0] === third[0], "one buffer");
+      assert.deepEqual([first[1], first[2]], [second[1], second[2]]);
+      assert.deepEqual([...first[0].subarray(first[1], first[2])], [0x81, 2, 0x68, 0x69]);
+      for (const ws of subs) b.topics._remove("enc", ws);
+    },
+  );
 
-  it("Redis SIGKILLed: local delivery goes on, down/up events, resubscribe and a gap after", async () => {
+  it("Redis SIGKILLed: local delivery goes on, down/up events, resubscribe and a gap after", {
+    timeout: 30_000,
+  }, async () => {
     const a = await server();
     const b = await server();
     const c = await server({ closeOnGap: true });
@@ -169,36 +180,45 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     assert.equal(ca.ws.readyState, "open", "the server kept its clients");
   });
 
-  it("starts while Redis is not there yet and comes up when it is", async () => {
-    const port = await freePort();
-    const backplane = redisBackplane({
-      url: `redis://127.0.0.1:${port}`,
-      reconnect: { minDelay: 20, maxDelay: 100 },
-    });
-    const s = await serve({ port: 0, hostname: "127.0.0.1", backplane }, (ws) => ws.subscribe("x"));
-    servers.push(s);
-    const c = await join(s, "/x");
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(backplane.stats.state, "connecting");
-    assert.equal(s.publish("x", "alone"), 1, "local delivery without Redis");
-    await c.until((m) => m.length === 1, "local delivery");
-    const late = new RedisServer(port);
-    try {
-      await late.restart();
-      await once(backplane, "up", 10_000);
-      assert.equal(backplane.stats.channels, 1);
-      // The topic joined before Redis was there is subscribed now.
-      const other = await start(late);
-      servers.push(other);
-      await isUp(other.backplane!);
-      await synced(() => other.publish("x", "from afar"), [c], (m) => m.data === "from afar");
-    } finally {
-      await s.close();
-      await late.stop();
-    }
-  });
+  it(
+    "starts while Redis is not there yet and comes up when it is",
+    { timeout: 30_000 },
+    async () => {
+      const port = await freePort();
+      const backplane = redisBackplane({
+        url: `redis://127.0.0.1:${port}`,
+        reconnect: { minDelay: 20, maxDelay: 100 },
+      });
+      const s = await serve(
+        { port: 0, hostname: "127.0.0.1", backplane },
+        (ws) => ws.subscribe("x"),
+      );
+      servers.push(s);
+      const c = await join(s, "/x");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(backplane.stats.state, "connecting");
+      assert.equal(s.publish("x", "alone"), 1, "local delivery without Redis");
+      await c.until((m) => m.length === 1, "local delivery");
+      const late = new RedisServer(port);
+      try {
+        await late.restart();
+        await once(backplane, "up", 10_000);
+        assert.equal(backplane.stats.channels, 1);
+        // The topic joined before Redis was there is subscribed now.
+        const other = await start(late);
+        servers.push(other);
+        await isUp(other.backplane!);
+        await synced(() => other.publish("x", "from afar"), [c], (m) => m.data === "from afar");
+      } finally {
+        await s.close();
+        await late.stop();
+      }
+    },
+  );
 
-  it("reports a gap in an origin's sequence, drops repeats and ignores garbage", async () => {
+  it("reports a gap in an origin's sequence, drops repeats and ignores garbage", {
+    timeout: 30_000,
+  }, async () => {
     const s = await server();
     const sub = await join(s, "/g");
     const pub = createClient({ url: redis.url });
@@ -236,82 +256,94 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     }
   });
 
-  it("recovers exactly the missed messages from an offset, then live ones", async () => {
-    const options = { recoverable: ["feed"], history: { maxLength: 20, exact: true } };
-    const a = await server(options);
-    const b = await server(options);
-    const first = await join(b, "/feed");
-    await settled(a, "feed", first);
-    const n0 = first.messages.length;
-    a.publish("feed", "m1");
-    a.publish("feed", new Uint8Array([2]));
-    await first.until((m) => m.length >= n0 + 2, "m1 and m2");
-    const seen = frames(first).slice(n0);
-    assert.deepEqual(seen.map((f) => [f.kind, f.data]), [
-      ["message", "m1"],
-      ["message", new Uint8Array([2])],
-    ]);
-    assert.equal(first.messages[n0 + 1].isBinary, true, "binary stays binary");
-    const last = seen[1].position!;
-    assert.equal(seen[0].position!.offset, last.offset - 1);
-    first.close();
+  it(
+    "recovers exactly the missed messages from an offset, then live ones",
+    { timeout: 30_000 },
+    async () => {
+      const options = { recoverable: ["feed"], history: { maxLength: 20, exact: true } };
+      const a = await server(options);
+      const b = await server(options);
+      const first = await join(b, "/feed");
+      await settled(a, "feed", first);
+      const n0 = first.messages.length;
+      a.publish("feed", "m1");
+      a.publish("feed", new Uint8Array([2]));
+      await first.until((m) => m.length >= n0 + 2, "m1 and m2");
+      const seen = frames(first).slice(n0);
+      assert.deepEqual(seen.map((f) => [f.kind, f.data]), [
+        ["message", "m1"],
+        ["message", new Uint8Array([2])],
+      ]);
+      assert.equal(first.messages[n0 + 1].isBinary, true, "binary stays binary");
+      const last = seen[1].position!;
+      assert.equal(seen[0].position!.offset, last.offset - 1);
+      first.close();
 
-    // Missed while away: m3 and m4 (published on another process).
-    a.publish("feed", "m3");
-    a.publish("feed", "m4");
-    const back = await join(b, `/feed?since=${formatPosition(last)}`);
-    await back.until(
-      (m) => frames({ messages: m } as Collector).some((f) => f.kind === "recovered"),
-      "recovered",
-    );
-    a.publish("feed", "m5");
-    await back.until(
-      (m) => m.some((x) => typeof x.data === "string" && x.data.endsWith("m5")),
-      "m5",
-    );
-    const got = frames(back);
-    assert.deepEqual(got.map((f) => [f.kind, f.data]), [
-      ["message", "m3"],
-      ["message", "m4"],
-      ["recovered", ""],
-      ["message", "m5"],
-    ]);
-    assert.deepEqual(got.filter((f) => f.kind === "message").map((f) => f.position!.offset), [
-      last.offset + 1,
-      last.offset + 2,
-      last.offset + 3,
-    ]);
-  });
+      // Missed while away: m3 and m4 (published on another process).
+      a.publish("feed", "m3");
+      a.publish("feed", "m4");
+      const back = await join(b, `/feed?since=${formatPosition(last)}`);
+      await back.until(
+        (m) => frames({ messages: m } as Collector).some((f) => f.kind === "recovered"),
+        "recovered",
+      );
+      a.publish("feed", "m5");
+      await back.until(
+        (m) => m.some((x) => typeof x.data === "string" && x.data.endsWith("m5")),
+        "m5",
+      );
+      const got = frames(back);
+      assert.deepEqual(got.map((f) => [f.kind, f.data]), [
+        ["message", "m3"],
+        ["message", "m4"],
+        ["recovered", ""],
+        ["message", "m5"],
+      ]);
+      assert.deepEqual(got.filter((f) => f.kind === "message").map((f) => f.position!.offset), [
+        last.offset + 1,
+        last.offset + 2,
+        last.offset + 3,
+      ]);
+    },
+  );
 
-  it("no gap and no duplicate at the seam while messages keep coming", async () => {
-    const options = { recoverable: ["seam"], history: { maxLength: 500 } };
-    const a = await server(options);
-    const b = await server(options);
-    const w = await join(b, "/seam");
-    await settled(a, "seam", w);
-    const start = frames(w).at(-1)!.position!;
-    w.close();
-    for (let i = 0; i < 20; i++) a.publish("seam", `before ${i}`);
-    // Publishing goes on while the resume reads the history.
-    let n = 0;
-    const timer = setInterval(() => {
-      for (let i = 0; i < 5 && n < 100; i++) a.publish("seam", `during ${n++}`);
-    }, 2);
-    const back = await join(b, `/seam?since=${formatPosition(start)}`);
-    await new Promise((r) => setTimeout(r, 300));
-    clearInterval(timer);
-    const total = 20 + n;
-    await back.until(
-      (m) =>
-        frames({ messages: m } as Collector).filter((f) => f.kind === "message").length >= total,
-      "all",
-    );
-    const offsets = frames(back).filter((f) => f.kind === "message").map((f) => f.position!.offset);
-    assert.deepEqual(offsets, Array.from({ length: total }, (_, i) => start.offset + 1 + i));
-    assert.equal(frames(back).filter((f) => f.kind === "recovered").length, 1);
-  });
+  it(
+    "no gap and no duplicate at the seam while messages keep coming",
+    { timeout: 30_000 },
+    async () => {
+      const options = { recoverable: ["seam"], history: { maxLength: 500 } };
+      const a = await server(options);
+      const b = await server(options);
+      const w = await join(b, "/seam");
+      await settled(a, "seam", w);
+      const start = frames(w).at(-1)!.position!;
+      w.close();
+      for (let i = 0; i < 20; i++) a.publish("seam", `before ${i}`);
+      // Publishing goes on while the resume reads the history.
+      let n = 0;
+      const timer = setInterval(() => {
+        for (let i = 0; i < 5 && n < 100; i++) a.publish("seam", `during ${n++}`);
+      }, 2);
+      const back = await join(b, `/seam?since=${formatPosition(start)}`);
+      await new Promise((r) => setTimeout(r, 300));
+      clearInterval(timer);
+      const total = 20 + n;
+      await back.until(
+        (m) =>
+          frames({ messages: m } as Collector).filter((f) => f.kind === "message").length >= total,
+        "all",
+      );
+      const offsets = frames(back).filter((f) => f.kind === "message").map((f) =>
+        f.position!.offset
+      );
+      assert.deepEqual(offsets, Array.from({ length: total }, (_, i) => start.offset + 1 + i));
+      assert.equal(frames(back).filter((f) => f.kind === "recovered").length, 1);
+    },
+  );
 
-  it("says 'not recovered' when the history no longer covers the gap or the epoch changed", async () => {
+  it("says 'not recovered' when the history no longer covers the gap or the epoch changed", {
+    timeout: 30_000,
+  }, async () => {
     const options = { recoverable: ["short"], history: { maxLength: 3, exact: true } };
     const a = await server(options);
     const b = await server(options);

@@ -1,6 +1,9 @@
 /** The reconnecting client over real sockets: restarts, drops, backoff, tokens, the queue. */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ReconnectingClient, type ReconnectOptions } from "../../src/client/reconnecting.ts";
 import {
@@ -431,6 +434,28 @@ describe("ReconnectingClient over other sockets and dead peers", () => {
 });
 
 describe("ReconnectingClient arguments", () => {
+  it("reconnects over a unix socket (ws+unix:) too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wsdriver-reconnect-"));
+    const path = join(dir, "s.sock");
+    let connections = 0;
+    const server = await serve({ path }, (ws) => {
+      const n = ++connections;
+      ws.on("message", (m) => (m === "drop" ? ws.terminate() : ws.send(`${n}:${m}`)));
+    });
+    try {
+      const client = new ReconnectingClient(`ws+unix:${path}:/x`, fast);
+      await once(client, "open");
+      client.send("drop");
+      await once(client, "open", 10_000);
+      client.send("hi");
+      assert.deepEqual(await once(client, "message"), ["2:hi", false]);
+      await client.close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a URL that is not ws: or wss: throws a TypeError at once", () => {
     assert.throws(() => new ReconnectingClient("http://127.0.0.1:1/"), TypeError);
     assert.throws(() => new ReconnectingClient("not a url"), TypeError);

@@ -367,6 +367,10 @@ describe("streams", () => {
         ws.send("tiny", { compress: true }, () => (written = true));
         assert.deepEqual(await once(ws, "message"), ["tiny", false]);
         assert.equal(written, true);
+        assert.throws(
+          () => ws.send("x", { compress: "yes" as unknown as boolean }),
+          (e: unknown) => e instanceof WSError && e.code === "WS_ERR_INVALID_OPTION",
+        );
         ws.send(new Uint8Array(5000).fill(3), { compress: false });
         const [m] = await once<[Uint8Array]>(ws, "message");
         assert.equal(m.length, 5000);

@@ -1,4 +1,4 @@
-/** examples/resume.ts runs on its own against a private redis-server and prints what the README shows. */
+/** examples/resume.ts against a private redis-server (REDIS_URL): it resumes after its server restarts. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";

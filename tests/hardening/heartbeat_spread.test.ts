@@ -14,14 +14,21 @@ import { once, RawClient, rawUpgrade, withTimeout } from "../_helpers.ts";
 const CONNS = 4000;
 const HEARTBEAT = { interval: 300, timeout: 1000 };
 /**
- * Longest stall of the event loop allowed while sweeps run: a sweep that pinged all at once took
- * 100-200 ms here. The median of several windows' worst stalls, so that one stall caused by
- * another process on a busy machine does not decide.
+ * Most pings sent between two runs of a 1 ms timer: a sweep that pinged every quiet client at once
+ * sent thousands (and stalled the loop for 40-900 ms, depending on the runtime).
  */
-const MAX_LAG_MS = 40;
+const MAX_PINGS_PER_TURN = 256;
+/**
+ * Longest stall of the event loop allowed while sweeps run: the median of several windows' worst
+ * stalls, lenient because on a busy machine the process itself waits that long for a core.
+ */
+const MAX_LAG_MS = 100;
 const WINDOWS = 3;
 /** Each window holds at least one wave of pings (every interval + half of it). */
 const WINDOW_MS = 700;
+
+/** Counts the runs of a 1 ms timer: pings stamped with the same count went out in one stretch. */
+let turn = 0;
 
 /** The longest gap between 1 ms timers during `ms`, beyond the timer's own period. */
 async function maxLoopLag(ms: number): Promise<number> {
@@ -44,9 +51,16 @@ describe("heartbeat sweeps over thousands of connections", () => {
     async () => {
       const dropped: Array<{ ws: WS; at: number; code: string }> = [];
       let heard = 0;
+      const pingsPerTurn = new Map<number, number>();
+      const ticker = setInterval(() => turn++, 1);
       const server = await serve(
         { port: 0, hostname: "127.0.0.1", heartbeat: HEARTBEAT },
         (ws) => {
+          const ping = ws.ping.bind(ws);
+          ws.ping = (...args) => {
+            pingsPerTurn.set(turn, (pingsPerTurn.get(turn) ?? 0) + 1);
+            ping(...args);
+          };
           ws.on("message", () => heard++);
           ws.on("error", (e) => {
             dropped.push({ ws, at: Date.now(), code: (e as TimeoutError).code });
@@ -83,6 +97,11 @@ describe("heartbeat sweeps over thousands of connections", () => {
         // Several sweeps ping every quiet client and read their pongs.
         const worst: number[] = [];
         for (let w = 0; w < WINDOWS; w++) worst.push(await maxLoopLag(WINDOW_MS));
+        const pings = [...pingsPerTurn.values()];
+        const sent = pings.reduce((a, b) => a + b, 0);
+        assert.ok(sent >= CONNS, `every quiet client was pinged (${sent} pings)`);
+        const most = Math.max(...pings);
+        assert.ok(most <= MAX_PINGS_PER_TURN, `${most} pings went out in one stretch`);
         worst.sort((a, b) => a - b);
         const median = worst[Math.floor(WINDOWS / 2)];
         assert.ok(
@@ -107,6 +126,7 @@ describe("heartbeat sweeps over thousands of connections", () => {
         }
         assert.ok(clients.every((c) => c.readyState === "open"), "the live clients stay");
       } finally {
+        clearInterval(ticker);
         for (const c of clients) c.terminate();
         for (const r of dead) r.destroy();
         await server.close();

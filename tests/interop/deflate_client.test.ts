@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect } from "../../src/client.ts";
-import { CONTEXT_TAKEOVER } from "../../src/protocol/deflate.ts";
+import { contextTakeover } from "../../src/protocol/deflate.ts";
 import { thisRuntime, withTimeout } from "../_helpers.ts";
 import {
   BUN_PEER,
@@ -34,7 +34,7 @@ import {
  * dictionaries (Deno) it asks for no context takeover both ways, and a server must grant
  * `server_no_context_takeover` if asked.
  */
-const NCT = CONTEXT_TAKEOVER ? "" : "; server_no_context_takeover; client_no_context_takeover";
+const NCT = contextTakeover() ? "" : "; server_no_context_takeover; client_no_context_takeover";
 
 /** Each server and the answer both sides must agree on (`""`: the server declines). */
 const SERVERS: Array<[PeerSpec, string]> = [

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CONTEXT_TAKEOVER } from "../../src/protocol/deflate.ts";
+import { contextTakeover } from "../../src/protocol/deflate.ts";
 import { serve } from "../../src/server.ts";
 import { thisRuntime } from "../_helpers.ts";
 import {
@@ -38,7 +38,7 @@ import {
  * `node:zlib` has no preset dictionaries (Deno), wsdriver adds both `no_context_takeover`
  * parameters (RFC 7692 lets a server add them).
  */
-const ANSWER = CONTEXT_TAKEOVER
+const ANSWER = contextTakeover()
   ? "permessage-deflate; client_max_window_bits=15"
   : "permessage-deflate; server_no_context_takeover; client_no_context_takeover; " +
     "client_max_window_bits=15";

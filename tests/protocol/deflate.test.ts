@@ -5,7 +5,7 @@ import * as zlib from "node:zlib";
 import { ProtocolError } from "../../src/errors.ts";
 import {
   acceptDeflateResponse,
-  CONTEXT_TAKEOVER,
+  contextTakeover,
   type DeflateParams,
   negotiateDeflate,
   offerDeflate,
@@ -20,8 +20,8 @@ const randomOf = (n: number, seed: number) => randomBytes(mulberry32(seed), n);
 
 const enc = new TextEncoder();
 const MASK = new Uint8Array([1, 2, 3, 4]);
-/** What a runtime without preset dictionaries adds to every response (see CONTEXT_TAKEOVER). */
-const NO_TAKEOVER = CONTEXT_TAKEOVER
+/** What a runtime without preset dictionaries adds to every response (see contextTakeover). */
+const NO_TAKEOVER = contextTakeover()
   ? ""
   : "; server_no_context_takeover; client_no_context_takeover";
 
@@ -124,8 +124,8 @@ describe("negotiateDeflate (server)", () => {
       {},
     );
     assert.deepEqual(r?.params, {
-      serverNoContextTakeover: !CONTEXT_TAKEOVER,
-      clientNoContextTakeover: !CONTEXT_TAKEOVER,
+      serverNoContextTakeover: !contextTakeover(),
+      clientNoContextTakeover: !contextTakeover(),
       serverMaxWindowBits: 12,
       clientMaxWindowBits: 10,
     });
@@ -142,7 +142,7 @@ describe("offerDeflate and acceptDeflateResponse (client)", () => {
         serverNoContextTakeover: true,
       }),
       `permessage-deflate; server_no_context_takeover${
-        CONTEXT_TAKEOVER ? "" : "; client_no_context_takeover"
+        contextTakeover() ? "" : "; client_no_context_takeover"
       }; server_max_window_bits=10; client_max_window_bits=11`,
     );
   });
@@ -154,8 +154,8 @@ describe("offerDeflate and acceptDeflateResponse (client)", () => {
       {},
     );
     assert.deepEqual(ok, {
-      serverNoContextTakeover: !CONTEXT_TAKEOVER,
-      clientNoContextTakeover: !CONTEXT_TAKEOVER,
+      serverNoContextTakeover: !contextTakeover(),
+      clientNoContextTakeover: !contextTakeover(),
       serverMaxWindowBits: 10,
       clientMaxWindowBits: 12,
     });
@@ -232,7 +232,7 @@ describe("PerMessageDeflate", () => {
 
   for (const takeover of [false, true]) {
     it(`round-trips a sequence of messages (context takeover ${takeover})`, {
-      skip: takeover && !CONTEXT_TAKEOVER && "this runtime's zlib ignores preset dictionaries",
+      skip: takeover && !contextTakeover() && "this runtime's zlib ignores preset dictionaries",
     }, () => {
       const p = params({ serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover });
       const sender = new PerMessageDeflate(p, "server", {});
@@ -250,7 +250,7 @@ describe("PerMessageDeflate", () => {
   }
 
   it("reads what a streaming compressor with context takeover writes", {
-    skip: !CONTEXT_TAKEOVER && "this runtime's zlib ignores preset dictionaries",
+    skip: !contextTakeover() && "this runtime's zlib ignores preset dictionaries",
   }, async () => {
     const wire = await streamCompress(messages);
     const receiver = new PerMessageDeflate(params(), "client", {});

@@ -1,0 +1,106 @@
+/**
+ * What a backplane reports and takes: its options, events, counters, and what a medium returns
+ * for a topic's history.
+ *
+ * @module
+ */
+
+import type { WS } from "../ws.ts";
+
+/** Which topics keep a history that subscribers can resume from: names, or a predicate. */
+export type RecoverablePolicy = readonly string[] | ((topic: string) => boolean);
+
+/** Options every backplane takes. */
+export interface BackplaneOptions {
+  /**
+   * Topics whose messages are also kept in a bounded history, so that a subscriber that comes back
+   * with `ws.subscribe(topic, { since })` is first sent what it missed (default none). Their
+   * subscribers get every message with a position header (see {@link parseTopicFrame}).
+   */
+  recoverable?: RecoverablePolicy;
+  /**
+   * Close the local subscribers of a topic with 1013 (try again later) when messages of it were
+   * lost (a sequence gap, or an outage of the backplane), so that their clients reconnect and
+   * reload (default `false`: the `gap` event only).
+   */
+  closeOnGap?: boolean;
+  /** Most missed messages sent to one resuming subscriber; more is "not recovered" (default 10000). */
+  maxReplay?: number;
+}
+
+/** Messages of a topic were lost between processes. */
+export interface GapInfo {
+  topic: string;
+  /** `"sequence"`: an origin's sequence skipped; `"outage"`: the backplane was unreachable. */
+  cause: "sequence" | "outage";
+  /** The origin whose messages were lost (`""` for an outage: anyone's). */
+  origin: string;
+  /** How many were lost, if known. */
+  missed: number | undefined;
+}
+
+/** The outcome of a resume (`ws.subscribe(topic, { since })`). */
+export interface RecoveryInfo {
+  topic: string;
+  ws: WS;
+  /** True if every missed message was sent; false if the client was told "not recovered". */
+  recovered: boolean;
+  /** Messages sent from the history. */
+  replayed: number;
+}
+
+/** Events of a {@link Backplane}. */
+export type BackplaneEvents = {
+  /** Connected (again); every live topic is subscribed again. */
+  up: [];
+  /** Unreachable: local delivery goes on, remote messages are lost until `up`. */
+  down: [error: Error | undefined];
+  /** Messages were lost (see {@link GapInfo}). */
+  gap: [info: GapInfo];
+  /** A resume finished. */
+  recovery: [info: RecoveryInfo];
+  /** Something failed that did not stop the backplane (a command, a malformed message). */
+  error: [error: unknown];
+};
+
+/** Where a backplane is; plain values, cheap to read (e.g. for metrics). */
+export interface BackplaneStats {
+  /** `"connecting"` (never up yet), `"up"`, `"down"` or `"closed"`. */
+  state: "connecting" | "up" | "down" | "closed";
+  /** Times it went down. */
+  outages: number;
+  /** Messages published by this process. */
+  published: number;
+  /** Published while down: delivered locally only. */
+  unsent: number;
+  /** Envelopes received from the medium (this process's own echoes included). */
+  received: number;
+  /** Received envelopes that did not decode (another version, garbage). */
+  invalid: number;
+  /** Envelopes dropped as already seen (a sequence that went back). */
+  duplicates: number;
+  /** Gaps reported, and the messages known lost in them. */
+  gaps: number;
+  missed: number;
+  /** Bytes of envelopes sent and received. */
+  bytesOut: number;
+  bytesIn: number;
+  /** Topics subscribed on the medium now, and subscribe/unsubscribe commands sent. */
+  channels: number;
+  subscribeCommands: number;
+  /** Resumes that sent every missed message, and those told "not recovered". */
+  recovered: number;
+  notRecovered: number;
+  /** Commands that failed (each lost at most its own message). */
+  errors: number;
+}
+
+/** What a medium returns for a recoverable topic's history. */
+export interface History {
+  /** The topic's epoch, `""` if it has no history at all. */
+  epoch: string;
+  /** The offset of its latest message (0 if none). */
+  offset: number;
+  /** Envelopes after the asked offset, oldest first (at most the asked count). */
+  entries: Uint8Array[];
+}
