@@ -77,3 +77,19 @@ export {
   type ReconnectPolicy,
 } from "./src/client/reconnecting_socket.ts";
 export { ReconnectError } from "./src/errors.ts";
+
+// Issue 14 (h14glue): resuming a recoverable topic (issue 13) from the reconnecting client.
+export {
+  type MessageSource,
+  ResumableTopic,
+  type ResumableTopicEvents,
+  type ResumableTopicOptions,
+} from "./src/client/resume.ts";
+export {
+  formatPosition,
+  parsePosition,
+  parseTopicFrame,
+  type StreamPosition,
+  TOPIC_FRAME_PREFIX,
+  type TopicFrame,
+} from "./src/backplane/position.ts";

@@ -184,3 +184,11 @@ export {
   prometheusText,
 } from "./src/ops/metrics.ts";
 export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
+
+// Issue 14 (h14glue): resuming a recoverable topic from a reconnecting client.
+export {
+  type MessageSource,
+  ResumableTopic,
+  type ResumableTopicEvents,
+  type ResumableTopicOptions,
+} from "./src/client/resume.ts";
