@@ -150,6 +150,13 @@ export {
   type WebSocketStreamOptions,
 } from "./src/client/stream.ts";
 
+export {
+  type MessageSource,
+  ResumableTopic,
+  type ResumableTopicEvents,
+  type ResumableTopicOptions,
+} from "./src/client/resume.ts";
+
 // Topics across processes (the Redis backplane itself is on `wsdriver/redis`).
 export { Backplane } from "./src/backplane/backplane.ts";
 export type {
@@ -184,11 +191,3 @@ export {
   prometheusText,
 } from "./src/ops/metrics.ts";
 export { type LimitsOptions, type RateLimitPolicy } from "./src/ops/limits.ts";
-
-// Issue 14 (h14glue): resuming a recoverable topic from a reconnecting client.
-export {
-  type MessageSource,
-  ResumableTopic,
-  type ResumableTopicEvents,
-  type ResumableTopicOptions,
-} from "./src/client/resume.ts";
