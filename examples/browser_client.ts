@@ -1,15 +1,4 @@
-/**
- * The browser client: `connect` and `Rpc` from the browser entry (what the npm package's `browser`
- * condition resolves to) over the native `WebSocket`. The same code runs in a page; here it runs on
- * Deno or Bun, whose `WebSocket` is the standard one, against a server it starts.
- *
- * ```sh
- * deno run -A examples/browser_client.ts   # or: bun examples/browser_client.ts
- * ```
- *
- * @module
- */
-
+// examples/browser_client.ts: runs on deno, bun
 import { serve } from "../mod.ts";
 import { Rpc as ServerRpc } from "../rpc.ts";
 // In a page or a bundle: import { connect, Rpc } from "wsdriver";

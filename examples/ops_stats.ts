@@ -1,14 +1,4 @@
-/**
- * Stats, lifecycle events and Prometheus metrics (README "Running it in production"): a server
- * that logs its connections, serves `/metrics`, and prints its figures after a little traffic.
- *
- * ```sh
- * deno run -A examples/ops_stats.ts
- * ```
- *
- * @module
- */
-
+// examples/ops_stats.ts: runs on deno, bun, node
 import { connect, handleMetrics, serve, type Server } from "../mod.ts";
 
 const server: Server = await serve({

@@ -1,14 +1,4 @@
-/**
- * Connecting through an HTTP proxy with `CONNECT`. The proxy here is a few lines of `node:net`
- * standing in for a real one (tinyproxy, squid, a corporate proxy); `socks5://` URLs work the same.
- *
- * ```sh
- * deno run -A examples/proxy.ts   # or: bun examples/proxy.ts
- * ```
- *
- * @module
- */
-
+// examples/proxy.ts: runs on deno, bun, node
 import * as net from "node:net";
 import { connect, serve } from "../mod.ts";
 

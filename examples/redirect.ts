@@ -1,14 +1,4 @@
-/**
- * Following redirects: a server moves `/old` to `/new` with its `accept` hook; a client with
- * `followRedirects` ends up on `/new`.
- *
- * ```sh
- * deno run -A examples/redirect.ts   # or: bun examples/redirect.ts
- * ```
- *
- * @module
- */
-
+// examples/redirect.ts: runs on deno, bun, node
 import { connect, serve } from "../mod.ts";
 
 const server = await serve({

@@ -1,15 +1,4 @@
-/**
- * Streams with backpressure on both ends: a server that pipes each socket through a
- * `TransformStream`, a `WebSocketStream` client, `for await` over a socket, and one large message
- * streamed out in fragments. Starts its own server on a free port and exits 0.
- *
- * ```sh
- * deno run -A examples/streams.ts
- * ```
- *
- * @module
- */
-
+// examples/streams.ts: runs on deno, bun, node
 import { connect, sendStream, serve, toStreams, WebSocketStream } from "../mod.ts";
 
 // Server: every text message comes back in capitals, binary ones as their size.

@@ -1,13 +1,4 @@
-/**
- * A server on a unix domain socket and a client that reaches it with a `ws+unix:` URL.
- *
- * ```sh
- * deno run -A examples/unix_socket.ts   # or: bun examples/unix_socket.ts
- * ```
- *
- * @module
- */
-
+// examples/unix_socket.ts: runs on deno, bun, node
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,14 +1,4 @@
-/**
- * The standard `WebSocket` class on wsdriver's client: browser code runs unchanged. Starts its own
- * server on a free port and exits 0.
- *
- * ```sh
- * deno run -A examples/websocket_standard.ts
- * ```
- *
- * @module
- */
-
+// examples/websocket_standard.ts: runs on deno, bun, node
 import { serve, WebSocket } from "../mod.ts";
 
 const server = await serve({ port: 0, hostname: "127.0.0.1", protocols: ["chat"] }, (ws) => {
