@@ -71,7 +71,6 @@ export {
   type SlowConsumerPolicy,
   type SubscribeOptions,
   Topics,
-  type TopicsBridge,
   type TopicsOptions,
 } from "./src/topics.ts";
 export type { OriginPolicy } from "./src/router.ts";

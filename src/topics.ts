@@ -46,20 +46,14 @@ export interface SubscribeOptions {
 }
 
 /**
- * What a backplane does for a {@link Topics} registry: it is told when a topic gets its first and
- * loses its last local subscriber, and it publishes across processes. `Backplane`
- * implements it; a new medium extends that class rather than implementing this itself.
+ * @internal What a backplane does for a {@link Topics} registry: it is told when a topic gets its
+ * first and loses its last local subscriber, and it publishes across processes.
  */
 export interface TopicsBridge {
-  /** Publishes to every process (this one included); returns this process's deliveries. */
   publish(topic: string, data: SendData, options: PublishOptions): number;
-  /** `topic` got its first local subscriber: start receiving it from the medium. */
   ref(topic: string): void;
-  /** `topic` lost its last local subscriber: stop receiving it. */
   unref(topic: string): void;
-  /** `ws` subscribed to a recoverable `topic` from `since`: send it what it missed first. */
   resume(topic: string, ws: WS, since: StreamPosition): void;
-  /** `ws` left `topic` (or closed) while a resume for it may still be under way. */
   cancel(topic: string, ws: WS): void;
 }
 

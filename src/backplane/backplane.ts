@@ -8,7 +8,7 @@
  */
 
 import { Emitter } from "../emitter.ts";
-import type { Topics, TopicsBridge } from "../topics.ts";
+import type { Topics } from "../topics.ts";
 import { type SendData, toBytes, type WS } from "../ws.ts";
 import {
   decodeEnvelope,
@@ -62,7 +62,9 @@ const MAX_ORIGINS = 1024;
  * server.publish("news", "hello, every process"); // every subscriber of every process
  * ```
  */
-export abstract class Backplane extends Emitter<BackplaneEvents> implements TopicsBridge {
+export abstract class Backplane extends Emitter<BackplaneEvents> {
+  // Not declared `implements TopicsBridge`: that interface is internal and stripped from the
+  // published types; `topics._bridge(this)` checks the fit where it matters.
   /** This process's id in envelopes (16 hex digits, random per backplane). */
   readonly origin: string;
   /** Counters and state; the object stays the same, its values change. */
@@ -162,7 +164,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> implements Topi
     await this._shutdown();
   }
 
-  /** @internal See {@link TopicsBridge}. */
+  /** @internal See `TopicsBridge` in src/topics.ts. */
   ref(topic: string): void {
     this.#refs.set(topic, (this.#refs.get(topic) ?? 0) + 1);
     this.#queueFlush();
