@@ -11,7 +11,7 @@ import process from "node:process";
 import { ROOT, thisRuntime } from "./_helpers.ts";
 
 const ALLOWED =
-  /^(src\/.*\.ts|(mod|protocol|rpc|node|deno|bun|raw|cli)\.ts|README\.md|LICENSE|deno\.json)$/;
+  /^(src\/.*\.ts|(mod|protocol|rpc|node|deno|bun|raw|redis|browser|cli)\.ts|README\.md|LICENSE|deno\.json)$/;
 
 describe("deno publish --dry-run", () => {
   if (thisRuntime() !== "deno") {
