@@ -66,6 +66,7 @@ function record(feed: ResumableTopic) {
   feed.on("message", (data) => got.push(String(data)));
   feed.on("recovered", (p) => outcomes.push(`recovered ${p?.offset}`));
   feed.on("not-recovered", (p) => outcomes.push(`not-recovered ${p?.offset}`));
+  // On a timeout, say what did arrive: which messages are missing tells a lost seam from a stall.
   const arrived = (n: number, what = `${n} messages`) =>
     until(
       (check) => {
@@ -75,7 +76,16 @@ function record(feed: ResumableTopic) {
       () => got.length >= n,
       10_000,
       what,
-    );
+    ).catch((err) => {
+      const missing = Array.from({ length: n }, (_, i) => `m${i + 1}`).filter((m) =>
+        !got.includes(m)
+      );
+      throw new Error(
+        `${(err as Error).message}: ${got.length} arrived, last ${got.at(-1)}, missing ` +
+          `${missing.slice(0, 10).join(" ")}${missing.length > 10 ? " …" : ""}; ` +
+          `outcomes [${outcomes.join(", ")}], duplicates ${feed.duplicates}`,
+      );
+    });
   return { got, outcomes, arrived };
 }
 
