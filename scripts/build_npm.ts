@@ -301,7 +301,8 @@ console.log(
 if (runTests) {
   const testJs = (await walk(`${ESM_DIR}/tests`)).filter((p) => p.endsWith(".test.js"));
   if (testJs.length === 0) fail(`no *.test.js files found under ${relative(ESM_DIR)}/tests`);
-  const nodeArgs = ["--test", ...testJs.map(relative)];
+  // --expose-gc: memory tests collect before sampling RSS (see tests/hardening/_flood.ts).
+  const nodeArgs = ["--expose-gc", "--test", ...testJs.map(relative)];
   console.log(
     `\n=== node --test: ${testJs.length} test file(s) from ${relative(ESM_DIR)}/tests ===`,
   );

@@ -54,7 +54,8 @@ for (const v of VERSIONS) {
   const label = new TextDecoder().decode(version.stdout).trim();
   console.log(`\n=== node ${label} --test: ${files.length} test file(s) from npm/esm/tests ===`);
   const { code } = await new Deno.Command(node, {
-    args: ["--test", ...files.map((f) => `npm/esm/tests/${f}`)],
+    // --expose-gc: memory tests collect before sampling RSS (see tests/hardening/_flood.ts).
+    args: ["--expose-gc", "--test", ...files.map((f) => `npm/esm/tests/${f}`)],
     cwd: ROOT,
     stdout: "inherit",
     stderr: "inherit",

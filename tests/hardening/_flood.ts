@@ -13,10 +13,13 @@ export function rss(): number {
 }
 
 /**
- * Bun's collector runs late: garbage of a flood, long dead, would pass for retained memory. Where
- * the runtime offers a collection, each sample runs one first (Node and Deno collect eagerly).
+ * Collectors may run late (Bun's always, Node 24's after a burst): garbage of a flood, long dead,
+ * would pass for retained memory. Where the runtime offers a collection (`Bun.gc`, or `gc` under
+ * `--expose-gc`, which the Node test commands pass), each sample runs one first.
  */
-const collect = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc;
+const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
+const collect: ((force: boolean) => void) | undefined = g.Bun?.gc ??
+  (typeof g.gc === "function" ? () => g.gc!() : undefined);
 
 /** Samples the RSS every few milliseconds and keeps the peak; `stop` returns it. */
 export function rssPeak(): { stop(): number } {
