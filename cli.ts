@@ -137,6 +137,23 @@ function causeOf(err: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+/** `--port` and `--host`, the same for every command that listens. */
+const LISTEN_FLAGS: Flag[] = [
+  {
+    name: "port",
+    short: "l",
+    kind: "value",
+    arg: "N",
+    help: "port to listen on (0: any free one; default 8080)",
+  },
+  { name: "host", kind: "value", arg: "H", help: "address to listen on (default 127.0.0.1)" },
+];
+
+/** Where to listen, from {@link LISTEN_FLAGS}. */
+function listenAddress(args: Args): { port: number; hostname: string } {
+  return { port: integer(args, "port", 65535) ?? 8080, hostname: one(args, "host") ?? "127.0.0.1" };
+}
+
 const echoCommand: Command = {
   name: "echo",
   synopsis: "--port N [--host H] [--protocol NAME]... [--cert FILE --key FILE] [--deflate] [--tcp]",
@@ -144,14 +161,7 @@ const echoCommand: Command = {
 "listening on URL" and runs until killed. --deflate accepts permessage-deflate;
 --tcp also takes raw TCP clients on the same port (newline-delimited messages).`,
   flags: [
-    {
-      name: "port",
-      short: "l",
-      kind: "value",
-      arg: "N",
-      help: "port to listen on (0: any free one; default 8080)",
-    },
-    { name: "host", kind: "value", arg: "H", help: "address to listen on (default 127.0.0.1)" },
+    ...LISTEN_FLAGS,
     {
       name: "protocol",
       short: "s",
@@ -168,8 +178,7 @@ const echoCommand: Command = {
     if (args.positional.length > 0) {
       throw new UsageError(`unexpected argument ${args.positional[0]}`);
     }
-    const port = integer(args, "port", 65535) ?? 8080;
-    const hostname = one(args, "host") ?? "127.0.0.1";
+    const { port, hostname } = listenAddress(args);
     const certFile = one(args, "cert"), keyFile = one(args, "key");
     if ((certFile === undefined) !== (keyFile === undefined)) {
       throw new UsageError("--cert and --key go together");
@@ -394,14 +403,7 @@ clients while Redis is down. --recoverable NAME keeps NAME's history: clients
 resume with /NAME?since=EPOCH:OFFSET. --reuse-port shares the port with other
 relays (Deno, Bun).`,
   flags: [
-    {
-      name: "port",
-      short: "l",
-      kind: "value",
-      arg: "N",
-      help: "port to listen on (0: any free one; default 8080)",
-    },
-    { name: "host", kind: "value", arg: "H", help: "address to listen on (default 127.0.0.1)" },
+    ...LISTEN_FLAGS,
     { name: "redis", kind: "value", arg: "URL", help: "Redis shared by the relays" },
     {
       name: "recoverable",
@@ -416,8 +418,7 @@ relays (Deno, Bun).`,
     if (args.positional.length > 0) {
       throw new UsageError(`unexpected argument ${args.positional[0]}`);
     }
-    const port = integer(args, "port", 65535) ?? 8080;
-    const hostname = one(args, "host") ?? "127.0.0.1";
+    const { port, hostname } = listenAddress(args);
     const redis = one(args, "redis");
     if (redis !== undefined && !/^rediss?:\/\//.test(redis)) {
       throw new UsageError("--redis needs redis://HOST:PORT");
