@@ -147,6 +147,18 @@ export class RawClient {
 }
 
 /** The runtime running this test file. */
+/** A port that was free a moment ago, for a server that must be told its port before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export function thisRuntime(): "deno" | "bun" | "node" {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   return g.Deno ? "deno" : g.Bun ? "bun" : "node";

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { withTimeout } from "../_helpers.ts";
+import { freePort, withTimeout } from "../_helpers.ts";
 
 /** True if `redis-server` can run here; under CI=true its absence is an error. */
 export function redisAvailable(): boolean {
@@ -22,18 +22,6 @@ export function redisAvailable(): boolean {
     console.warn(`\n!!! SKIPPING Redis backplane tests: ${msg} !!!\n`);
     return false;
   }
-}
-
-/** A port nobody listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on `port`. */

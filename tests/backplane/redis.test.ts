@@ -23,7 +23,8 @@ import { serve, type Server } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
 import { once } from "../_helpers.ts";
 import { Collector, synced } from "./_collector.ts";
-import { freePort, redisAvailable, RedisServer } from "./_redis.ts";
+import { redisAvailable, RedisServer } from "./_redis.ts";
+import { freePort } from "../_helpers.ts";
 
 /** A relay-like server: `/NAME[?since=E:O]` subscribes to NAME. */
 function start(redis: RedisServer, options: RedisBackplaneOptions = {}): Promise<Server> {

@@ -10,7 +10,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { withTimeout } from "../_helpers.ts";
+import { freePort, withTimeout } from "../_helpers.ts";
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -32,18 +32,6 @@ export function proxyBinary(name: string, paths: string[], apt: string): string 
 
 export const TINYPROXY = ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"];
 export const DANTED = ["/usr/sbin/danted", "/usr/bin/danted"];
-
-/** A port that was free a moment ago (the proxies take a fixed port from their config). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once something accepts connections on `port`, polling for at most `ms`. */
 async function waitListening(port: number, child: ChildProcess, ms: number): Promise<void> {

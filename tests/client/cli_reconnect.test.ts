@@ -1,27 +1,16 @@
 /** `wsdriver connect URL --reconnect [--max-retries N]` on each runtime's CLI. */
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { describe, it } from "node:test";
 import { serve, type Server } from "../../src/server.ts";
 import {
   type CliProcess,
+  freePort,
   nodeBuildExists,
   spawnCli,
   stopCli,
   thisRuntime,
   withTimeout,
 } from "../_helpers.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until the CLI's standard error matches `re`. */
 async function waitStderr(p: CliProcess, re: RegExp, ms = 20_000): Promise<void> {

@@ -1,7 +1,6 @@
 /** The reconnecting client over real sockets: restarts, drops, backoff, tokens, the queue. */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -17,6 +16,7 @@ import { InvalidOptionError, ReconnectError, StateError, type WSError } from "..
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
 import {
+  freePort,
   nodeBuildExists,
   once,
   spawnCli,
@@ -25,18 +25,6 @@ import {
   waitOutput,
   withTimeout,
 } from "../_helpers.ts";
-
-/** A port nothing listens on: bound, then released. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once `pred` holds, checking after each event of `client`; bounded by `ms`. */
 function until(

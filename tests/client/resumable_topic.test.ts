@@ -22,7 +22,8 @@ import { connect } from "../../src/client.ts";
 import { ReconnectingClient } from "../../src/client/reconnecting.ts";
 import { ResumableTopic } from "../../src/client/resume.ts";
 import { serve, type Server } from "../../src/server.ts";
-import { freePort, redisAvailable, RedisServer } from "../backplane/_redis.ts";
+import { redisAvailable, RedisServer } from "../backplane/_redis.ts";
+import { freePort } from "../_helpers.ts";
 
 const runtime = thisRuntime();
 

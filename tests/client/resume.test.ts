@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import * as net from "node:net";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { redisBackplane } from "../../src/backplane/redis.ts";
@@ -17,18 +16,7 @@ import {
 } from "../../src/backplane/position.ts";
 import { ReconnectingClient } from "../../src/client/reconnecting.ts";
 import { serve, type Server } from "../../src/server.ts";
-import { withTimeout } from "../_helpers.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, withTimeout } from "../_helpers.ts";
 
 const REDIS = "/usr/bin/redis-server";
 

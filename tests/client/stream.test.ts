@@ -1,6 +1,5 @@
 /** Streams over real sockets: async iteration, WebSocketStream, backpressure both ways, fragments. */
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { connect } from "../../src/client.ts";
@@ -11,18 +10,7 @@ import { Protocol } from "../../src/protocol/protocol.ts";
 import { serve } from "../../src/server.ts";
 import { messages, sendStream, toStreams } from "../../src/stream.ts";
 import type { WS } from "../../src/ws.ts";
-import { once, withTimeout } from "../_helpers.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, once, withTimeout } from "../_helpers.ts";
 
 /** The sequence number a flooder put at the start of a message. */
 const seqOf = (m: unknown) => {

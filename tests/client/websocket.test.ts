@@ -1,22 +1,10 @@
 /** The WHATWG WebSocket class: the standard's rules one by one, over real sockets. */
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import rwsModule from "reconnecting-websocket";
 import { CloseEvent, WebSocket, type WebSocketBinaryType } from "../../src/client/websocket.ts";
 import { serve, type Server } from "../../src/server.ts";
-import { withTimeout } from "../_helpers.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, withTimeout } from "../_helpers.ts";
 
 /** Resolves with the next event of `type` on `target`. */
 function next<E extends Event = Event>(target: EventTarget, type: string, ms = 5000): Promise<E> {

@@ -6,7 +6,8 @@ import process from "node:process";
 import { describe, it } from "node:test";
 import { ROOT, thisRuntime, withTimeout } from "../_helpers.ts";
 import { Collector } from "../backplane/_collector.ts";
-import { freePort, redisAvailable, RedisServer } from "../backplane/_redis.ts";
+import { redisAvailable, RedisServer } from "../backplane/_redis.ts";
+import { freePort } from "../_helpers.ts";
 
 describe("cluster example", () => {
   // The example runs from source (Deno, Bun); Node would run a compiled copy with node:cluster.
