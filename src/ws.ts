@@ -133,6 +133,19 @@ const NO_CHUNKS: readonly Uint8Array[] = [];
 /** Sockets with output to write at the end of this turn, and whether that is scheduled. */
 const flushQueue: WS[] = [];
 let flushScheduled = false;
+/**
+ * Sockets a large turn could not write within {@link FLUSH_SLICE_MS}: written in later slices, so
+ * that a broadcast to 10k sockets (one write each, ~10 µs apiece on Deno) does not hold the loop
+ * for 100 ms while other connections wait. A socket stays queued (`#flushQueued`) until its slice,
+ * so what it is sent meanwhile follows the broadcast, in order.
+ */
+let backlog: WS[] = [];
+let backlogHead = 0;
+let backlogScheduled = false;
+/** Time one turn's flush, or one backlog slice, may write for before yielding to I/O. */
+const FLUSH_SLICE_MS = 2;
+/** Sockets written between two looks at the clock (small turns never look). */
+const FLUSH_CHECK_EVERY = 64;
 
 /**
  * Schedules `ws`'s write at the end of the current turn: one microtask for all sockets (a
@@ -148,9 +161,40 @@ function queueFlush(ws: WS): void {
 
 function flushAll(): void {
   flushScheduled = false;
+  const began = performance.now();
   // Sockets queued while flushing (a send callback that sends) are flushed in this loop too.
-  for (let i = 0; i < flushQueue.length; i++) flushQueue[i]._flushNow();
+  let i = 0;
+  while (i < flushQueue.length) {
+    flushQueue[i++]._flushNow();
+    if (i % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS) break;
+  }
+  if (i < flushQueue.length) {
+    for (let j = i; j < flushQueue.length; j++) backlog.push(flushQueue[j]);
+    if (!backlogScheduled) {
+      backlogScheduled = true;
+      setTimeout(flushBacklog, 0);
+    }
+  }
   flushQueue.length = 0;
+}
+
+function flushBacklog(): void {
+  const began = performance.now();
+  let i = backlogHead;
+  while (i < backlog.length) {
+    backlog[i++]._flushNow();
+    if ((i - backlogHead) % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS) {
+      break;
+    }
+  }
+  if (i < backlog.length) {
+    backlogHead = i;
+    setTimeout(flushBacklog, 0);
+    return;
+  }
+  backlog = [];
+  backlogHead = 0;
+  backlogScheduled = false;
 }
 
 /**
