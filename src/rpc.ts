@@ -45,12 +45,7 @@ export {
   DEFAULT_RPC_TIMEOUT,
 } from "./rpc/defaults.ts";
 export { RpcError, type RpcErrorCode } from "./rpc/errors.ts";
-export {
-  Rpc,
-  type RpcContext,
-  type RpcOptions,
-  type RpcResponder,
-} from "./rpc/session.ts";
+export { Rpc, type RpcContext, type RpcOptions, type RpcResponder } from "./rpc/session.ts";
 export type {
   RpcConnection,
   RpcEvents,
