@@ -6,6 +6,7 @@
  */
 
 import { applyMask, maskInto } from "./mask.ts";
+import { Slab } from "./slab.ts";
 
 /**
  * Frame opcodes.
@@ -257,29 +258,16 @@ const utf8Encoder = new TextEncoder();
 /** Options of a final, unmasked frame without extension bits. */
 const FINAL: EncodeOptions = {};
 
-/** Size of a {@link frameSlab} buffer. */
-const SLAB_SIZE = 64 * 1024;
 /** Frames up to this size (header included) go into the slab. */
 export const SLAB_FRAME_LIMIT = 4 * 1024;
 
 /**
  * Shared space where small unmasked frames are encoded, one after another, so that a frame costs
  * no allocation and the frames a connection produces in a row are one contiguous range, written
- * with one view. Bytes behind `pos` are never written again: a full slab is replaced, not reused,
- * and the garbage collector frees it once no view of it is left (as Node's Buffer pool does).
+ * with one view. A frame's bytes are never rewritten (see {@link Slab}): they may be queued on any
+ * number of sockets, e.g. once for all subscribers of a topic.
  */
-export const frameSlab: { buf: Uint8Array; pos: number } = {
-  buf: new Uint8Array(0),
-  pos: 0,
-};
-
-function slabRoom(n: number): Uint8Array {
-  if (frameSlab.pos + n > frameSlab.buf.length) {
-    frameSlab.buf = new Uint8Array(SLAB_SIZE);
-    frameSlab.pos = 0;
-  }
-  return frameSlab.buf;
-}
+export const frameSlab: Slab = new Slab(64 * 1024);
 
 /**
  * Encodes an unmasked text frame of at most {@link SLAB_FRAME_LIMIT} / 3 characters into
@@ -296,7 +284,7 @@ export function encodeTextIntoSlab(text: string): number {
   if (n < 126) {
     // Short ASCII, the common chat message: copied char by char, which costs less than
     // encodeInto and the view it needs.
-    const buf = slabRoom(n + 2);
+    const buf = frameSlab.reserve(n + 2);
     const start = frameSlab.pos;
     let i = 0;
     for (; i < n; i++) {
@@ -307,23 +295,23 @@ export function encodeTextIntoSlab(text: string): number {
     if (i === n) {
       buf[start] = 0x81;
       buf[start + 1] = n;
-      frameSlab.pos = start + 2 + n;
+      frameSlab.commit(2 + n);
       return start;
     }
   }
   const max = n * 3;
-  const reserve = max < 126 ? 2 : 4;
-  const buf = slabRoom(reserve + max);
+  const slot = max < 126 ? 2 : 4;
+  const buf = frameSlab.reserve(slot + max);
   const start = frameSlab.pos;
   const { written } = utf8Encoder.encodeInto(
     text,
-    buf.subarray(start + reserve, start + reserve + max),
+    buf.subarray(start + slot, start + slot + max),
   );
   const hlen = written < 126 ? 2 : 4;
   // The header slot was sized for the worst case: close the gap, so that frames stay contiguous.
-  if (hlen < reserve) buf.copyWithin(start + hlen, start + reserve, start + reserve + written);
+  if (hlen < slot) buf.copyWithin(start + hlen, start + slot, start + slot + written);
   writeHeader(buf, start, Opcode.Text, written, FINAL);
-  frameSlab.pos = start + hlen + written;
+  frameSlab.commit(hlen + written);
   return start;
 }
 
@@ -339,11 +327,11 @@ export function encodeTextIntoSlab(text: string): number {
 export function encodeIntoSlab(opcode: number, payload: Uint8Array): number {
   const n = payload.length;
   const hlen = n < 126 ? 2 : 4;
-  const buf = slabRoom(hlen + n);
+  const buf = frameSlab.reserve(hlen + n);
   const start = frameSlab.pos;
   writeHeader(buf, start, opcode, n, FINAL);
   buf.set(payload, start + hlen);
-  frameSlab.pos = start + hlen + n;
+  frameSlab.commit(hlen + n);
   return start;
 }
 

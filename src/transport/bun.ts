@@ -9,6 +9,7 @@
  */
 
 import { coalesce, concatBytes } from "../protocol/bytes.ts";
+import { Slab } from "../protocol/slab.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -99,16 +100,14 @@ interface Early {
 
 /** Reads up to this size are copied into {@link recvSlab}. */
 const RECV_COPY_LIMIT = 4 * 1024;
-const RECV_SLAB_SIZE = 64 * 1024;
 /**
  * Where small reads are copied. Bun hands each read over in a fresh Buffer whose ArrayBuffer
  * object JavaScriptCore has not built yet: the first view of it (the parser makes one per frame)
  * builds it, at a cost of several small messages' worth of parsing. Copying the read into a slab
- * whose ArrayBuffer exists is far cheaper. As with the frame slab, bytes behind `recvPos` are
- * never written again: a full slab is replaced, and freed once no message holds a view of it.
+ * whose ArrayBuffer exists is far cheaper. A read's bytes are its connection's alone (its parser
+ * unmasks them in place) and are never rewritten (see {@link Slab}).
  */
-let recvSlab = new Uint8Array(0);
-let recvPos = 0;
+const recvSlab = new Slab(64 * 1024);
 
 /**
  * A small read copied into {@link recvSlab}. The slab holds other connections' reads too: the
@@ -117,13 +116,11 @@ let recvPos = 0;
  */
 function toSlab(chunk: Uint8Array): Uint8Array {
   const n = chunk.length;
-  if (recvPos + n > recvSlab.length) {
-    recvSlab = new Uint8Array(RECV_SLAB_SIZE);
-    recvPos = 0;
-  }
-  recvSlab.set(chunk, recvPos);
-  recvPos += n;
-  return recvSlab.subarray(recvPos - n, recvPos);
+  const buf = recvSlab.reserve(n);
+  const at = recvSlab.pos;
+  buf.set(chunk, at);
+  recvSlab.commit(n);
+  return buf.subarray(at, at + n);
 }
 
 class BunConn implements Conn {
