@@ -1065,8 +1065,7 @@ async function machine(): Promise<Record<string, string>> {
 function method(o: Options): Record<string, string> {
   const compared: Record<string, string> = o.statsCost
     ? {
-      "compared":
-        "`--stats-cost`: each runtime's wsdriver server twice, the second started with " +
+      "compared": "`--stats-cost`: each runtime's wsdriver server twice, the second started with " +
         "`WSDRIVER_BENCH_STATS=off`, which passes `stats: false` to `serve`: no counters in " +
         "the server (per resource, refusals, limits). Each socket's own counts of its messages " +
         "and bytes (`ws.traffic()`, the `disconnect` event) run in both, so they are not part " +

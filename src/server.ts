@@ -379,7 +379,9 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       }
     } else {
       // Nothing counted (`stats: false`): only what is open now can be told.
-      for (const ws of this.clients) (resources[ws._resource] ??= emptyResourceStats()).connections++;
+      for (const ws of this.clients) {
+        (resources[ws._resource] ??= emptyResourceStats()).connections++;
+      }
       total.connections = this.clients.size;
     }
     const topics = this.topics.counts();
