@@ -1,8 +1,11 @@
 /**
- * What the always-on counters cost, measured inside one process: this checkout's server against
- * another checkout's (e.g. the commit before the counters), in alternating rounds under the same
- * load, medians. A complement to `run.ts --baseline DIR`, which measures both builds with the load
- * generator in separate processes; here the noise of a shared machine hits both builds alike.
+ * What all the counters cost, measured inside one process: this checkout's server against another
+ * checkout's (e.g. the commit before the counters), in alternating rounds under the same load,
+ * medians. A complement to `run.ts --baseline DIR`, which measures both builds with the load
+ * generator in separate processes; here the noise of a shared machine hits both builds alike. And
+ * to `run.ts --stats-cost`, which compares this build with itself with `stats: false` in every
+ * scenario on every runtime, but so leaves out each socket's own counts (`ws.traffic()`), which
+ * are kept either way; this script measures them too.
  *
  * ```sh
  * git worktree add /tmp/base <commit>   # or: git archive <commit> | tar -x -C /tmp/base

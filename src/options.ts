@@ -160,6 +160,7 @@ export function checkServeOptions(options: unknown): void {
   checkOneOf(o.slowConsumerCode, "slowConsumerCode", [1008, 1013]);
   checkType(o.fetch, "fetch", "function");
   checkInteger(o.maxBodySize, "maxBodySize", 0);
+  checkType(o.stats, "stats", "boolean");
   if (o.raw !== undefined && typeof o.raw !== "boolean") {
     const raw = checkObject(o.raw, "raw", false);
     checkOneOf(raw.framing, "raw.framing", ["line", "length"]);

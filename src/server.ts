@@ -152,6 +152,22 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   backplane?: Backplane;
   /** Limits against abuse, per connection and per client address (all off by default). */
   limits?: LimitsOptions;
+  /**
+   * Keep the counters that {@link Server.stats} reports (default `true`). With `false` the server
+   * counts nothing: `stats()` still tells what it reads when called (`uptime`, `connections` in
+   * total and per resource, `handshaking`, `topics`, `subscribers`, and `slowConsumerDrops` and
+   * `backplane`, which `server.topics` and the backplane count either way), and every other
+   * figure is 0: messages, bytes, `connectionsTotal`, `closes`, `refused`, pauses, timeouts,
+   * `rateLimited`. Each socket still counts its own traffic (`ws.traffic()`, the `disconnect`
+   * event), and the events are emitted as usual.
+   *
+   * @example
+   * ```ts
+   * const server = await serve({ port: 8080, stats: false }, (ws) => ws.send("hello"));
+   * console.log(server.stats().connections); // the open sockets, read when called
+   * ```
+   */
+  stats?: boolean;
   /** @internal Socket implementation; the runtime's by default. */
   transport?: Transport;
 }
@@ -304,7 +320,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   #rawSweeper: Sweeper | undefined;
   #closing: Promise<void> | undefined;
   #createdAt = now();
-  #counters = new Map<string, ResourceCounters>();
+  /** Per resource pattern; none when the server does not count (`stats: false`). */
+  #counters: Map<string, ResourceCounters> | undefined;
   #refused = new Map<number, number>();
   #rateLimited: Record<RateLimitKind, number> = {
     messages: 0,
@@ -325,9 +342,11 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     sweeper: Sweeper,
     rawSweeper?: Sweeper,
     limits?: LimitsOptions,
+    counting = true,
   ) {
     super();
     this.#secure = secure;
+    if (counting) this.#counters = new Map();
     this.topics = topics;
     this.#sweeper = sweeper;
     this.#rawSweeper = rawSweeper;
@@ -342,7 +361,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   /**
    * What the server did so far: connections, refused handshakes, messages and bytes, closes by
    * code, slow consumers, topics, pauses, timeouts and limits, in total and per resource. Cheap
-   * enough to call every second: it walks the open sockets once.
+   * enough to call every second: it walks the open sockets once. With {@link ServeOptions.stats}
+   * `false`, only the figures read when called are filled in.
    *
    * @example
    * ```ts
@@ -352,9 +372,17 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   stats(): ServerStats {
     const resources: Record<string, ResourceStats> = {};
     const total = emptyResourceStats();
-    for (const [pattern, counters] of this.#counters) {
-      const r = resources[pattern] = counters.snapshot(this.clientsOf(pattern));
-      addResourceStats(total, r);
+    if (this.#counters) {
+      for (const [pattern, counters] of this.#counters) {
+        const r = resources[pattern] = counters.snapshot(this.clientsOf(pattern));
+        addResourceStats(total, r);
+      }
+    } else {
+      // Nothing counted (`stats: false`): only what is open now can be told.
+      for (const ws of this.clients) {
+        (resources[ws._resource] ??= emptyResourceStats()).connections++;
+      }
+      total.connections = this.clients.size;
     }
     const topics = this.topics.counts();
     const stats: ServerStats = {
@@ -373,16 +401,18 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     return stats;
   }
 
-  /** @internal The counters of the resource at `pattern`. */
-  _countersOf(pattern: string): ResourceCounters {
-    let c = this.#counters.get(pattern);
-    if (!c) this.#counters.set(pattern, c = new ResourceCounters());
+  /** @internal The counters of the resource at `pattern`; none with `stats: false`. */
+  _countersOf(pattern: string): ResourceCounters | undefined {
+    const all = this.#counters;
+    if (!all) return undefined;
+    let c = all.get(pattern);
+    if (!c) all.set(pattern, c = new ResourceCounters());
     return c;
   }
 
   /** @internal A handshake (or plain HTTP request) was answered with an error `status`. */
   _countRefused(status: number): void {
-    this.#refused.set(status, (this.#refused.get(status) ?? 0) + 1);
+    if (this.#counters) this.#refused.set(status, (this.#refused.get(status) ?? 0) + 1);
   }
 
   /** @internal A limit acted (see {@link ServerEvents.ratelimit}). */
@@ -392,7 +422,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     address: string,
     ws?: unknown,
   ): void {
-    this.#rateLimited[limit]++;
+    if (this.#counters) this.#rateLimited[limit]++;
     this.emit("ratelimit", { limit, action, address, ws: ws as WS<Data> | undefined });
   }
 
@@ -414,7 +444,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   /** @internal A client's socket opened (WS's owner hook). */
   _opened(ws: WS<Data>): void {
     ws._openedAt = now();
-    this._countersOf(ws._resource).connectionsTotal++;
+    const counters = this._countersOf(ws._resource);
+    if (counters) counters.connectionsTotal++;
     const byAddress = this.#addressOf;
     if (byAddress) {
       const address = this.#addressLimits!.addressOf(ws.remoteAddress, ws.request?.headers);
@@ -535,7 +566,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void {
     this.clients.delete(ws);
     if (ws._resource !== DEFAULT_PATTERN) this.#byResource.get(ws._resource)?.delete(ws);
-    this._countersOf(ws._resource).closed(ws, code);
+    this._countersOf(ws._resource)?.closed(ws, code);
     const byAddress = this.#addressOf;
     const address = byAddress?.get(ws);
     if (address !== undefined) {
@@ -627,6 +658,7 @@ export function createServer<Data = unknown>(
     sweeper,
     rawSweeper,
     options.limits,
+    options.stats !== false,
   );
   options.backplane?._attach(topics);
   server.backplane = options.backplane;

@@ -19,7 +19,14 @@ const { serve } = await import(
 
 const port = Number(process.argv[2] ?? 0);
 const server = await serve(
-  { port, hostname: "127.0.0.1", heartbeat: false, deflate: process.env.BENCH_DEFLATE === "1" },
+  {
+    port,
+    hostname: "127.0.0.1",
+    heartbeat: false,
+    deflate: process.env.BENCH_DEFLATE === "1",
+    // `run.ts --stats-cost` measures this build against itself with its counters off.
+    stats: process.env.WSDRIVER_BENCH_STATS !== "off",
+  },
   (ws) => {
     if (ws.request?.path === "/broadcast") {
       ws.subscribe("b");

@@ -46,6 +46,7 @@ const serveCases: Array<[option: string, options: unknown]> = [
   ["idleTimeout", { idleTimeout: Infinity }],
   ["slowConsumer", { slowConsumer: "kill" }],
   ["fetch", { fetch: "index.html" }],
+  ["stats", { stats: "off" }],
   ["raw.framing", { raw: { framing: "csv" } }],
   ["accept", { accept: true }],
   ["deflate.level", { deflate: { level: 12 } }],

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { connect } from "../../src/client.ts";
 import { handleMetrics, PROMETHEUS_CONTENT_TYPE, prometheusText } from "../../src/ops/metrics.ts";
+import { emptyResourceStats } from "../../src/ops/stats.ts";
 import { type ClientDisconnectInfo, serve, type Server } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
 import { clientFrame, once, RawClient, rawUpgrade, withTimeout } from "../_helpers.ts";
@@ -155,6 +156,73 @@ describe("server.stats()", () => {
       server.publish("t", "news");
       assert.equal(server.stats().slowConsumerDrops, 1);
       hog.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("server.stats() with stats: false", () => {
+  it("counts nothing, and still tells what is open", async () => {
+    const server = await serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      stats: false,
+      limits: { connectionsPerAddress: 2 },
+      resources: {
+        "/echo": (ws) => ws.on("message", (m) => ws.send(m)),
+        "/room/:name": (ws) => ws.subscribe(ws.request!.params.name),
+      },
+    });
+    const limited: string[] = [];
+    server.on("ratelimit", (i) => limited.push(`${i.limit} ${i.action}`));
+    try {
+      const e = await open(`${server.url}/echo`);
+      const r = await open(`${server.url}/room/a`);
+      for (let i = 0; i < 3; i++) {
+        const back = once(e, "message");
+        e.send("x".repeat(10));
+        await back;
+      }
+      // A third connection from the same address: refused with 429, and not counted.
+      const third = connect(`${server.url}/echo`);
+      await once(third, "close");
+      assert.deepEqual(limited, ["connections refuse"], "the event still comes");
+
+      const s = server.stats();
+      assert.equal(s.connections, 2);
+      assert.equal(s.topics, 1);
+      assert.equal(s.subscribers, 1);
+      assert.ok(s.uptime >= 0);
+      const open1 = { ...emptyResourceStats(), connections: 1 };
+      assert.deepEqual(s.resources, { "/echo": open1, "/room/:name": open1 });
+      assert.deepEqual(
+        { ...s, uptime: 0, handshaking: 0 },
+        {
+          ...emptyResourceStats(),
+          connections: 2,
+          uptime: 0,
+          handshaking: 0,
+          refused: {},
+          slowConsumerDrops: 0,
+          topics: 1,
+          subscribers: 1,
+          rateLimited: { messages: 0, bytes: 0, connections: 0, handshakes: 0 },
+          resources: s.resources,
+        },
+      );
+
+      // A socket still counts its own traffic.
+      e.close();
+      const [, info] = await once<[WS, ClientDisconnectInfo]>(server, "disconnect");
+      assert.equal(info.messagesIn, 3);
+      const after = server.stats();
+      assert.equal(after.connections, 1);
+      assert.deepEqual(after.closes, {});
+      assert.deepEqual(Object.keys(after.resources), ["/room/:name"]);
+      assert.match(prometheusText(after), /^wsdriver_connections\{resource="\/room\/:name"\} 1$/m);
+      r.close();
+      await once(r, "close");
     } finally {
       await server.close();
     }
