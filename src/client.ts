@@ -34,6 +34,7 @@ import {
   redirectTarget,
 } from "./client/redirect.ts";
 import { parseTarget, type Target } from "./client/target.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -55,8 +56,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Ping the server when it is quiet and drop it if it stays silent (default off). */
   heartbeat?: HeartbeatOptions | false;
-  /** Close with 1001 after this many milliseconds without a data message (default off). */
-  idleTimeout?: number;
+  /** Close with 1001 after this many milliseconds without a data message (default `false`: off). */
+  idleTimeout?: number | false;
   /** Outgoing bytes above which the socket stops reading until the buffer drains (default 1 MiB). */
   highWaterMark?: number;
   /** Offer permessage-deflate (RFC 7692), with these options if an object (default off). */
@@ -82,7 +83,7 @@ export interface ConnectOptions {
 }
 
 /** Default {@link ConnectOptions.handshakeTimeout}: 10 s. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT: number = DEFAULTS.client.handshakeTimeout;
 
 /**
  * Opens a WebSocket connection. Returns at once with a socket in the `connecting` state; `open`
@@ -100,7 +101,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 export function connect(url: string | URL, options: ConnectOptions = {}): WS {
   checkConnectOptions(options);
   const first = parseTarget(url);
-  const protocols = options.protocols ?? [];
+  const protocols = options.protocols ?? DEFAULTS.client.protocols;
   const deflate = options.deflate === true ? {} : options.deflate || undefined;
   const firstHeaders = new Headers(options.headers);
   if (deflate) firstHeaders.set("Sec-WebSocket-Extensions", offerDeflate(deflate));
@@ -112,12 +113,12 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
     maxPayload: options.maxPayload,
     closeTimeout: options.closeTimeout,
     highWaterMark: options.highWaterMark,
-    raw: first.raw ? options.framing ?? "line" : undefined,
+    raw: first.raw ? options.framing ?? DEFAULTS.raw.framing : undefined,
   }, { url: first.href });
   if (options.heartbeat || options.idleTimeout) {
     const sweeper = new Sweeper({
       heartbeat: options.heartbeat || undefined,
-      idleTimeout: options.idleTimeout,
+      idleTimeout: options.idleTimeout || undefined,
     });
     ws.once("open", () => sweeper.add(ws));
   }

@@ -8,6 +8,7 @@
 import { now } from "./clock.ts";
 import { TimeoutError } from "./errors.ts";
 import type { WS } from "./ws.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
@@ -18,7 +19,7 @@ export interface HeartbeatOptions {
 }
 
 /** Server default: ping after 30 s of silence, drop the peer 10 s later. */
-export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 30_000, timeout: 10_000 };
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = DEFAULTS.server.heartbeat;
 
 /** Smallest sweep period, so tiny settings in tests cannot spin the timer. */
 const MIN_TICK = 20;

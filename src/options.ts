@@ -112,6 +112,10 @@ function checkResourceFields(o: Options, prefix: string): void {
   checkHeaders(o.headers, `${prefix}headers`);
   checkType(o.accept, `${prefix}accept`, "function");
   checkDeflate(o.deflate, `${prefix}deflate`);
+  checkMillis(o.closeTimeout, `${prefix}closeTimeout`);
+  checkHeartbeat(o.heartbeat, `${prefix}heartbeat`);
+  if (o.idleTimeout !== false) checkMillis(o.idleTimeout, `${prefix}idleTimeout`);
+  checkInteger(o.highWaterMark, `${prefix}highWaterMark`, 0);
 }
 
 /**
@@ -151,11 +155,7 @@ export function checkServeOptions(options: unknown): void {
     }
   }
   checkMillis(o.handshakeTimeout, "handshakeTimeout");
-  checkMillis(o.closeTimeout, "closeTimeout");
   checkInteger(o.maxHeadSize, "maxHeadSize", 64);
-  checkHeartbeat(o.heartbeat, "heartbeat");
-  checkMillis(o.idleTimeout, "idleTimeout");
-  checkInteger(o.highWaterMark, "highWaterMark", 0);
   checkOneOf(o.slowConsumer, "slowConsumer", ["drop", "close"]);
   checkOneOf(o.slowConsumerCode, "slowConsumerCode", [1008, 1013]);
   checkType(o.fetch, "fetch", "function");
@@ -194,7 +194,7 @@ export function checkConnectOptions(options: unknown): void {
     throw new InvalidOptionError("signal", "an AbortSignal", o.signal);
   }
   checkHeartbeat(o.heartbeat, "heartbeat");
-  checkMillis(o.idleTimeout, "idleTimeout");
+  if (o.idleTimeout !== false) checkMillis(o.idleTimeout, "idleTimeout");
   checkInteger(o.highWaterMark, "highWaterMark", 0);
   checkDeflate(o.deflate, "deflate");
   checkOneOf(o.framing, "framing", ["line", "length"]);

@@ -38,6 +38,7 @@ import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
 import { type SendData, type UpgradeRequest, WS } from "./ws.ts";
 import type { ResourceStats, TrafficStats } from "./ops/stats.ts";
 import { installInspect } from "./inspect.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** The pattern of the `serve` handler, for servers without resources. */
 const DEFAULT_PATTERN = "*";
@@ -80,6 +81,17 @@ export interface ResourceOptions<Data> {
   accept?: AcceptHook<Data>;
   /** Accept permessage-deflate (RFC 7692), with these options if an object (default off). */
   deflate?: boolean | DeflateOptions;
+  /** Milliseconds to wait for the closing handshake (default 5000). */
+  closeTimeout?: number;
+  /** Ping quiet clients and drop dead ones (default 30 s / 10 s); `false` turns it off. */
+  heartbeat?: HeartbeatOptions | false;
+  /**
+   * Close a client with 1001 after this many milliseconds without a data message (default
+   * `false`: off).
+   */
+  idleTimeout?: number | false;
+  /** Outgoing bytes per client above which it is not read and broadcasts skip it (default 1 MiB). */
+  highWaterMark?: number;
 }
 
 /** A resource: its handler and options. */
@@ -113,16 +125,8 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
   resources?: Record<string, Resource<Data> | ConnectionHandler<Data>>;
   /** Milliseconds a client has to complete its upgrade request (default 10000). */
   handshakeTimeout?: number;
-  /** Milliseconds to wait for the closing handshake (default 5000). */
-  closeTimeout?: number;
   /** Largest request head accepted, in bytes (default 16 KiB); over it: 431. */
   maxHeadSize?: number;
-  /** Ping quiet clients and drop dead ones (default 30 s / 10 s); `false` turns it off. */
-  heartbeat?: HeartbeatOptions | false;
-  /** Close a client with 1001 after this many milliseconds without a data message (default off). */
-  idleTimeout?: number;
-  /** Outgoing bytes per client above which it is not read and broadcasts skip it (default 1 MiB). */
-  highWaterMark?: number;
   /** What `publish` does with a client over its high-water mark (default `"drop"`). */
   slowConsumer?: SlowConsumerPolicy;
   /** Close code when `slowConsumer` is `"close"`: 1008 or 1013 (default). */
@@ -196,7 +200,7 @@ export interface RawOptions {
  * await serve({ port: 8080, raw: { idleTimeout: DEFAULT_RAW_IDLE_TIMEOUT * 5 } }, (ws) => {});
  * ```
  */
-export const DEFAULT_RAW_IDLE_TIMEOUT = 120_000;
+export const DEFAULT_RAW_IDLE_TIMEOUT: number = DEFAULTS.raw.idleTimeout;
 
 /** The parts of a `node:http` `IncomingMessage` that {@link Server.handleUpgrade} reads. */
 export interface NodeUpgradeRequest {
@@ -292,7 +296,7 @@ export interface RateLimitInfo<Data = unknown> {
 }
 
 /** Default {@link ServeOptions.handshakeTimeout}: 10 s. */
-export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT: number = DEFAULTS.server.handshakeTimeout;
 
 /**
  * A listening WebSocket server.
@@ -318,6 +322,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   #sweeper: Sweeper;
   /** Watches raw clients, which have their own idle timeout. */
   #rawSweeper: Sweeper | undefined;
+  /** Watches the clients of resources with heartbeat or idle settings of their own. */
+  #resourceSweepers: Map<string, Sweeper> | undefined;
   #closing: Promise<void> | undefined;
   #createdAt = now();
   /** Per resource pattern; none when the server does not count (`stats: false`). */
@@ -343,8 +349,10 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     rawSweeper?: Sweeper,
     limits?: LimitsOptions,
     counting = true,
+    resourceSweepers?: Map<string, Sweeper>,
   ) {
     super();
+    this.#resourceSweepers = resourceSweepers;
     this.#secure = secure;
     if (counting) this.#counters = new Map();
     this.topics = topics;
@@ -559,7 +567,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
       set.add(ws);
     }
     if (ws.kind === "raw" && this.#rawSweeper) this.#rawSweeper.add(ws as WS);
-    else this.#sweeper.add(ws as WS);
+    else (this.#resourceSweepers?.get(pattern) ?? this.#sweeper).add(ws as WS);
   }
 
   /** @internal A client closed (WS's owner hook). */
@@ -600,6 +608,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.#listener?.close();
     this.#sweeper.stop();
     this.#rawSweeper?.stop();
+    for (const sweeper of this.#resourceSweepers?.values() ?? []) sweeper.stop();
     for (const conn of this.#handshaking) conn.destroy();
     this.#handshaking.clear();
     const waits: Promise<void>[] = [];
@@ -645,12 +654,21 @@ export function createServer<Data = unknown>(
     slowConsumer: options.slowConsumer,
     slowConsumerCode: options.slowConsumerCode,
   });
-  const heartbeat = options.heartbeat === false
-    ? undefined
-    : options.heartbeat ?? DEFAULT_HEARTBEAT;
-  const sweeper = new Sweeper({ heartbeat, idleTimeout: options.idleTimeout });
+  const sweeper = sweeperOf(options.heartbeat, options.idleTimeout);
+  // A resource with heartbeat or idle settings of its own has its own sweeper.
+  const resourceSweepers = new Map<string, Sweeper>();
+  for (const [pattern, r] of Object.entries(options.resources ?? {})) {
+    if (typeof r === "function" || (r.heartbeat === undefined && r.idleTimeout === undefined)) {
+      continue;
+    }
+    resourceSweepers.set(
+      pattern,
+      sweeperOf(r.heartbeat ?? options.heartbeat, r.idleTimeout ?? options.idleTimeout),
+    );
+  }
   const raw = options.raw === true ? {} : options.raw || undefined;
-  const rawIdle = raw?.idleTimeout ?? options.idleTimeout ?? DEFAULT_RAW_IDLE_TIMEOUT;
+  const rawIdle = raw?.idleTimeout ??
+    (typeof options.idleTimeout === "number" ? options.idleTimeout : DEFAULT_RAW_IDLE_TIMEOUT);
   const rawSweeper = raw && rawIdle !== false ? new Sweeper({ idleTimeout: rawIdle }) : undefined;
   const server = new Server<Data>(
     options.tls !== undefined,
@@ -659,6 +677,7 @@ export function createServer<Data = unknown>(
     rawSweeper,
     options.limits,
     options.stats !== false,
+    resourceSweepers,
   );
   options.backplane?._attach(topics);
   server.backplane = options.backplane;
@@ -715,8 +734,8 @@ export async function serve<Data = unknown>(
   server._listening(
     await transport.listen(
       {
-        hostname: options.hostname ?? "0.0.0.0",
-        port: options.port ?? 8080,
+        hostname: options.hostname ?? DEFAULTS.server.hostname,
+        port: options.port ?? DEFAULTS.server.port,
         path: options.path,
         reusePort: options.reusePort,
         tls: options.tls,
@@ -726,4 +745,15 @@ export async function serve<Data = unknown>(
     ),
   );
   return server;
+}
+
+/** A sweeper for these settings (`undefined`: the server's default; `false`: off). */
+function sweeperOf(
+  heartbeat: HeartbeatOptions | false | undefined,
+  idleTimeout: number | false | undefined,
+): Sweeper {
+  return new Sweeper({
+    heartbeat: heartbeat === false ? undefined : heartbeat ?? DEFAULT_HEARTBEAT,
+    idleTimeout: idleTimeout === false ? undefined : idleTimeout,
+  });
 }

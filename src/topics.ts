@@ -15,6 +15,7 @@ import {
 } from "./protocol/frame.ts";
 import type { StreamPosition } from "./backplane/position.ts";
 import { type SendData, toBytes, type WS } from "./ws.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
 export type SlowConsumerPolicy = "drop" | "close";
@@ -84,8 +85,8 @@ export class Topics {
 
   /** An empty registry. */
   constructor(options: TopicsOptions = {}) {
-    this.slowConsumer = options.slowConsumer ?? "drop";
-    this.slowConsumerCode = options.slowConsumerCode ?? 1013;
+    this.slowConsumer = options.slowConsumer ?? DEFAULTS.server.slowConsumer;
+    this.slowConsumerCode = options.slowConsumerCode ?? DEFAULTS.server.slowConsumerCode;
   }
 
   /** @internal Set by a backplane attached to the server (`undefined` detaches it). */

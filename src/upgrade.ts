@@ -27,6 +27,7 @@ import type { RawOptions, Resource, ServeOptions, Server, UpgradeInfo } from "./
 import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 import { DEFAULT_CLOSE_TIMEOUT, WS, type WSConfig } from "./ws.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** A registered resource, its pattern, and the settings its sockets share (made on first use). */
 export type Route<Data> = Resource<Data> & {
@@ -50,10 +51,10 @@ export interface UpgradeContext<Data> {
 }
 
 /** Default {@link RawOptions.detectTimeout}. */
-export const DEFAULT_DETECT_TIMEOUT = 300;
+export const DEFAULT_DETECT_TIMEOUT: number = DEFAULTS.raw.detectTimeout;
 
 /** Default {@link ServeOptions.maxBodySize}: 1 MiB. */
-export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
+export const DEFAULT_MAX_BODY_SIZE: number = DEFAULTS.server.maxBodySize;
 
 /**
  * Most bytes kept from a client while its admission is pending (hooks running); a client over it
@@ -415,7 +416,7 @@ export class Upgrade<Data> implements ConnHandlers {
     const ctx = this.#ctx, options = ctx.options, conn = this.#conn;
     const protocol = offered.length === 0
       ? ""
-      : selectProtocol(offered, resource.protocols ?? options.protocols ?? []);
+      : selectProtocol(offered, resource.protocols ?? options.protocols ?? DEFAULTS.server.protocols);
     const deflateOption = resource.deflate ?? options.deflate;
     const deflateOptions: DeflateOptions | undefined = deflateOption === true
       ? {}
@@ -442,8 +443,8 @@ export class Upgrade<Data> implements ConnHandlers {
     return {
       side: "server",
       maxPayload: resource.maxPayload ?? options.maxPayload,
-      closeTimeout: options.closeTimeout,
-      highWaterMark: options.highWaterMark,
+      closeTimeout: resource.closeTimeout ?? options.closeTimeout,
+      highWaterMark: resource.highWaterMark ?? options.highWaterMark,
       topics: ctx.topics,
       owner: ctx.server,
       resource: resource.pattern,

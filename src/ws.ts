@@ -31,6 +31,7 @@ import { messages } from "./stream.ts";
 import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
 import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
 import { installInspect } from "./inspect.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** Connection state; it only moves forward. */
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -81,7 +82,7 @@ export interface SendOptions {
 export type SendCallback = (error?: Error) => void;
 
 /** Default time to wait for the closing handshake before dropping the socket: 5 s. */
-export const DEFAULT_CLOSE_TIMEOUT = 5000;
+export const DEFAULT_CLOSE_TIMEOUT: number = DEFAULTS.server.closeTimeout;
 
 /**
  * @internal What sockets made alike share: a server keeps one per resource, so that an idle
@@ -122,7 +123,7 @@ export interface WSInit<Data> {
 }
 
 /** Default {@link WS.highWaterMark}: 1 MiB. */
-export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+export const DEFAULT_HIGH_WATER_MARK: number = DEFAULTS.server.highWaterMark;
 
 /** Output of one turn above which a broadcast writes it at once (see `_overHighWaterMark`). */
 const SYNC_FLUSH = 64 * 1024;

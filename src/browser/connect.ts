@@ -10,6 +10,7 @@
 import { fromWebSocket } from "../adapters/websocket.ts";
 import { TimeoutError, WSError } from "../errors.ts";
 import type { WS } from "../ws.ts";
+import { DEFAULTS } from "../defaults.ts";
 
 /** The standard `WebSocket` constructor, or one shaped like it (e.g. the `ws` package's). */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
@@ -27,7 +28,7 @@ export interface BrowserConnectOptions {
 }
 
 /** Default {@link BrowserConnectOptions.handshakeTimeout}: 10 s, as on the other runtimes. */
-const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT: number = DEFAULTS.client.handshakeTimeout;
 
 /**
  * Opens a WebSocket connection with the native `WebSocket`. Returns at once with a socket in the

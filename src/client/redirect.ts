@@ -7,9 +7,10 @@
 
 import { HandshakeError } from "../errors.ts";
 import { parseTarget, type Target } from "./target.ts";
+import { DEFAULTS } from "../defaults.ts";
 
 /** Default {@link ConnectOptions.maxRedirects}. */
-export const DEFAULT_MAX_REDIRECTS = 10;
+export const DEFAULT_MAX_REDIRECTS: number = DEFAULTS.client.maxRedirects;
 
 /**
  * HTTP statuses that redirect an upgrade request.

@@ -5,8 +5,10 @@
  * @module
  */
 
+import { DEFAULTS } from "../defaults.ts";
+
 /** Default limit on the size of an HTTP head: 16 KiB. */
-export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
+export const DEFAULT_MAX_HEAD_SIZE: number = DEFAULTS.server.maxHeadSize;
 
 /** A parsed request head. */
 export interface RequestHead<H extends HeaderLookup = Headers> {

@@ -24,6 +24,7 @@ import {
 } from "./frame.ts";
 import { type ProtocolState, WireState } from "./state.ts";
 import { Utf8Validator } from "./utf8.ts";
+import { DEFAULTS } from "../defaults.ts";
 
 export type { ProtocolState };
 
@@ -102,7 +103,7 @@ export interface WireProtocol {
 }
 
 /** Default {@link ProtocolOptions.maxPayload}: 64 MiB. */
-export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+export const DEFAULT_MAX_PAYLOAD: number = DEFAULTS.server.maxPayload;
 
 const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
