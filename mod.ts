@@ -82,7 +82,7 @@ export { connect, type ConnectOptions } from "./src/client.ts";
 export type { HeadersInput } from "./src/protocol/headers.ts";
 export type { HeartbeatOptions } from "./src/heartbeat.ts";
 export type { DeflateOptions } from "./src/protocol/deflate.ts";
-export { DEFAULTS } from "./src/defaults.ts";
+export { type ConnectionDefaults, DEFAULTS } from "./src/defaults.ts";
 export type { RawFraming } from "./src/protocol/raw.ts";
 export type { Side } from "./src/protocol/protocol.ts";
 export type { ClientTls, ServerTls } from "./src/transport/conn.ts";

@@ -8,25 +8,45 @@
  * @module
  */
 
-/** What a per-connection setting is by default, on either side. */
-const CONNECTION = {
+/**
+ * The defaults of the per-connection settings, the same on both sides (see {@link DEFAULTS}).
+ *
+ * @example
+ * ```ts
+ * const d: ConnectionDefaults = DEFAULTS.client;
+ * console.log(d.maxPayload); // 67108864
+ * ```
+ */
+export interface ConnectionDefaults {
   /** Subprotocols spoken or offered: none. */
-  protocols: [] as readonly string[],
+  readonly protocols: readonly string[];
   /** Largest message accepted, in bytes (64 MiB); over it the connection closes with 1009. */
-  maxPayload: 64 * 1024 * 1024,
-  /** Milliseconds to wait for the closing handshake. */
-  closeTimeout: 5_000,
+  readonly maxPayload: number;
+  /** Milliseconds to wait for the closing handshake (5 s). */
+  readonly closeTimeout: number;
   /** Outgoing bytes above which the socket stops reading (1 MiB). */
-  highWaterMark: 1024 * 1024,
+  readonly highWaterMark: number;
   /** Milliseconds without a data message before closing with 1001: off. */
-  idleTimeout: false,
+  readonly idleTimeout: false;
   /** permessage-deflate: off. */
-  deflate: false,
-  /** Milliseconds for the opening handshake. */
-  handshakeTimeout: 10_000,
+  readonly deflate: false;
+  /** Milliseconds for the opening handshake (10 s). */
+  readonly handshakeTimeout: number;
   /** Largest HTTP head accepted, in bytes (16 KiB). */
+  readonly maxHeadSize: number;
+}
+
+/** What a per-connection setting is by default, on either side. */
+const CONNECTION: ConnectionDefaults = {
+  protocols: [],
+  maxPayload: 64 * 1024 * 1024,
+  closeTimeout: 5_000,
+  highWaterMark: 1024 * 1024,
+  idleTimeout: false,
+  deflate: false,
+  handshakeTimeout: 10_000,
   maxHeadSize: 16 * 1024,
-} as const;
+};
 
 /**
  * The defaults of {@link serve}'s and {@link connect}'s options (and of raw TCP), frozen.
@@ -38,7 +58,7 @@ const CONNECTION = {
  * ```
  */
 export const DEFAULTS: {
-  readonly server: typeof CONNECTION & {
+  readonly server: ConnectionDefaults & {
     readonly port: 8080;
     readonly hostname: "0.0.0.0";
     readonly heartbeat: { readonly interval: 30_000; readonly timeout: 10_000 };
@@ -47,7 +67,7 @@ export const DEFAULTS: {
     readonly maxBodySize: number;
     readonly stats: true;
   };
-  readonly client: typeof CONNECTION & {
+  readonly client: ConnectionDefaults & {
     readonly heartbeat: false;
     readonly followRedirects: false;
     readonly maxRedirects: 10;

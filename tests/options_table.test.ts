@@ -69,7 +69,7 @@ describe("the README's option tables", () => {
       const rows = table(readme, lead);
       const byOption = new Map(rows.map((r) => [r.option, r]));
       for (const r of rows) {
-        const value = (defaults as Record<string, unknown>)[r.option];
+        const value = (defaults as unknown as Record<string, unknown>)[r.option];
         assert.equal(r.defaultText, shown(r.option, value), `${side} option ${r.option}`);
       }
       for (const option of Object.keys(defaults)) {
