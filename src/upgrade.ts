@@ -414,9 +414,10 @@ export class Upgrade<Data> implements ConnHandlers {
   ): void {
     const { resource, data } = admitted;
     const ctx = this.#ctx, options = ctx.options, conn = this.#conn;
-    const protocol = offered.length === 0
-      ? ""
-      : selectProtocol(offered, resource.protocols ?? options.protocols ?? DEFAULTS.server.protocols);
+    const protocol = offered.length === 0 ? "" : selectProtocol(
+      offered,
+      resource.protocols ?? options.protocols ?? DEFAULTS.server.protocols,
+    );
     const deflateOption = resource.deflate ?? options.deflate;
     const deflateOptions: DeflateOptions | undefined = deflateOption === true
       ? {}
