@@ -42,6 +42,7 @@ export {
   type SendCallback,
   type SendData,
   type SendOptions,
+  type SubscribeOptions,
   type UpgradeRequest,
   WS,
   type WSEvents,
@@ -69,7 +70,6 @@ export {
 export {
   type PublishOptions,
   type SlowConsumerPolicy,
-  type SubscribeOptions,
   Topics,
   type TopicsOptions,
 } from "./src/topics.ts";
@@ -160,10 +160,10 @@ export {
 
 // Topics across processes (the Redis backplane itself is on `wsdriver/redis`).
 export { Backplane } from "./src/backplane/backplane.ts";
+export type { BackplaneStats } from "./src/backplane/stats.ts";
 export type {
   BackplaneEvents,
   BackplaneOptions,
-  BackplaneStats,
   GapInfo,
   History,
   RecoverablePolicy,

@@ -6,26 +6,6 @@
  * Usage: deno run -A scripts/check_cycles.ts   (part of `npm run check`)
  */
 
-/**
- * Cycles that existed when this check came (all through `import type`), in the files that the WS
- * driver refactor of issue 12 rewrites: ws.ts needs `ServerRequest` and `Topics` types while those
- * modules need `WS`; upgrade.ts needs the server's option types while server.ts builds the
- * `Upgrade`. They pass with a note; any other cycle, or one of these growing, fails.
- */
-const KNOWN_CYCLES = [
-  [
-    "src/request.ts",
-    "src/topics.ts",
-    "src/ws.ts",
-    // Types of the second round's features that name `WS` while ws.ts uses their values.
-    "src/stream.ts",
-    "src/backplane/types.ts",
-    "src/ops/stats.ts",
-    "src/ops/limits.ts",
-  ],
-  ["src/server.ts", "src/upgrade.ts"],
-];
-
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const SRC = `${ROOT}/src`;
 
@@ -97,15 +77,9 @@ function visit(v: string): void {
 for (const f of files) if (!idx.has(f)) visit(f);
 
 const rel = (p: string) => p.slice(ROOT.length + 1);
-const isKnown = (scc: string[]) =>
-  KNOWN_CYCLES.some((known) => scc.every((f) => known.includes(rel(f))));
-for (const scc of cycles.filter(isKnown)) {
-  console.log(`check_cycles: known cycle (issue 12 refactor): ${scc.map(rel).join(", ")}`);
-}
-const fresh = cycles.filter((scc) => !isKnown(scc));
-if (fresh.length > 0) {
-  console.error(`check_cycles: ${fresh.length} import cycle(s) in src/:`);
-  for (const scc of fresh) {
+if (cycles.length > 0) {
+  console.error(`check_cycles: ${cycles.length} import cycle(s) in src/:`);
+  for (const scc of cycles) {
     const inside = new Set(scc);
     console.error(`  modules: ${scc.map(rel).join(", ")}`);
     for (const f of scc) {
@@ -115,4 +89,4 @@ if (fresh.length > 0) {
   }
   Deno.exit(1);
 }
-console.log(`check_cycles: no other import cycles among ${files.length} modules in src/`);
+console.log(`check_cycles: no import cycles among ${files.length} modules in src/`);

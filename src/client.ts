@@ -25,6 +25,7 @@ import type { RawFraming } from "./protocol/raw.ts";
 import { checkConnectOptions } from "./options.ts";
 import { defaultTransport } from "./transport/runtime.ts";
 import { WS } from "./ws.ts";
+import { connDriver } from "./driver/open.ts";
 import { dial } from "./client/dial.ts";
 import { type ProxyConfig, proxyFor } from "./client/proxy.ts";
 import {
@@ -173,7 +174,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
       if (target.raw) {
         // No handshake: a raw connection is open once TCP is.
         settle();
-        return ws._attach(conn, "", new Uint8Array(0));
+        return ws._open(connDriver(ws, conn, new Uint8Array(0)), "");
       }
       const reader = new HeadReader(options.maxHeadSize);
       let done = false;
@@ -217,7 +218,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
               head.headers.get("sec-websocket-extensions")!,
             );
           }
-          ws._attach(conn, protocol, r.rest);
+          ws._open(connDriver(ws, conn, r.rest), protocol);
         },
         end() {
           if (!done) fail(closedEarly());

@@ -132,7 +132,7 @@ export class Sweeper {
     if (!hb || ws.kind === "raw") return; // raw TCP has no ping
     if (ws._pingSentAt !== 0) {
       if (t - ws._pingSentAt >= hb.timeout) {
-        ws._fatal(
+        ws._fail(
           new TimeoutError(
             "WS_ERR_HEARTBEAT_TIMEOUT",
             `no answer to a ping within ${hb.timeout} ms`,

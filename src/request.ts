@@ -5,7 +5,7 @@
  */
 
 import { HeaderFields, parseRequestFields, requestUrl } from "./protocol/http.ts";
-import type { UpgradeRequest } from "./ws.ts";
+import type { UpgradeRequest } from "./socket_types.ts";
 
 const NO_PARAMS: Record<string, string> = Object.freeze({});
 

@@ -8,6 +8,7 @@
  */
 
 import { StateError, WSError } from "./errors.ts";
+import { iterateMessages, type Message } from "./message_iterator.ts";
 import type { SendData, WS } from "./ws.ts";
 
 /** Options of {@link messages} and {@link toStreams}. */
@@ -21,14 +22,7 @@ export interface StreamOptions {
   writeHighWaterMark?: number;
 }
 
-/** Default {@link StreamOptions.highWaterMark}: 16 messages. */
-export const DEFAULT_READ_HIGH_WATER_MARK = 16;
-
-/**
- * A message read from a socket by {@link messages} or {@link toStreams}: text as a string, binary
- * as a `Uint8Array`. Narrow it with `typeof m === "string"` to tell the two apart.
- */
-export type Message = string | Uint8Array;
+export { DEFAULT_READ_HIGH_WATER_MARK, type Message } from "./message_iterator.ts";
 
 /**
  * The messages of `ws` as an async iterator (this is what `for await (const m of ws)` uses). It
@@ -46,91 +40,7 @@ export type Message = string | Uint8Array;
  * ```
  */
 export function messages(ws: WS, options: StreamOptions = {}): AsyncIterableIterator<Message> {
-  const highWaterMark = Math.max(1, options.highWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK);
-  let queue: Message[] = [];
-  let head = 0;
-  let ended = ws.readyState === "closed";
-  let failure: WSError | undefined;
-  let lastError: WSError | undefined;
-  let waiter:
-    | { resolve(r: IteratorResult<Message>): void; reject(e: unknown): void }
-    | undefined;
-
-  const onMessage = (data: Message) => {
-    if (waiter !== undefined) {
-      const w = waiter;
-      waiter = undefined;
-      return w.resolve({ value: data, done: false });
-    }
-    queue.push(data);
-    if (queue.length - head >= highWaterMark) ws.pause();
-  };
-  const onError = (error: WSError) => (lastError = error);
-  const onClose = (code: number, _reason: string, wasClean: boolean) => {
-    ended = true;
-    detach();
-    if (!wasClean) {
-      failure = lastError ??
-        new WSError("WS_ERR_ABNORMAL_CLOSE", `the connection closed abnormally (${code})`, code);
-    }
-    if (waiter !== undefined) {
-      const w = waiter;
-      waiter = undefined;
-      settleEnd(w.resolve, w.reject);
-    }
-  };
-  const detach = () => {
-    ws.off("message", onMessage);
-    ws.off("error", onError);
-    ws.off("close", onClose);
-  };
-  const settleEnd = (
-    resolve: (r: IteratorResult<Message>) => void,
-    reject: (e: unknown) => void,
-  ) => {
-    const f = failure;
-    failure = undefined;
-    if (f) reject(f);
-    else resolve({ value: undefined, done: true });
-  };
-  if (!ended) {
-    ws.on("message", onMessage);
-    ws.on("error", onError);
-    ws.on("close", onClose);
-  }
-
-  return {
-    next(): Promise<IteratorResult<Message>> {
-      if (head < queue.length) {
-        const value = queue[head++];
-        if (head === queue.length) {
-          queue = [];
-          head = 0;
-        }
-        if (!ended && queue.length - head < highWaterMark) ws.resume();
-        return Promise.resolve({ value, done: false });
-      }
-      return new Promise((resolve, reject) => {
-        if (ended) settleEnd(resolve, reject);
-        else waiter = { resolve, reject };
-      });
-    },
-    return(): Promise<IteratorResult<Message>> {
-      const wasEnded = ended;
-      ended = true;
-      detach();
-      queue = [];
-      head = 0;
-      failure = undefined;
-      if (!wasEnded) ws.resume();
-      waiter?.resolve({ value: undefined, done: true });
-      waiter = undefined;
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return iterateMessages(ws, options.highWaterMark);
 }
 
 /** How a connection ended, as `WebSocketStream`'s `closed` reports it. */

@@ -14,7 +14,8 @@ import {
   SLAB_FRAME_LIMIT,
 } from "./protocol/frame.ts";
 import type { StreamPosition } from "./backplane/position.ts";
-import { type SendData, toBytes, type WS } from "./ws.ts";
+import type { SendData } from "./socket_types.ts";
+import { toBytes, type WS } from "./ws.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 /** What to do with a subscriber whose outgoing buffer is over its high-water mark. */
@@ -34,16 +35,6 @@ export interface PublishOptions {
   except?: WS;
   /** @internal Deliver to this process's subscribers only (a backplane delivering). */
   local?: boolean;
-}
-
-/** Options of {@link WS.subscribe}. */
-export interface SubscribeOptions {
-  /**
-   * The last position the client saw on a recoverable topic (see `parsePosition`): it is first
-   * sent every message after it, or told "not recovered", then live ones. Needs a backplane that
-   * keeps the topic's history; ignored otherwise.
-   */
-  since?: StreamPosition;
 }
 
 /**
@@ -73,6 +64,8 @@ const encoder = new TextEncoder();
  */
 export class Topics {
   #topics = new Map<string, Set<WS>>();
+  /** The topics each socket joined (sockets that joined none are not here). */
+  #joined = new Map<WS, Set<string>>();
   #bridge: TopicsBridge | undefined;
   /** What `publish` does with a slow subscriber. */
   readonly slowConsumer: SlowConsumerPolicy;
@@ -94,7 +87,7 @@ export class Topics {
     this.#bridge = bridge;
   }
 
-  /** @internal Use `ws.subscribe`. */
+  /** @internal Adds `ws` to `topic`'s subscribers (see `_subscribe`), or resumes it from `since`. */
   _add(topic: string, ws: WS, since?: StreamPosition): void {
     if (since !== undefined && this.#bridge !== undefined) {
       return this.#bridge.resume(topic, ws, since);
@@ -107,7 +100,7 @@ export class Topics {
     set.add(ws);
   }
 
-  /** @internal Use `ws.unsubscribe`. */
+  /** @internal Removes `ws` from `topic`'s subscribers (see `_unsubscribe`). */
   _remove(topic: string, ws: WS): void {
     this.#bridge?.cancel(topic, ws);
     const set = this.#topics.get(topic);
@@ -117,6 +110,36 @@ export class Topics {
       this.#topics.delete(topic);
       this.#bridge?.unref(topic);
     }
+  }
+
+  /** @internal Use `ws.subscribe`. */
+  _subscribe(ws: WS, topic: string, since: StreamPosition | undefined): void {
+    let joined = this.#joined.get(ws);
+    if (joined?.has(topic)) return;
+    if (!joined) this.#joined.set(ws, joined = new Set());
+    joined.add(topic);
+    this._add(topic, ws, since);
+  }
+
+  /** @internal Use `ws.unsubscribe`. */
+  _unsubscribe(ws: WS, topic: string): void {
+    const joined = this.#joined.get(ws);
+    if (!joined?.delete(topic)) return;
+    if (joined.size === 0) this.#joined.delete(ws);
+    this._remove(topic, ws);
+  }
+
+  /** @internal See `ws.topics`. */
+  _topicsOf(ws: WS): ReadonlySet<string> | undefined {
+    return this.#joined.get(ws);
+  }
+
+  /** @internal A socket closed: it leaves every topic it joined. */
+  _leave(ws: WS): void {
+    const joined = this.#joined.get(ws);
+    if (!joined) return;
+    this.#joined.delete(ws);
+    for (const topic of joined) this._remove(topic, ws);
   }
 
   /** Subscribers of `topic` (empty if none). */

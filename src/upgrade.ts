@@ -2,6 +2,10 @@
  * A server's connection before it becomes a {@link WS}: raw-or-HTTP detection, reading the request
  * head, plain HTTP answers, admission (resource, origin, client limits, hooks) and the upgrade.
  *
+ * Over 500 lines: these phases are one state machine over one connection (the `Upgrade` class,
+ * one object per connection and no closures), whose fields every phase reads; split, they would
+ * pass that state back and forth.
+ *
  * @module
  */
 
@@ -22,11 +26,20 @@ import {
 } from "./protocol/http.ts";
 import { type RawFraming, RawType } from "./protocol/raw.ts";
 import { ServerRequest } from "./request.ts";
+import { connDriver } from "./driver/open.ts";
 import { originAllowed, type Router } from "./router.ts";
-import type { RawOptions, Resource, ServeOptions, Server, UpgradeInfo } from "./server.ts";
+import type { AddressRefusal, ResolvedConnLimits } from "./ops/limits.ts";
+import type { ResourceCounters } from "./ops/stats.ts";
+import type {
+  RawOptions,
+  RefusedInfo,
+  Resource,
+  ServeOptions,
+  UpgradeInfo,
+} from "./server_types.ts";
 import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
-import { DEFAULT_CLOSE_TIMEOUT, WS, type WSConfig } from "./ws.ts";
+import { DEFAULT_CLOSE_TIMEOUT, type SocketOwner, WS, type WSConfig } from "./ws.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 /** A registered resource, its pattern, and the settings its sockets share (made on first use). */
@@ -36,10 +49,26 @@ export type Route<Data> = Resource<Data> & {
   rawConfig?: WSConfig<Data>;
 };
 
+/** What an upgrade needs of its server (a `Server`): admission, counting, and the sockets' owner. */
+export interface UpgradeHost<Data> extends SocketOwner<Data> {
+  readonly clients: ReadonlySet<WS<Data>>;
+  clientsOf(pattern: string): ReadonlySet<WS<Data>>;
+  readonly _connLimits: ResolvedConnLimits | undefined;
+  _handshaking(conn: Conn, active: boolean): void;
+  _refused(info: RefusedInfo): void;
+  _admitAddress(
+    remoteAddress: string,
+    headers: HeaderFields | undefined,
+  ): AddressRefusal | undefined;
+  _callbackError(error: unknown, ws: WS<Data> | undefined): void;
+  _admitted(ws: WS<Data>, pattern: string): void;
+  _countersOf(pattern: string): ResourceCounters | undefined;
+}
+
 /** What all connections of one server share while they are upgraded. */
 export interface UpgradeContext<Data> {
   options: ServeOptions<Data>;
-  server: Server<Data>;
+  server: UpgradeHost<Data>;
   router: Router<Route<Data>>;
   /** The `serve` handler, for servers without resources. */
   fallback: Route<Data> | undefined;
@@ -435,7 +464,7 @@ export class Upgrade<Data> implements ConnHandlers {
       );
     }
     ctx.server._admitted(ws, resource.pattern);
-    ws._attach(conn, protocol, this.#rest(rest), resource.handler);
+    ws._open(connDriver(ws, conn, this.#rest(rest)), protocol, resource.handler);
   }
 
   /** The settings all sockets of `resource` share. */
@@ -480,7 +509,7 @@ export class Upgrade<Data> implements ConnHandlers {
     };
     const ws = new WS<Data>(config, { url, request, data });
     ctx.server._admitted(ws, resource.pattern);
-    ws._attach(this.#conn, "", this.#rest(rest), resource.handler);
+    ws._open(connDriver(ws, this.#conn, this.#rest(rest)), "", resource.handler);
   }
 
   /** A plain HTTP request, for the `fetch` handler. */

@@ -1,5 +1,12 @@
 /**
- * The `WS` class: one WebSocket connection, the same on the server and the client side.
+ * The `WS` class: one WebSocket connection, the same on the server and the client side. It is a
+ * front over one `Driver` (src/driver/): it checks arguments, keeps the connection's state,
+ * queues sends made while connecting, counts, and ends every connection through one close path,
+ * `_closed`. Server-only concerns stay with the server: a server's socket is handed its request,
+ * and the server's topic registry keeps what it subscribed to.
+ *
+ * Over 500 lines: it is one class, the socket's public API (some forty members), and most of it is
+ * their documentation and argument checks; what is not the API lives in src/driver/.
  *
  * @module
  */
@@ -15,71 +22,36 @@ import {
 } from "./errors.ts";
 import { checkCallback, checkCloseArgs, checkControlPayload } from "./options.ts";
 import { CloseCode } from "./protocol/close.ts";
-import {
-  DEFAULT_MAX_PAYLOAD,
-  Protocol,
-  type ProtocolHandler,
-  type Side,
-  type WireProtocol,
-} from "./protocol/protocol.ts";
-import { type RawFraming, RawProtocol } from "./protocol/raw.ts";
+import type { Side } from "./protocol/protocol.ts";
+import type { RawFraming } from "./protocol/raw.ts";
 import type { PerMessageDeflate } from "./protocol/deflate.ts";
-import type { ServerRequest } from "./request.ts";
-import type { SubscribeOptions, Topics } from "./topics.ts";
-import type { Conn, ConnHandlers } from "./transport/conn.ts";
-import { messages } from "./stream.ts";
+import { type Driver, PAUSE_THROTTLE, PAUSE_USER } from "./driver/driver.ts";
+import { iterateMessages } from "./message_iterator.ts";
 import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
 import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
 import { installInspect } from "./inspect.ts";
 import { DEFAULTS } from "./defaults.ts";
+import type {
+  ReadyState,
+  SendCallback,
+  SendData,
+  SendOptions,
+  SubscribeOptions,
+  TopicRegistry,
+  UpgradeRequest,
+  WSEvents,
+} from "./socket_types.ts";
+import type { ServerRequest } from "./request.ts";
 
-/** Connection state; it only moves forward. */
-export type ReadyState = "connecting" | "open" | "closing" | "closed";
-
-/** Events of a {@link WS}, with their listener arguments. */
-export type WSEvents = {
-  /** The opening handshake completed. */
-  open: [];
-  /** A complete message: text as a string, binary as a `Uint8Array`. */
-  message: [data: string | Uint8Array, isBinary: boolean];
-  /** A ping arrived (it is answered automatically). */
-  ping: [payload: Uint8Array];
-  /** A pong arrived. */
-  pong: [payload: Uint8Array];
-  /** Something went wrong: the peer broke the protocol, or the handshake failed. `close` follows. */
-  error: [error: WSError];
-  /** The connection is closed. `code` is 1006 if it dropped without a close frame. */
-  close: [code: number, reason: string, wasClean: boolean];
-  /** The outgoing buffer was flushed to the operating system. */
-  drain: [];
-};
-
-/** What the server saw in the upgrade request. */
-export interface UpgradeRequest {
-  /** Path of the request target, e.g. `/chat/lobby`. */
-  path: string;
-  /** Parameters of the matched resource pattern, e.g. `{ room: "lobby" }` for `/chat/:room`. */
-  params: Record<string, string>;
-  /** Query of the request target. */
-  query: URLSearchParams;
-  /** All request headers. */
-  headers: Headers;
-}
-
-/** Data accepted by {@link WS.send}. */
-export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
-
-/** Options of one send. */
-export interface SendOptions {
-  /**
-   * With permessage-deflate negotiated: true compresses this message whatever its size, false
-   * sends it uncompressed; by default, messages from the deflate `threshold` up are compressed.
-   */
-  compress?: boolean;
-}
-
-/** Called once the data was written to the socket, or with the error that prevented it. */
-export type SendCallback = (error?: Error) => void;
+export type {
+  ReadyState,
+  SendCallback,
+  SendData,
+  SendOptions,
+  SubscribeOptions,
+  UpgradeRequest,
+  WSEvents,
+} from "./socket_types.ts";
 
 /** Default time to wait for the closing handshake before dropping the socket: 5 s. */
 export const DEFAULT_CLOSE_TIMEOUT: number = DEFAULTS.server.closeTimeout;
@@ -93,7 +65,8 @@ export interface WSConfig<Data> {
   maxPayload?: number;
   closeTimeout?: number;
   highWaterMark?: number;
-  topics?: Topics;
+  /** A server's topics: they keep what each socket subscribed to. */
+  topics?: TopicRegistry<WS>;
   /** A raw TCP connection (no WebSocket framing) with this framing. */
   raw?: RawFraming;
   /** Told once the socket is open and once it is closed (a server): one shared hook, no closure each. */
@@ -125,114 +98,7 @@ export interface WSInit<Data> {
 /** Default {@link WS.highWaterMark}: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK: number = DEFAULTS.server.highWaterMark;
 
-/** Output of one turn above which a broadcast writes it at once (see `_overHighWaterMark`). */
-const SYNC_FLUSH = 64 * 1024;
-
 const encoder = new TextEncoder();
-const NO_CHUNKS: readonly Uint8Array[] = [];
-
-/** Sockets with output to write at the end of this turn, and whether that is scheduled. */
-const flushQueue: WS[] = [];
-let flushScheduled = false;
-/**
- * Sockets a large turn could not write within {@link FLUSH_SLICE_MS}: written in later slices, so
- * that a broadcast to 10k sockets (one write each, ~10 µs apiece on Deno) does not hold the loop
- * for 100 ms while other connections wait. A socket stays queued (`#flushQueued`) until its slice,
- * so what it is sent meanwhile follows the broadcast, in order.
- */
-let backlog: WS[] = [];
-let backlogHead = 0;
-let backlogScheduled = false;
-/** Time one turn's flush, or one backlog slice, may write for before yielding to I/O. */
-const FLUSH_SLICE_MS = 2;
-/** Sockets written between two looks at the clock (small turns never look). */
-const FLUSH_CHECK_EVERY = 64;
-
-/**
- * Schedules `ws`'s write at the end of the current turn: one microtask for all sockets (a
- * broadcast reaches hundreds), and no closure per socket.
- */
-function queueFlush(ws: WS): void {
-  flushQueue.push(ws);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    queueMicrotask(flushAll);
-  }
-}
-
-function flushAll(): void {
-  flushScheduled = false;
-  const began = performance.now();
-  // Sockets queued while flushing (a send callback that sends) are flushed in this loop too.
-  let i = 0;
-  while (i < flushQueue.length) {
-    flushQueue[i++]._flushNow();
-    if (i % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS) break;
-  }
-  if (i < flushQueue.length) {
-    for (let j = i; j < flushQueue.length; j++) backlog.push(flushQueue[j]);
-    if (!backlogScheduled) {
-      backlogScheduled = true;
-      setTimeout(flushBacklog, 0);
-    }
-  }
-  flushQueue.length = 0;
-}
-
-function flushBacklog(): void {
-  const began = performance.now();
-  let i = backlogHead;
-  while (i < backlog.length) {
-    backlog[i++]._flushNow();
-    if ((i - backlogHead) % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS) {
-      break;
-    }
-  }
-  if (i < backlog.length) {
-    backlogHead = i;
-    setTimeout(flushBacklog, 0);
-    return;
-  }
-  backlog = [];
-  backlogHead = 0;
-  backlogScheduled = false;
-}
-
-/**
- * Runs send callbacks (pairs of mark and callback, see `WS.#callbacks`): all with success, or, for
- * a failed write, success for those whose bytes went out (mark at most `written`) and `error` for
- * the rest.
- */
-function settle(callbacks: Array<number | SendCallback>, error?: Error, written = 0): void {
-  for (let i = 0; i < callbacks.length; i += 2) {
-    const cb = callbacks[i + 1] as SendCallback;
-    if (error === undefined || (callbacks[i] as number) <= written) cb();
-    else cb(error);
-  }
-}
-
-/** What a {@link WS} sends through: its own {@link Protocol}, or a runtime's native socket. */
-interface Engine {
-  sendText(text: string, compress?: boolean): void;
-  sendBinary(data: Uint8Array, compress?: boolean): void;
-  sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): void;
-  ping(payload?: Uint8Array): void;
-  pong(payload?: Uint8Array): void;
-  /** A frame encoded once for many sockets, and its payload for engines that frame by themselves. */
-  sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-
-/**
- * @internal A socket that another WebSocket implementation (Deno's, Bun's) already upgraded; the
- * adapters in `src/adapters/` provide it and report its events through `WS._native*`.
- */
-export interface NativeSocket extends Engine {
-  terminate(): void;
-  readonly bufferedAmount: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-}
 
 /** @internal Bytes of a binary send, without copying. */
 export function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
@@ -290,9 +156,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _lastMessageAt = 0;
   #deflate: PerMessageDeflate | undefined;
   #extensions = "";
-  #subscribed: Set<string> | undefined;
-  #readPaused = false;
-  /** The application paused reading (see `pause`), apart from the write backpressure above. */
+  /** The application paused reading (see `pause`). */
   #userPaused = false;
   #limiter: ConnLimiter | undefined;
   /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
@@ -308,27 +172,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   #state: ReadyState = "connecting";
   #protocol = "";
-  #conn: Conn | undefined;
-  #proto: WireProtocol | undefined;
-  #native: NativeSocket | undefined;
+  /** What the socket sends through, from open on. */
+  #driver: Driver | undefined;
   #abortConnect: (() => void) | undefined;
   /** Sends made while connecting, replayed on open. */
   #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
   #pendingBytes = 0;
-  #inReceive = false;
-  #flushQueued = false;
-  /**
-   * Send callbacks waiting for the next write, as pairs of (mark, callback): the mark is the
-   * transport's `written` count once the callback's bytes are out, so that a write cut short
-   * fails only the callbacks whose bytes did not go out.
-   */
-  #callbacks: Array<number | SendCallback> | undefined;
-  /** The transport's count of bytes accepted (in `Conn.written` terms) after our last write. */
-  #sentMark = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The transport's `written` when the close timer was last armed. */
+  /** The driver's `written` when the close timer was last armed. */
   #closeProgress = 0;
-  #transportEnded = false;
 
   /** @internal Use {@link serve} or {@link connect}. */
   constructor(config: WSConfig<Data>, init: WSInit<Data> = {}) {
@@ -385,38 +237,30 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     return this.#config.resource ?? "";
   }
 
-  /** What sends go through: the protocol, or the runtime's native socket. */
-  get #engine(): Engine | undefined {
-    return this.#proto ?? this.#native;
-  }
-
   /**
    * Joins `topic`: the server's `publish(topic, …)` reaches this socket until it unsubscribes or
    * closes. Server-side sockets only. With `since` (a recoverable topic on a backplane), it is
    * first sent what it missed after that position.
    */
   subscribe(topic: string, options?: SubscribeOptions): void {
-    if (!this.#config.topics) {
-      throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
-    }
-    if (this.#state === "closed" || this.#subscribed?.has(topic)) return;
-    (this.#subscribed ??= new Set()).add(topic);
-    this.#config.topics._add(topic, this, options?.since);
+    const topics = this.#config.topics;
+    if (!topics) throw new StateError("WS_ERR_NO_TOPICS", "only server-side sockets can subscribe");
+    if (this.#state !== "closed") topics._subscribe(this, topic, options?.since);
   }
 
   /** Leaves `topic`. */
   unsubscribe(topic: string): void {
-    if (this.#subscribed?.delete(topic)) this.#config.topics!._remove(topic, this);
+    this.#config.topics?._unsubscribe(this, topic);
   }
 
   /** True if subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
-    return this.#subscribed?.has(topic) ?? false;
+    return this.#config.topics?._topicsOf(this)?.has(topic) ?? false;
   }
 
   /** Topics this socket is subscribed to. */
   get topics(): string[] {
-    return [...(this.#subscribed ?? [])];
+    return [...(this.#config.topics?._topicsOf(this) ?? [])];
   }
 
   /** `ws:`/`wss:` URL of the connection (`tcp:` for a raw one). */
@@ -447,12 +291,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** The peer's IP address (`""` until connected). */
   get remoteAddress(): string {
-    return this.#native?.remoteAddress ?? this.#conn?.remoteAddress ?? "";
+    return this.#driver?.remoteAddress ?? "";
   }
 
   /** The peer's port (0 until connected). */
   get remotePort(): number {
-    return this.#native?.remotePort ?? this.#conn?.remotePort ?? 0;
+    return this.#driver?.remotePort ?? 0;
   }
 
   /**
@@ -475,8 +319,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + (this.#proto?.outputBytes ?? 0) +
-      (this.#conn?.bufferedAmount ?? this.#native?.bufferedAmount ?? 0);
+    return this.#pendingBytes + (this.#driver?.bufferedAmount ?? 0);
   }
 
   /**
@@ -514,14 +357,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   sendText(text: string, callback?: SendCallback, options?: SendOptions): void {
     if (typeof text !== "string") throw new TypeError("sendText needs a string");
     const compress = options?.compress;
-    // Open: straight to the engine, without the closure that a send made while connecting needs.
+    // Open: straight to the driver, without the closure that a send made while connecting needs.
     if (this.#state !== "open") {
-      return this.#do(() => this.#engine!.sendText(text, compress), callback, text.length);
+      return this.#do(() => this.#driver!.sendText(text, compress), callback, text.length);
     }
-    this.#engine!.sendText(text, compress);
+    const driver = this.#driver!;
+    driver.sendText(text, compress);
     this._active = true;
     this._messagesOut++;
-    this.#flush(callback);
+    driver.flush(callback);
   }
 
   /** Sends a binary message. */
@@ -533,12 +377,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const bytes = toBytes(data);
     const compress = options?.compress;
     if (this.#state !== "open") {
-      return this.#do(() => this.#engine!.sendBinary(bytes, compress), callback, bytes.length);
+      return this.#do(() => this.#driver!.sendBinary(bytes, compress), callback, bytes.length);
     }
-    this.#engine!.sendBinary(bytes, compress);
+    const driver = this.#driver!;
+    driver.sendBinary(bytes, compress);
     this._active = true;
     this._messagesOut++;
-    this.#flush(callback);
+    driver.flush(callback);
   }
 
   /**
@@ -559,7 +404,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   ): void {
     const isBinary = typeof data !== "string";
     const bytes = isBinary ? toBytes(data) : encoder.encode(data);
-    this.#do(() => this.#engine!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
+    this.#do(() => this.#driver!.sendFragment(bytes, isBinary, fin), callback, bytes.length);
   }
 
   /**
@@ -571,14 +416,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   pause(): void {
     if (this.#userPaused || (this.#state !== "open" && this.#state !== "connecting")) return;
     this.#userPaused = true;
-    if (!this.#readPaused) this.#conn?.pause();
+    this.#driver?.pause(PAUSE_USER);
   }
 
   /** Reads from the peer again after `pause()`. */
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (!this.#readPaused && this.#limiter?.timer === undefined) this.#conn?.resume();
+    this.#driver?.resume(PAUSE_USER);
   }
 
   /** True between `pause()` and `resume()`. */
@@ -592,19 +437,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * leaving it early stops the iteration without closing the socket.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Uint8Array> {
-    return messages(this);
+    return iterateMessages(this);
   }
 
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#engine!.ping(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.ping(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#engine!.pong(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.pong(bytes), callback, bytes?.length ?? 0);
   }
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
@@ -618,31 +463,31 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     run();
     this._active = true;
-    this.#flush(callback);
+    this.#driver!.flush(callback);
   }
 
   /** @internal Sends a frame encoded once for many sockets; false if this one is not open. */
   _sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): boolean {
     if (this.#state !== "open") return false;
-    this.#engine!.sendEncoded(chunks, payload);
+    const driver = this.#driver!;
+    driver.sendEncoded(chunks, payload);
     this._active = true;
     this._messagesOut++;
-    this.#flush();
+    driver.flush();
     return true;
   }
 
   /**
    * @internal Sends a frame encoded once for many sockets into `buf[start..end]` (see
-   * `Protocol.sendRange`); engines that frame by themselves send `payload`. False if not open.
+   * `Protocol.sendRange`); drivers that frame by themselves send `payload`. False if not open.
    */
   _sendRange(buf: Uint8Array, start: number, end: number, payload: string | Uint8Array): boolean {
     if (this.#state !== "open") return false;
-    const proto = this.#proto;
-    if (proto instanceof Protocol) proto.sendRange(buf, start, end);
-    else this.#engine!.sendEncoded(NO_CHUNKS, payload);
+    const driver = this.#driver!;
+    driver.sendRange(buf, start, end, payload);
     this._active = true;
     this._messagesOut++;
-    this.#flush();
+    driver.flush();
     return true;
   }
 
@@ -652,20 +497,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * broadcasts judges a subscriber by its peer's reading, not by the burst's size.
    */
   _overHighWaterMark(): boolean {
-    const proto = this.#proto;
-    if (proto !== undefined && proto.outputBytes >= SYNC_FLUSH && !this.#inReceive) {
-      this._flushNow();
-    }
+    this.#driver?.flushLarge();
     return this.bufferedAmount > this.highWaterMark;
-  }
-
-  /** @internal Fails the connection from outside the protocol (e.g. heartbeat timeout). */
-  _fatal(error: WSError): void {
-    if (this.#state === "closed") return;
-    const stats = this.#config.stats;
-    if (stats && error.code === "WS_ERR_HEARTBEAT_TIMEOUT") stats.heartbeatTimeouts++;
-    this.emit("error", error);
-    this.terminate();
   }
 
   /**
@@ -688,14 +521,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   #startClose(code: number | undefined, reason: string): void {
     if (this.#state === "connecting") {
-      this.#failOpen(
+      return this._closed(
+        CloseCode.Abnormal,
+        "",
+        false,
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "closed before the connection opened"),
       );
-      return;
     }
     if (this.#state !== "open") return;
-    // Closing before the engine acts: a native engine may report the close synchronously.
+    // Closing before the driver acts: a native socket may report the close synchronously.
     this.#state = "closing";
+    const driver = this.#driver!;
     // A rate-limited or paused socket is read again, so that the peer's close frame can arrive.
     if (this.#limiter?.timer !== undefined) {
       clearTimeout(this.#limiter.timer);
@@ -703,27 +539,38 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     this.resume();
     this.#armCloseTimer();
-    this.#engine!.close(code, reason);
-    this.#flush();
+    driver.sendClose(code, reason);
+    driver.flush();
   }
 
   /** Drops the connection at once, without a closing handshake. */
   terminate(): void {
     if (this.#state === "connecting") {
-      this.#failOpen(
+      return this._closed(
+        CloseCode.Abnormal,
+        "",
+        false,
         new StateError("WS_ERR_CLOSED_BEFORE_OPEN", "terminated before the connection opened"),
       );
-      return;
     }
-    this.#drop();
+    this.#driver?.terminate();
   }
 
-  #drop(): void {
-    if (this.#native) this.#native.terminate();
-    else this.#conn?.destroy();
+  /**
+   * @internal The connection failed: a handshake that did not complete (the socket closes with
+   * `error`), or an open socket failed from outside its protocol (e.g. heartbeat timeout): `error`
+   * is emitted and the connection dropped.
+   */
+  _fail(error: WSError): void {
+    if (this.#state === "connecting") return this._closed(CloseCode.Abnormal, "", false, error);
+    if (this.#state === "closed") return;
+    const stats = this.#config.stats;
+    if (stats && error.code === "WS_ERR_HEARTBEAT_TIMEOUT") stats.heartbeatTimeouts++;
+    this.emit("error", error);
+    this.#driver!.terminate();
   }
 
-  /** @internal The handshake negotiated permessage-deflate (before `_attach`). */
+  /** @internal The handshake negotiated permessage-deflate (before `_open`). */
   _negotiated(deflate: PerMessageDeflate, extensions: string): void {
     this.#deflate = deflate;
     this.#extensions = extensions;
@@ -740,58 +587,35 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   }
 
   /**
-   * @internal The handshake succeeded: take over `conn`. `handler` runs once the socket is open
-   * but before `open` is emitted and before `rest` (bytes that followed the handshake) is read.
+   * @internal The handshake succeeded: the socket is open over `driver`. `handler` runs once the
+   * socket is open but before `open` is emitted and before the driver reads what followed the
+   * handshake.
    */
-  _attach(conn: Conn, protocol: string, rest: Uint8Array, handler?: (ws: WS<Data>) => void): void {
+  _open(driver: Driver, protocol: string, handler?: (ws: WS<Data>) => void): void {
     if (this.#state !== "connecting") {
-      conn.destroy();
+      driver.terminate();
       return;
     }
     this.#abortConnect = undefined;
-    this.#conn = conn;
+    this.#driver = driver;
     this.#protocol = protocol;
-    const events = new ProtocolEvents(this);
-    const proto: WireProtocol = this.framing
-      ? new RawProtocol({
-        framing: this.framing,
-        maxPayload: this.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      }, events)
-      : new Protocol(
-        { side: this.side, maxPayload: this.maxPayload, deflate: this.#deflate },
-        events,
-      );
-    this.#proto = proto;
     this.#state = "open";
-    this.#sentMark = conn.written + conn.bufferedAmount;
     this._lastSeenAt = this._lastMessageAt = now();
     const limits = this.#config.limits;
     if (limits) this.#limiter = new ConnLimiter(limits);
-    conn.setHandlers(new ConnEvents(this));
-    if (this.#userPaused) conn.pause();
+    if (this.#userPaused) driver.pause(PAUSE_USER);
     this.#opened(handler);
-    // What followed the handshake may lie in a transport's shared read buffer: treated as shared.
-    if (rest.length > 0) this.#receive(rest, true);
+    driver.start();
   }
 
-  /** @internal The socket is open on a runtime's native WebSocket; events come via `_native*`. */
-  _attachNative(
-    native: NativeSocket,
-    protocol: string,
-    handler?: (ws: WS<Data>) => void,
-  ): void {
-    if (this.#state !== "connecting") {
-      native.terminate();
-      return;
-    }
-    this.#native = native;
-    this.#protocol = protocol;
-    this.#state = "open";
-    this._lastSeenAt = this._lastMessageAt = now();
-    this.#opened(handler);
+  /** @internal DriverSink: `bytes` arrived from the peer. */
+  _received(bytes: number): void {
+    this._seen = true;
+    this._bytesIn += bytes;
+    this.#limiter?.bytes(this, bytes);
   }
 
-  /** @internal The protocol delivered a message (see ProtocolEvents). */
+  /** @internal DriverSink: a message arrived. */
   _message(data: string | Uint8Array, isBinary: boolean): void {
     this._active = true;
     this._messagesIn++;
@@ -799,70 +623,56 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("message", data, isBinary);
   }
 
-  /** @internal A ping or pong arrived. */
+  /** @internal DriverSink: a ping or pong arrived. */
   _control(kind: "ping" | "pong", payload: Uint8Array): void {
     this.emit(kind, payload);
   }
 
-  /** @internal The peer's close frame arrived, or the protocol failed (with `error`). */
+  /** @internal DriverSink: the peer's close frame arrived, or the protocol failed (with `error`). */
   _closing(error?: ProtocolError): void {
     this.#state = "closing";
     this.#armCloseTimer();
     if (error) this.emit("error", error);
   }
 
-  /** @internal The transport delivered bytes (`shared`: see `ConnHandlers.data`). */
-  _data(chunk: Uint8Array, shared?: boolean): void {
-    this.#receive(chunk, shared);
-  }
-
-  /** @internal The peer ended its stream. */
-  _end(): void {
-    this.#transportEnded = true;
-    this.#proto!.eof();
-    this.#conn!.end();
-  }
-
-  /** @internal The transport closed. */
-  _transportClosed(): void {
-    this.#closed();
-  }
-
-  /** @internal The transport's buffer drained. */
+  /** @internal DriverSink: the outgoing buffer drained. */
   _drain(): void {
-    const conn = this.#conn!;
-    if (this.#readPaused && conn.bufferedAmount <= this.highWaterMark) {
-      this.#readPaused = false;
-      if (!this.#userPaused && this.#limiter?.timer === undefined) conn.resume();
-    }
     this.emit("drain");
   }
 
-  /** @internal A native socket delivered a message. */
-  _nativeMessage(data: string | Uint8Array, isBinary: boolean): void {
-    this._seen = true;
-    this._bytesIn += data.length;
-    this._message(data, isBinary);
+  /** @internal DriverSink: reading stopped until the peer reads what it was sent. */
+  _backpressure(): void {
+    const stats = this.#config.stats;
+    if (stats) stats.backpressurePauses++;
   }
 
-  /** @internal A native socket delivered a ping or pong. */
-  _nativeControl(kind: "ping" | "pong", payload: Uint8Array): void {
-    this._seen = true;
-    this._control(kind, payload);
-  }
-
-  /** @internal A native socket flushed its buffer. */
-  _nativeDrain(): void {
-    this.emit("drain");
-  }
-
-  /** @internal A native socket closed. */
-  _nativeClose(code: number, reason: string, wasClean: boolean): void {
+  /**
+   * @internal The one way a socket ends, whatever ended it: the driver reporting that the
+   * connection is gone (after a closing handshake, a protocol error, `terminate`, the peer's EOF,
+   * a transport error or the close timeout), or a handshake that failed or was abandoned (with
+   * `error`). It settles the state, the timers, the topics, the send callbacks and the server's
+   * bookkeeping, and emits `close` once.
+   */
+  _closed(code: number, reason: string, wasClean: boolean, error?: WSError): void {
     if (this.#state === "closed") return;
-    clearTimeout(this.#closeTimer);
     this.#state = "closed";
-    this.#leaveTopics();
+    clearTimeout(this.#closeTimer);
+    const limiter = this.#limiter;
+    if (limiter) clearTimeout(limiter.timer);
+    const abort = this.#abortConnect;
+    this.#abortConnect = undefined;
+    abort?.();
+    this.#config.topics?._leave(this);
+    const pending = this.#pending;
+    if (pending) {
+      this.#pending = undefined;
+      this.#pendingBytes = 0;
+      const failure = error ?? new StateError("WS_ERR_NOT_OPEN", "socket closed");
+      for (const p of pending) p.callback?.(failure);
+    }
+    this.#driver?.abandon();
     this.#config.owner?._forget(this, code, reason, wasClean);
+    if (error) this.emit("error", error);
     this.emit("close", code, reason, wasClean);
   }
 
@@ -897,7 +707,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         continue;
       }
       p.run();
-      this.#flush(p.callback);
+      this.#driver!.flush(p.callback);
     }
     if (this.#state === "open") this.emit("open");
   }
@@ -919,106 +729,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state === "open") this.close(CloseCode.InternalError);
   }
 
-  /** @internal The client's handshake failed. */
-  _fail(error: WSError): void {
-    this.#failOpen(error);
-  }
-
-  #failOpen(error: WSError): void {
-    if (this.#state !== "connecting") return;
-    this.#state = "closed";
-    const abort = this.#abortConnect;
-    this.#abortConnect = undefined;
-    abort?.();
-    const pending = this.#pending;
-    this.#pending = undefined;
-    this.#pendingBytes = 0;
-    if (pending) { for (const p of pending) p.callback?.(error); }
-    this.emit("error", error);
-    this.emit("close", CloseCode.Abnormal, "", false);
-  }
-
-  #receive(chunk: Uint8Array, shared?: boolean): void {
-    const proto = this.#proto!;
-    this._seen = true;
-    this._bytesIn += chunk.length;
-    this.#limiter?.bytes(this, chunk.length);
-    this.#inReceive = true;
-    try {
-      proto.receive(chunk, shared);
-    } finally {
-      this.#inReceive = false;
-    }
-    this._flushNow();
-  }
-
-  /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
-  #flush(callback?: SendCallback): void {
-    if (callback) {
-      (this.#callbacks ??= []).push(this.#sentMark + (this.#proto?.outputBytes ?? 0), callback);
-    }
-    if (this.#inReceive || this.#flushQueued) return;
-    // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
-    this.#flushQueued = true;
-    queueFlush(this as WS);
-  }
-
-  /** @internal Writes everything the protocol produced so far, in one write. */
-  _flushNow(): void {
-    this.#flushQueued = false;
-    const conn = this.#conn, proto = this.#proto;
-    const callbacks = this.#callbacks;
-    this.#callbacks = undefined;
-    if (!conn || !proto) {
-      // A native socket writes by itself: the data is handed over.
-      if (callbacks) settle(callbacks);
-      return;
-    }
-    if (proto.outputBytes > 0) {
-      this._bytesOut += proto.outputBytes;
-      this.#sentMark += proto.outputBytes;
-      const out = proto.takeOutput();
-      conn.write(
-        out,
-        callbacks === undefined ? undefined : (err) => settle(callbacks, err, conn.written),
-      );
-    } else if (callbacks) {
-      settle(callbacks);
-    }
-    // A peer that sends faster than it reads is not read until its replies drain.
-    if (!this.#readPaused && conn.bufferedAmount > this.highWaterMark) {
-      this.#readPaused = true;
-      const stats = this.#config.stats;
-      if (stats) stats.backpressurePauses++;
-      if (!this.#userPaused) conn.pause();
-    }
-    if (proto.shouldCloseTransport) conn.end();
-    else if (proto.state === "closed" && this.#transportEnded) conn.end();
-  }
-
   /** @internal A rate limit paused reading for `ms` (policy "pause"). */
   _throttle(ms: number): void {
-    const conn = this.#conn, limiter = this.#limiter;
+    const limiter = this.#limiter;
     // A closing socket is read to its end: the close frame must get through.
-    if (!conn || !limiter || limiter.timer !== undefined || this.#state !== "open") return;
-    conn.pause();
+    if (!limiter || limiter.timer !== undefined || this.#state !== "open") return;
+    this.#driver!.pause(PAUSE_THROTTLE);
     limiter.timer = setTimeout(WS.#unthrottle, ms, this);
   }
 
   static #unthrottle(ws: WS<unknown>): void {
     ws.#limiter!.timer = undefined;
-    if (!ws.#readPaused && !ws.#userPaused && ws.#state !== "closed") ws.#conn!.resume();
+    if (ws.#state !== "closed") ws.#driver!.resume(PAUSE_THROTTLE);
   }
 
   /** @internal A rate limit closes the socket (policy "close"). */
   _limitClose(): void {
     if (this.#state === "open") this.close(CloseCode.PolicyViolation, "rate limit exceeded");
-  }
-
-  #leaveTopics(): void {
-    if (!this.#subscribed) return;
-    for (const topic of this.#subscribed) this.#config.topics!._remove(topic, this);
-    this.#subscribed = undefined;
   }
 
   /**
@@ -1028,42 +755,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined) return;
-    this.#closeProgress = this.#conn?.written ?? 0;
+    this.#closeProgress = this.#driver?.written ?? 0;
     this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
   }
 
   #closeTimedOut(): void {
-    const written = this.#conn?.written ?? 0;
+    const written = this.#driver?.written ?? 0;
     if (written > this.#closeProgress && this.#state !== "closed") {
       this.#closeProgress = written;
       this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
       return;
     }
-    this.#drop();
-  }
-
-  #closed(): void {
-    if (this.#state === "closed") return;
-    clearTimeout(this.#closeTimer);
-    clearTimeout(this.#limiter?.timer);
-    const proto = this.#proto!;
-    // WebSocket closes cleanly after both close frames; raw TCP once either side ended it.
-    const ended = this.kind === "raw"
-      ? proto.closeSent || proto.closeReceived
-      : proto.closeSent && proto.closeReceived;
-    const clean = ended && !proto.failed;
-    const code = ended || proto.closeReceived || proto.failed
-      ? proto.closeCode
-      : CloseCode.Abnormal;
-    const reason = proto.closeReceived ? proto.closeReason : "";
-    proto.abort();
-    this.#state = "closed";
-    this.#leaveTopics();
-    const callbacks = this.#callbacks;
-    this.#callbacks = undefined;
-    if (callbacks) settle(callbacks, new StateError("WS_ERR_NOT_OPEN", "socket closed"), -1);
-    this.#config.owner?._forget(this, code, reason, clean);
-    this.emit("close", code, reason, clean);
+    this.#driver?.terminate();
   }
 }
 
@@ -1073,49 +776,3 @@ installInspect(WS, "WS", (ws) => ({
   protocol: ws.protocol,
   bufferedAmount: ws.bufferedAmount,
 }));
-
-/**
- * A socket's protocol events, forwarded to it: one small object per socket instead of a closure
- * per event (idle connections are mostly such bookkeeping).
- */
-class ProtocolEvents implements ProtocolHandler {
-  #ws: WS<unknown>;
-  constructor(ws: WS<unknown>) {
-    this.#ws = ws;
-  }
-  message(data: string | Uint8Array, isBinary: boolean): void {
-    this.#ws._message(data, isBinary);
-  }
-  ping(payload: Uint8Array): void {
-    this.#ws._control("ping", payload);
-  }
-  pong(payload: Uint8Array): void {
-    this.#ws._control("pong", payload);
-  }
-  close(): void {
-    this.#ws._closing();
-  }
-  error(error: ProtocolError): void {
-    this.#ws._closing(error);
-  }
-}
-
-/** A socket's transport events, forwarded to it (see {@link ProtocolEvents}). */
-class ConnEvents implements ConnHandlers {
-  #ws: WS<unknown>;
-  constructor(ws: WS<unknown>) {
-    this.#ws = ws;
-  }
-  data(chunk: Uint8Array, shared?: boolean): void {
-    this.#ws._data(chunk, shared);
-  }
-  end(): void {
-    this.#ws._end();
-  }
-  close(): void {
-    this.#ws._transportClosed();
-  }
-  drain(): void {
-    this.#ws._drain();
-  }
-}

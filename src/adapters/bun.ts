@@ -5,6 +5,7 @@
  */
 
 import { StateError } from "../errors.ts";
+import { NativeDriver } from "../driver/native.ts";
 import { WS, type WSConfig } from "../ws.ts";
 
 /** What every socket of the adapter shares. */
@@ -69,47 +70,44 @@ function view(b: Uint8Array): Uint8Array {
 export function bunWebSocket<Data = unknown>(
   handler: (ws: WS<Data>) => void,
 ): BunWebSocketHandlers<Data> {
-  const sockets = new WeakMap<BunServerWebSocket<Data>, WS<Data>>();
+  const sockets = new WeakMap<BunServerWebSocket<Data>, NativeDriver>();
   return {
     open(bws) {
       const ws = new WS<Data>(SERVER, { url: "", data: bws.data });
-      sockets.set(bws, ws);
-      ws._attachNative(
-        {
-          sendText: (text) => void bws.send(text),
-          sendBinary: (data) => void bws.send(data),
-          sendEncoded: (_chunks, payload) => void bws.send(payload),
-          sendFragment: () => unsupported(),
-          ping: (payload) => void bws.ping(payload),
-          pong: (payload) => void bws.pong(payload),
-          close: (code, reason) => bws.close(code, reason),
-          terminate: () => bws.terminate(),
-          get bufferedAmount() {
-            return bws.getBufferedAmount?.() ?? 0;
-          },
-          remoteAddress: bws.remoteAddress,
-          remotePort: 0,
+      const driver = new NativeDriver(ws, {
+        sendText: (text) => void bws.send(text),
+        sendBinary: (data) => void bws.send(data),
+        sendEncoded: (_chunks, payload) => void bws.send(payload),
+        sendFragment: () => unsupported(),
+        ping: (payload) => void bws.ping(payload),
+        pong: (payload) => void bws.pong(payload),
+        close: (code, reason) => bws.close(code, reason),
+        terminate: () => bws.terminate(),
+        get bufferedAmount() {
+          return bws.getBufferedAmount?.() ?? 0;
         },
-        "",
-        handler,
-      );
+        remoteAddress: bws.remoteAddress,
+        remotePort: 0,
+      });
+      sockets.set(bws, driver);
+      ws._open(driver, "", handler);
     },
     message(bws, message) {
-      const ws = sockets.get(bws);
-      if (typeof message === "string") ws?._nativeMessage(message, false);
-      else ws?._nativeMessage(view(message), true);
+      const driver = sockets.get(bws);
+      if (typeof message === "string") driver?.message(message, false);
+      else driver?.message(view(message), true);
     },
     close(bws, code, reason) {
-      sockets.get(bws)?._nativeClose(code, reason, code !== 1006);
+      sockets.get(bws)?.closed(code, reason, code !== 1006);
     },
     drain(bws) {
-      sockets.get(bws)?._nativeDrain();
+      sockets.get(bws)?.drain();
     },
     ping(bws, data) {
-      sockets.get(bws)?._nativeControl("ping", view(data));
+      sockets.get(bws)?.control("ping", view(data));
     },
     pong(bws, data) {
-      sockets.get(bws)?._nativeControl("pong", view(data));
+      sockets.get(bws)?.control("pong", view(data));
     },
   };
 }

@@ -6,7 +6,9 @@
  */
 
 import { StateError, WSError } from "../errors.ts";
-import { type NativeSocket, type UpgradeRequest, WS } from "../ws.ts";
+import { NativeDriver, type NativeSocket } from "../driver/native.ts";
+import type { UpgradeRequest } from "../socket_types.ts";
+import { WS } from "../ws.ts";
 
 /** Options of {@link fromWebSocket}. */
 export interface FromWebSocketOptions<Data> {
@@ -78,22 +80,25 @@ export function fromWebSocket<Data = unknown>(
     remoteAddress: options.remoteAddress ?? "",
     remotePort: options.remotePort ?? 0,
   };
-  const open = () => ws._attachNative(native, socket.protocol);
+  const driver = new NativeDriver(ws, native);
+  const open = () => ws._open(driver, socket.protocol);
   if (socket.readyState === 1) queueMicrotask(open);
   else socket.addEventListener("open", open, { once: true });
   socket.addEventListener("message", (e) => {
     const data = (e as MessageEvent).data;
-    if (typeof data === "string") ws._nativeMessage(data, false);
-    else ws._nativeMessage(new Uint8Array(data as ArrayBuffer), true);
+    if (typeof data === "string") driver.message(data, false);
+    else driver.message(new Uint8Array(data as ArrayBuffer), true);
   });
   socket.addEventListener("error", () => {
-    if (ws.readyState === "connecting") {
-      ws._fail(new WSError("WS_ERR_CONNECT", "the native socket failed to connect"));
-    } else ws._fatal(new WSError("WS_ERR_NATIVE", "the native socket failed"));
+    ws._fail(
+      ws.readyState === "connecting"
+        ? new WSError("WS_ERR_CONNECT", "the native socket failed to connect")
+        : new WSError("WS_ERR_NATIVE", "the native socket failed"),
+    );
   });
   socket.addEventListener("close", (e) => {
     const ev = e as CloseEvent;
-    ws._nativeClose(ev.code, ev.reason, ev.wasClean);
+    driver.closed(ev.code, ev.reason, ev.wasClean);
   });
   return ws;
 }

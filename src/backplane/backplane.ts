@@ -18,13 +18,8 @@ import {
   ORIGIN_BYTES,
 } from "./envelope.ts";
 import { type StreamPosition, topicFrameHeader, withHeader } from "./position.ts";
-import type {
-  BackplaneEvents,
-  BackplaneOptions,
-  BackplaneStats,
-  GapInfo,
-  History,
-} from "./types.ts";
+import type { BackplaneStats } from "./stats.ts";
+import type { BackplaneEvents, BackplaneOptions, GapInfo, History } from "./types.ts";
 
 interface Resume {
   ws: WS;

@@ -1,6 +1,6 @@
 /**
- * What a backplane reports and takes: its options, events, counters, and what a medium returns
- * for a topic's history.
+ * What a backplane reports and takes: its options, events, and what a medium returns for a
+ * topic's history (its counters are in stats.ts).
  *
  * @module
  */
@@ -65,42 +65,6 @@ export type BackplaneEvents = {
   /** Something failed that did not stop the backplane (a command, a malformed message). */
   error: [error: unknown];
 };
-
-/** Where a backplane is; plain values, cheap to read (e.g. for metrics). */
-export interface BackplaneStats {
-  /** `"connecting"` (never up yet), `"up"`, `"down"` or `"closed"`. */
-  state: "connecting" | "up" | "down" | "closed";
-  /** Times it went down. */
-  outages: number;
-  /** Messages published by this process. */
-  published: number;
-  /** Published while down: delivered locally only. */
-  unsent: number;
-  /** Envelopes received from the medium (this process's own echoes included). */
-  received: number;
-  /** Received envelopes that did not decode (another version, garbage). */
-  invalid: number;
-  /** Envelopes dropped as already seen (a sequence that went back). */
-  duplicates: number;
-  /** Gaps reported. */
-  gaps: number;
-  /** Messages known lost in those gaps (an outage's are not counted: nobody knows how many). */
-  missed: number;
-  /** Bytes of envelopes sent. */
-  bytesOut: number;
-  /** Bytes of envelopes received. */
-  bytesIn: number;
-  /** Topics subscribed on the medium now. */
-  channels: number;
-  /** Subscribe and unsubscribe commands sent (batched: far fewer than subscriptions). */
-  subscribeCommands: number;
-  /** Resumes that sent every missed message. */
-  recovered: number;
-  /** Resumes whose client was told "not recovered": the history did not cover what it missed. */
-  notRecovered: number;
-  /** Commands that failed (each lost at most its own message). */
-  errors: number;
-}
 
 /** What a medium returns for a recoverable topic's history. */
 export interface History {

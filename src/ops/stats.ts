@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BackplaneStats } from "../backplane/types.ts";
+import type { BackplaneStats } from "../backplane/stats.ts";
 
 /**
  * Messages and bytes, each way.

@@ -3,6 +3,9 @@
  * ({@link Protocol.receive}) become handler calls, and send calls become bytes out
  * ({@link Protocol.takeOutput}). Timers and sockets belong to the layer above.
  *
+ * Over 500 lines: one class, the state machine, whose send and receive paths share its state on
+ * the hot path; framing, masking, UTF-8, close payloads and deflate are in their own files already.
+ *
  * @module
  */
 

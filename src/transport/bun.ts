@@ -5,6 +5,9 @@
  * many bytes it took; the rest is queued here and written from the `drain` handler. One shared
  * handler object serves every socket, each socket's {@link BunConn} lives in its `data` field.
  *
+ * Over 500 lines: most of it is `BunConn`, one connection's write queue, EOF and close states
+ * (bit flags on one object, per idle connection), which the shared handler drives.
+ *
  * @module
  */
 

@@ -1,0 +1,253 @@
+/**
+ * What the wire and raw drivers share: a sans-I/O protocol driven over a byte stream ({@link Conn})
+ * with writes batched per turn, send callbacks settled by the bytes actually written, and reading
+ * paused while the peer does not read our replies.
+ *
+ * @module
+ */
+
+import { type ProtocolError, StateError } from "../errors.ts";
+import { CloseCode } from "../protocol/close.ts";
+import type { ProtocolHandler, WireProtocol } from "../protocol/protocol.ts";
+import type { SendCallback } from "../socket_types.ts";
+import type { Conn, ConnHandlers } from "../transport/conn.ts";
+import type { Driver, DriverSink } from "./driver.ts";
+import { type Flushable, queueFlush, settle } from "./flush.ts";
+
+/** Output of one turn above which a broadcast writes it at once (see `flushLarge`). */
+const SYNC_FLUSH = 64 * 1024;
+
+/** Reading is paused because the peer does not read what we write (see `PAUSE_*` in driver.ts). */
+const PAUSE_BACKPRESSURE = 4;
+
+/**
+ * A socket's protocol events, forwarded to it: one small object per connection instead of a
+ * closure per event (idle connections are mostly such bookkeeping).
+ */
+export class ProtocolEvents implements ProtocolHandler {
+  #sink: DriverSink;
+  constructor(sink: DriverSink) {
+    this.#sink = sink;
+  }
+  message(data: string | Uint8Array, isBinary: boolean): void {
+    this.#sink._message(data, isBinary);
+  }
+  ping(payload: Uint8Array): void {
+    this.#sink._control("ping", payload);
+  }
+  pong(payload: Uint8Array): void {
+    this.#sink._control("pong", payload);
+  }
+  close(): void {
+    this.#sink._closing();
+  }
+  error(error: ProtocolError): void {
+    this.#sink._closing(error);
+  }
+}
+
+/**
+ * A protocol over a byte stream. It is the stream's handler from construction on; `rest` (bytes
+ * that followed the handshake, possibly in a transport's shared read buffer) is read on `start`.
+ */
+export abstract class ConnDriver<P extends WireProtocol>
+  implements Driver, ConnHandlers, Flushable {
+  protected readonly proto: P;
+  #sink: DriverSink;
+  #conn: Conn;
+  #rest: Uint8Array | undefined;
+  /** Reasons reading is paused, one bit each. */
+  #paused = 0;
+  #inReceive = false;
+  #flushQueued = false;
+  /**
+   * Send callbacks waiting for the next write, as pairs of (mark, callback): the mark is the
+   * transport's `written` count once the callback's bytes are out, so that a write cut short
+   * fails only the callbacks whose bytes did not go out.
+   */
+  #callbacks: Array<number | SendCallback> | undefined;
+  /** The transport's count of bytes accepted (in `Conn.written` terms) after our last write. */
+  #sentMark: number;
+  #transportEnded = false;
+
+  constructor(sink: DriverSink, conn: Conn, proto: P, rest: Uint8Array) {
+    this.proto = proto;
+    this.#sink = sink;
+    this.#conn = conn;
+    this.#rest = rest.length > 0 ? rest : undefined;
+    this.#sentMark = conn.written + conn.bufferedAmount;
+    conn.setHandlers(this);
+  }
+
+  /** True when the connection ended cleanly as far as this protocol is concerned. */
+  protected abstract endedCleanly(proto: P): boolean;
+
+  get remoteAddress(): string {
+    return this.#conn.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.#conn.remotePort;
+  }
+
+  get bufferedAmount(): number {
+    return this.proto.outputBytes + this.#conn.bufferedAmount;
+  }
+
+  get written(): number {
+    return this.#conn.written;
+  }
+
+  sendText(text: string, compress?: boolean): void {
+    this.proto.sendText(text, compress);
+  }
+
+  sendBinary(data: Uint8Array, compress?: boolean): void {
+    this.proto.sendBinary(data, compress);
+  }
+
+  sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): void {
+    this.proto.sendFragment(data, isBinary, fin);
+  }
+
+  ping(payload?: Uint8Array): void {
+    this.proto.ping(payload);
+  }
+
+  pong(payload?: Uint8Array): void {
+    this.proto.pong(payload);
+  }
+
+  sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void {
+    this.proto.sendEncoded(chunks, payload);
+  }
+
+  abstract sendRange(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    payload: string | Uint8Array,
+  ): void;
+
+  sendClose(code: number | undefined, reason: string): void {
+    this.proto.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#conn.destroy();
+  }
+
+  /** Queues a write of what the protocol produced; while reading, waits for the end of the chunk. */
+  flush(callback?: SendCallback): void {
+    if (callback) {
+      (this.#callbacks ??= []).push(this.#sentMark + this.proto.outputBytes, callback);
+    }
+    if (this.#inReceive || this.#flushQueued) return;
+    // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
+    this.#flushQueued = true;
+    queueFlush(this);
+  }
+
+  /**
+   * Output made in this turn is not written until its end: once it is large, it is written now,
+   * so that a burst of broadcasts judges a subscriber by its peer's reading, not by the burst's size.
+   */
+  flushLarge(): void {
+    if (this.proto.outputBytes >= SYNC_FLUSH && !this.#inReceive) this._flushNow();
+  }
+
+  /** Writes everything the protocol produced so far, in one write. */
+  _flushNow(): void {
+    this.#flushQueued = false;
+    const conn = this.#conn, proto = this.proto;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (proto.outputBytes > 0) {
+      this.#sink._bytesOut += proto.outputBytes;
+      this.#sentMark += proto.outputBytes;
+      const out = proto.takeOutput();
+      conn.write(
+        out,
+        callbacks === undefined ? undefined : (err) => settle(callbacks, err, conn.written),
+      );
+    } else if (callbacks) {
+      settle(callbacks);
+    }
+    // A peer that sends faster than it reads is not read until its replies drain.
+    if (
+      (this.#paused & PAUSE_BACKPRESSURE) === 0 && conn.bufferedAmount > this.#sink.highWaterMark
+    ) {
+      this.#sink._backpressure();
+      this.pause(PAUSE_BACKPRESSURE);
+    }
+    if (proto.shouldCloseTransport) conn.end();
+    else if (proto.state === "closed" && this.#transportEnded) conn.end();
+  }
+
+  pause(reason: number): void {
+    const was = this.#paused;
+    this.#paused = was | reason;
+    if (was === 0) this.#conn.pause();
+  }
+
+  resume(reason: number): void {
+    if ((this.#paused & reason) === 0) return;
+    this.#paused &= ~reason;
+    if (this.#paused === 0) this.#conn.resume();
+  }
+
+  start(): void {
+    const rest = this.#rest;
+    this.#rest = undefined;
+    if (rest !== undefined) this.data(rest, true);
+  }
+
+  abandon(): void {
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    if (callbacks) settle(callbacks, new StateError("WS_ERR_NOT_OPEN", "socket closed"), -1);
+  }
+
+  /** ConnHandlers: bytes arrived (`shared`: see `ConnHandlers.data`). */
+  data(chunk: Uint8Array, shared?: boolean): void {
+    this.#sink._received(chunk.length);
+    this.#inReceive = true;
+    try {
+      this.proto.receive(chunk, shared);
+    } finally {
+      this.#inReceive = false;
+    }
+    this._flushNow();
+  }
+
+  /** ConnHandlers: the peer ended its stream. */
+  end(): void {
+    this.#transportEnded = true;
+    this.proto.eof();
+    this.#conn.end();
+  }
+
+  /** ConnHandlers: the transport's buffer drained. */
+  drain(): void {
+    if (
+      (this.#paused & PAUSE_BACKPRESSURE) !== 0 &&
+      this.#conn.bufferedAmount <= this.#sink.highWaterMark
+    ) {
+      this.resume(PAUSE_BACKPRESSURE);
+    }
+    this.#sink._drain();
+  }
+
+  /** ConnHandlers: the transport closed; how the connection ended goes to the socket. */
+  close(): void {
+    const proto = this.proto;
+    const ended = this.endedCleanly(proto);
+    const clean = ended && !proto.failed;
+    const code = ended || proto.closeReceived || proto.failed
+      ? proto.closeCode
+      : CloseCode.Abnormal;
+    const reason = proto.closeReceived ? proto.closeReason : "";
+    proto.abort();
+    this.#sink._closed(code, reason, clean);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The wire driver: the WebSocket protocol ({@link Protocol}, permessage-deflate included) over a
+ * byte stream.
+ *
+ * @module
+ */
+
+import { Protocol, type ProtocolOptions } from "../protocol/protocol.ts";
+import type { Conn } from "../transport/conn.ts";
+import { ConnDriver, ProtocolEvents } from "./conn.ts";
+import type { DriverSink } from "./driver.ts";
+
+/** A WebSocket connection over `conn`, reporting to `sink`; `rest` followed the handshake. */
+export class WireDriver extends ConnDriver<Protocol> {
+  constructor(sink: DriverSink, conn: Conn, options: ProtocolOptions, rest: Uint8Array) {
+    super(sink, conn, new Protocol(options, new ProtocolEvents(sink)), rest);
+  }
+
+  /** WebSocket closes cleanly after both close frames. */
+  protected endedCleanly(proto: Protocol): boolean {
+    return proto.closeSent && proto.closeReceived;
+  }
+
+  sendRange(buf: Uint8Array, start: number, end: number): void {
+    this.proto.sendRange(buf, start, end);
+  }
+}
