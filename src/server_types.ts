@@ -138,8 +138,8 @@ export interface ServeOptions<Data = unknown> extends ResourceOptions<Data> {
    * total and per resource, `handshaking`, `topics`, `subscribers`, and `slowConsumerDrops` and
    * `backplane`, which `server.topics` and the backplane count either way), and every other
    * figure is 0: messages, bytes, `connectionsTotal`, `closes`, `refused`, pauses, timeouts,
-   * `rateLimited`. Each socket still counts its own traffic (`ws.traffic()`, the `disconnect`
-   * event), and the events are emitted as usual.
+   * `rateLimited`; the server's sockets count no traffic either (`ws.traffic()` and the
+   * `disconnect` event's figures are 0). The events are emitted as usual.
    *
    * @example
    * ```ts

@@ -470,6 +470,7 @@ export class Upgrade<Data> implements ConnHandlers {
   /** The settings all sockets of `resource` share. */
   #config(resource: Route<Data>): WSConfig<Data> {
     const ctx = this.#ctx, options = ctx.options;
+    const counters = ctx.server._countersOf(resource.pattern);
     return {
       side: "server",
       maxPayload: resource.maxPayload ?? options.maxPayload,
@@ -478,7 +479,8 @@ export class Upgrade<Data> implements ConnHandlers {
       topics: ctx.topics,
       owner: ctx.server,
       resource: resource.pattern,
-      stats: ctx.server._countersOf(resource.pattern),
+      stats: counters,
+      counting: counters !== undefined,
       limits: ctx.server._connLimits,
     };
   }

@@ -75,6 +75,8 @@ export interface WSConfig<Data> {
   resource?: string;
   /** The resource's counters (a server's sockets). */
   stats?: ResourceCounters;
+  /** `false`: the sockets count no traffic either (a server with `stats: false`). */
+  counting?: boolean;
   /** Per-connection rate limits, if any. */
   limits?: ResolvedConnLimits;
 }
@@ -159,7 +161,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** The application paused reading (see `pause`). */
   #userPaused = false;
   #limiter: ConnLimiter | undefined;
-  /** @internal Counted on paths that run anyway: plain numbers, nothing allocated. */
+  /**
+   * @internal Counted on paths that run anyway: plain numbers, nothing allocated (not at all on a
+   * server with `stats: false`).
+   */
   _messagesIn = 0;
   /** @internal */
   _messagesOut = 0;
@@ -167,6 +172,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _bytesIn = 0;
   /** @internal */
   _bytesOut = 0;
+  /** @internal DriverSink: whether `_bytesOut` is counted. */
+  get _counting(): boolean {
+    return this.#config.counting !== false;
+  }
   /** @internal When the socket opened (see `now`), for the server's `disconnect` event. */
   _openedAt = 0;
 
@@ -301,7 +310,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * Messages and bytes this socket received and sent so far (bytes as on the wire, frame headers
-   * included; on a runtime's native socket, received payload only).
+   * included; on a runtime's native socket, received payload only). All 0 on a server with
+   * `stats: false`.
    *
    * @example
    * ```ts
@@ -364,7 +374,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const driver = this.#driver!;
     driver.sendText(text, compress);
     this._active = true;
-    this._messagesOut++;
+    if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
 
@@ -382,7 +392,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const driver = this.#driver!;
     driver.sendBinary(bytes, compress);
     this._active = true;
-    this._messagesOut++;
+    if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
 
@@ -472,7 +482,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const driver = this.#driver!;
     driver.sendEncoded(chunks, payload);
     this._active = true;
-    this._messagesOut++;
+    if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
   }
@@ -486,7 +496,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const driver = this.#driver!;
     driver.sendRange(buf, start, end, payload);
     this._active = true;
-    this._messagesOut++;
+    if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
   }
@@ -611,14 +621,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** @internal DriverSink: `bytes` arrived from the peer. */
   _received(bytes: number): void {
     this._seen = true;
-    this._bytesIn += bytes;
+    if (this.#config.counting !== false) this._bytesIn += bytes;
     this.#limiter?.bytes(this, bytes);
   }
 
   /** @internal DriverSink: a message arrived. */
   _message(data: string | Uint8Array, isBinary: boolean): void {
     this._active = true;
-    this._messagesIn++;
+    if (this.#config.counting !== false) this._messagesIn++;
     this.#limiter?.message(this);
     this.emit("message", data, isBinary);
   }

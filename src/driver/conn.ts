@@ -163,7 +163,7 @@ export abstract class ConnDriver<P extends WireProtocol>
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
     if (proto.outputBytes > 0) {
-      this.#sink._bytesOut += proto.outputBytes;
+      if (this.#sink._counting) this.#sink._bytesOut += proto.outputBytes;
       this.#sentMark += proto.outputBytes;
       const out = proto.takeOutput();
       conn.write(

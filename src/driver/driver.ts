@@ -60,6 +60,8 @@ export interface DriverSink {
   readonly highWaterMark: number;
   /** Bytes handed to the transport (frames with their headers). */
   _bytesOut: number;
+  /** Whether to count `_bytesOut` (not on a server with `stats: false`). */
+  readonly _counting: boolean;
   /** `bytes` arrived from the peer (0: a control frame of a driver that does not count bytes). */
   _received(bytes: number): void;
   _message(data: string | Uint8Array, isBinary: boolean): void;

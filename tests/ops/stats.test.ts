@@ -212,10 +212,18 @@ describe("server.stats() with stats: false", () => {
         },
       );
 
-      // A socket still counts its own traffic.
+      // Nor do the sockets count their own traffic.
+      const serverSide = [...server.clients].find((c) => c.request?.path === "/echo")!;
+      assert.deepEqual(serverSide.traffic(), {
+        messagesIn: 0,
+        messagesOut: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+      });
+      assert.equal(e.traffic().messagesIn, 3, "a client socket counts");
       e.close();
       const [, info] = await once<[WS, ClientDisconnectInfo]>(server, "disconnect");
-      assert.equal(info.messagesIn, 3);
+      assert.equal(info.messagesIn, 0);
       const after = server.stats();
       assert.equal(after.connections, 1);
       assert.deepEqual(after.closes, {});
