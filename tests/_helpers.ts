@@ -9,6 +9,8 @@ import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { connect } from "../src/client.ts";
+import type { WS } from "../src/ws.ts";
 
 /** The repository root: the nearest ancestor of this file with a deno.json. */
 export const ROOT: string = (() => {
@@ -53,6 +55,19 @@ export function once<A extends unknown[] = unknown[]>(
     ms,
     `event "${event}"`,
   );
+}
+
+/**
+ * Opens `n` clients to `url`, 250 at a time (a burst of thousands would overflow the listen
+ * backlog), pushing each batch into `into` once it is open, so the caller's cleanup sees them all.
+ */
+export async function openClients(url: string, n: number, into: WS[]): Promise<void> {
+  for (let i = 0; i < n; i += 250) {
+    const batch: WS[] = [];
+    for (let k = i; k < Math.min(n, i + 250); k++) batch.push(connect(url));
+    await Promise.all(batch.map((c) => once(c, "open", 10_000)));
+    into.push(...batch);
+  }
 }
 
 /** A raw TCP client that records everything it receives. */

@@ -5,11 +5,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../../src/client.ts";
 import type { TimeoutError } from "../../src/errors.ts";
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
-import { once, RawClient, rawUpgrade, withTimeout } from "../_helpers.ts";
+import { openClients, RawClient, rawUpgrade, withTimeout } from "../_helpers.ts";
 
 const CONNS = 4000;
 const HEARTBEAT = { interval: 300, timeout: 1000 };
@@ -70,14 +69,7 @@ describe("heartbeat sweeps over thousands of connections", () => {
       const clients: WS[] = [];
       const dead: RawClient[] = [];
       try {
-        for (let i = 0; i < CONNS; i += 250) {
-          const batch: WS[] = [];
-          for (let k = i; k < Math.min(CONNS, i + 250); k++) {
-            batch.push(connect(`ws://127.0.0.1:${server.port}/`));
-          }
-          await Promise.all(batch.map((c) => once(c, "open", 10_000)));
-          clients.push(...batch);
-        }
+        await openClients(`ws://127.0.0.1:${server.port}/`, CONNS, clients);
         // Peers that never answer a ping.
         for (let i = 0; i < 3; i++) {
           const raw = await RawClient.connect(server.port);

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { connect } from "../../src/client.ts";
 import { serve } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
-import { once, withTimeout } from "../_helpers.ts";
+import { once, openClients, withTimeout } from "../_helpers.ts";
 
 const SUBSCRIBERS = 3000;
 /** Broadcasts tried: one whose echo arrives after the last write would be a coincidence. */
@@ -40,14 +40,7 @@ describe("a broadcast to thousands of subscribers", () => {
       });
       const clients: WS[] = [];
       try {
-        for (let i = 0; i < SUBSCRIBERS; i += 250) {
-          const batch: WS[] = [];
-          for (let k = i; k < Math.min(SUBSCRIBERS, i + 250); k++) {
-            batch.push(connect(`ws://127.0.0.1:${server.port}/`));
-          }
-          await Promise.all(batch.map((c) => once(c, "open", 10_000)));
-          clients.push(...batch);
-        }
+        await openClients(`ws://127.0.0.1:${server.port}/`, SUBSCRIBERS, clients);
         await withTimeout(
           (async () => {
             while (subscribers.length < SUBSCRIBERS) await new Promise((r) => setTimeout(r, 5));
