@@ -47,9 +47,9 @@ const yieldToIO: (fn: () => void) => unknown = "Deno" in globalThis
   : (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate ??
     ((fn) => setTimeout(fn, 0));
 
-/** Whether a slice that began at `began` and wrote `n` drivers (at least `min`) should yield. */
-function sliceDone(n: number, min: number, began: number): boolean {
-  return n >= min && n % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS;
+/** Whether a slice timed from `began`, now at its `n`th write, should yield. */
+function sliceDone(n: number, began: number): boolean {
+  return n % FLUSH_CHECK_EVERY === 0 && performance.now() - began > FLUSH_SLICE_MS;
 }
 
 /**
@@ -67,12 +67,14 @@ export function queueFlush(driver: Flushable): void {
 
 function flushAll(): void {
   flushScheduled = false;
-  const began = performance.now();
-  // Drivers queued while flushing (a send callback that sends) are flushed in this loop too.
-  let i = 0;
+  // Drivers queued while flushing (a send callback that sends) are flushed in this loop too. Only
+  // a turn that can reach FLUSH_MIN writes reads the clock: an echo's turn never does.
+  let i = 0, began = flushQueue.length >= FLUSH_MIN ? performance.now() : 0;
   while (i < flushQueue.length) {
     flushQueue[i++]._flushNow();
-    if (sliceDone(i, FLUSH_MIN, began)) break;
+    if (i < FLUSH_MIN) continue;
+    if (began === 0) began = performance.now();
+    else if (sliceDone(i, began)) break;
   }
   if (i < flushQueue.length) {
     for (let j = i; j < flushQueue.length; j++) backlog.push(flushQueue[j]);
@@ -89,7 +91,7 @@ function flushBacklog(): void {
   let i = backlogHead;
   while (i < backlog.length) {
     backlog[i++]._flushNow();
-    if (sliceDone(i - backlogHead, 0, began)) break;
+    if (sliceDone(i - backlogHead, began)) break;
   }
   if (i < backlog.length) {
     backlogHead = i;
