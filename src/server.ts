@@ -213,15 +213,16 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
 
   /**
    * @internal Per-address limits at admission: undefined to go on, or the 429 to answer.
-   * `headers` is undefined for a raw client.
+   * `headers` is undefined for a raw client. The address is read only when there are limits: on
+   * Node each read is a system call, a measurable share of a handshake.
    */
   _admitAddress(
-    remoteAddress: string,
+    conn: { readonly remoteAddress: string },
     headers: HeaderLookup | undefined,
   ): AddressRefusal | undefined {
     const limits = this.#addressLimits;
     if (!limits) return undefined;
-    const refusal = limits.admit(limits.addressOf(remoteAddress, headers));
+    const refusal = limits.admit(limits.addressOf(conn.remoteAddress, headers));
     if (refusal) this._rateLimited(refusal.kind, "refuse", refusal.address);
     return refusal;
   }

@@ -57,7 +57,7 @@ export interface UpgradeHost<Data> extends SocketOwner<Data> {
   _handshaking(conn: Conn, active: boolean): void;
   _refused(info: RefusedInfo): void;
   _admitAddress(
-    remoteAddress: string,
+    conn: { readonly remoteAddress: string },
     headers: HeaderFields | undefined,
   ): AddressRefusal | undefined;
   _callbackError(error: unknown, ws: WS<Data> | undefined): void;
@@ -330,7 +330,7 @@ export class Upgrade<Data> implements ConnHandlers {
     refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
   ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
     const ctx = this.#ctx, options = ctx.options;
-    const limited = ctx.server._admitAddress(this.#conn.remoteAddress, headers);
+    const limited = ctx.server._admitAddress(this.#conn, headers);
     if (limited) {
       const retry = new Headers({ "Retry-After": String(limited.retryAfter) });
       return void refuse.call(this, 429, `too many ${limited.kind}`, retry);
