@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { applyMask, maskInto } from "../../src/protocol/mask.ts";
+import { simdMask } from "../../src/protocol/mask_simd.ts";
 import { mulberry32, randomBytes } from "../_helpers.ts";
 
 /** Naive byte-by-byte reference: a new array, the input untouched. */
@@ -15,6 +16,13 @@ function reference(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array
 }
 
 const SEED = 0x5eed1;
+
+/** Byte equality without deepEqual's per-element report (slow on 200 KB arrays). */
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 describe("applyMask", () => {
   it("matches the RFC 6455 §5.7 example (masked 'Hello')", () => {
@@ -105,6 +113,59 @@ describe("applyMask", () => {
         pos += n;
       }
       assert.deepEqual(pieces, whole, `seed ${SEED + 3} run ${run}`);
+    }
+  });
+});
+
+describe("applyMask on large payloads (WebAssembly SIMD where available)", () => {
+  it("has WebAssembly SIMD on Node, Deno and Bun", () => {
+    const data = new Uint8Array(48).fill(0x0f);
+    assert.equal(simdMask(data, new Uint8Array([1, 2, 3, 4]), 1), true);
+    assert.deepEqual([...data.subarray(0, 8)], [0x0d, 0x0c, 0x0b, 0x0e, 0x0d, 0x0c, 0x0b, 0x0e]);
+  });
+
+  it("matches the reference around the SIMD threshold and the 64 KiB block edge", () => {
+    const rand = mulberry32(SEED + 5);
+    const lengths = [1023, 1024, 1025, 1039, 1040, 4099, 65535, 65536, 65537, 65551, 200_003];
+    for (const len of lengths) {
+      for (const byteOffset of [0, 1, 3, 8]) {
+        for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+          const msg = `seed ${SEED + 5} len ${len} byteOffset ${byteOffset} keyOffset ${keyOffset}`;
+          const key = randomBytes(rand, 4);
+          const big = randomBytes(rand, byteOffset + len + 8);
+          const bigBefore = big.slice();
+          const view = big.subarray(byteOffset, byteOffset + len);
+          const expected = reference(view, key, keyOffset);
+          applyMask(view, key, keyOffset);
+          assert.ok(equal(view, expected), msg);
+          assert.ok(equal(big.subarray(0, byteOffset), bigBefore.subarray(0, byteOffset)), msg);
+          assert.ok(
+            equal(big.subarray(byteOffset + len), bigBefore.subarray(byteOffset + len)),
+            msg,
+          );
+          applyMask(view, key, keyOffset);
+          assert.ok(equal(big, bigBefore), `round trip, ${msg}`);
+        }
+      }
+    }
+  });
+
+  it("masking a large payload in pieces with a running keyOffset equals masking it whole", () => {
+    const rand = mulberry32(SEED + 6);
+    for (let run = 0; run < 10; run++) {
+      const key = randomBytes(rand, 4);
+      const original = randomBytes(rand, 70_000 + Math.floor(rand() * 70_000));
+      const whole = original.slice();
+      applyMask(whole, key);
+      const pieces = original.slice();
+      let pos = 0, keyOffset = 0;
+      while (pos < pieces.length) {
+        const n = Math.min(pieces.length - pos, 1 + Math.floor(rand() * 20_000));
+        applyMask(pieces.subarray(pos, pos + n), key, keyOffset);
+        keyOffset = (keyOffset + n) & 3;
+        pos += n;
+      }
+      assert.ok(equal(pieces, whole), `seed ${SEED + 6} run ${run}`);
     }
   });
 });
