@@ -46,7 +46,7 @@ function deno(): DenoNamespace {
  * Read buffer sizes: a connection starts small (an idle one holds only this while its read is
  * pending) and doubles its buffer whenever a read fills it, up to the maximum.
  */
-const READ_MIN = 4 * 1024;
+const READ_MIN = 512;
 const READ_MAX = 64 * 1024;
 /** Queued chunks are joined into writes of up to this size, to save async ops. */
 const WRITE_BATCH = 256 * 1024;
