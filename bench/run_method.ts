@@ -85,8 +85,11 @@ export function method(o: MethodOptions): Record<string, string> {
       "compresses every message it sends (zlib level 1, the window allowed, reset after each " +
       "message when told `client_no_context_takeover`) and inflates every compressed message " +
       "it receives (reset after each under `server_no_context_takeover`) before validating it; " +
-      "the server may answer any message uncompressed. With TLS it speaks OpenSSL over the " +
-      "same non-blocking sockets and epoll loop, without checking the certificate.",
+      "the server may answer any message uncompressed; without context takeover it " +
+      "compresses each numbered message once for all connections and inflates each distinct " +
+      "compressed message once (comparing the rest byte for byte). With TLS it speaks OpenSSL " +
+      "over the same non-blocking sockets and epoll loop (TLS 1.3 ciphers in a browser's " +
+      "order, read-ahead), without checking the certificate.",
     "scenarios":
       "echo 32 B text one at a time on 1 connection (round trip p50/p99 over the measured " +
       "window); 1 connection keeping 64 messages in flight; 100 connections keeping 8 (and 1) " +
