@@ -42,6 +42,12 @@
  *            uses a self-signed one).
  * --probe:   broadcast: one more connection, on /, echoes 32 B text one message at a time while
  *            the broadcast runs; its round trip p50/p99 are reported (latency under load).
+ *
+ * One file over 500 lines on purpose: it is one program whose per-message path (parse, mask,
+ * check, the deflate memo, TLS reads and writes) is all static functions in one translation unit,
+ * which gcc -O2 inlines into each other; split into files, those calls would stay calls without
+ * link-time optimisation. Its sections: payloads, permessage-deflate, sending, TLS, connections,
+ * scenario hooks, then parsing, the event loop and main.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
