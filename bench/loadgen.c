@@ -1212,10 +1212,8 @@ int main(int argc, char **argv) {
            "\"sent\":%llu,\"loadgen_cpu_pct\":%.1f",
            nconns, inflight, msg_size, secs, (unsigned long long)rx_msgs,
            (double)rx_msgs / secs, (unsigned long long)bc_sent, cpu_pct);
-    if (probe) {
-      printf(",\"probe_msgs\":%llu,\"p50_us\":%.2f,\"p99_us\":%.2f",
-             (unsigned long long)probe_msgs, pct(0.5), pct(0.99));
-    }
+    if (probe) printf(",\"probe_msgs\":%llu", (unsigned long long)probe_msgs);
+    if (probe && nlat) printf(",\"p50_us\":%.2f,\"p99_us\":%.2f", pct(0.5), pct(0.99));
     printf("}\n");
   } else { /* idle */
     alloc_conns(warm + nconns);

@@ -202,6 +202,10 @@ export async function measure(
     if (server.exited()) {
       throw new Error(`${spec.id} exited during the run: ${server.stderr.tail.slice(-600)}`);
     }
+    if (!Number.isFinite(sc.metric(results))) {
+      // e.g. the probe beside a broadcast got no echo back within the window
+      throw new Error(`the load generator gave no figure: ${JSON.stringify(results)}`);
+    }
     const otherCpu = Math.max(0, (busy - srv - (results.cpu_total_s ?? 0)) / wall * 100);
     const keep = [...sc.keep ?? [], ...sc.rss ? ["rss_before_kib", "rss_after_kib"] : []];
     const info = Object.fromEntries(
