@@ -2,20 +2,23 @@
  * wsdriver bench load generator: a WebSocket (RFC 6455) client in C with epoll and
  * non-blocking sockets, one thread, built to be much faster than any server it measures.
  *
- *   gcc -O2 -o bench/.build/loadgen bench/loadgen.c
+ *   gcc -O2 -o bench/.build/loadgen bench/loadgen.c -lz -lssl -lcrypto
  *
  *   loadgen echo      --port P [--path /] [--conns N] [--inflight W] [--size B] [--binary]
- *   loadgen handshake --port P [--parallel P]
+ *                     [--size-max B] [--json] [--deflate] [--tls]
+ *   loadgen handshake --port P [--parallel P] [--tls]
  *   loadgen broadcast --port P [--path /broadcast] [--conns N] [--inflight W] [--size B]
- *   loadgen idle      --port P [--conns N] [--warm N] [--deflate]
+ *                     [--probe] [--tls]
+ *   loadgen idle      --port P [--conns N] [--warm N] [--deflate] [--tls]
  *   common:           [--host 127.0.0.1] [--warmup S] [--duration S] [--timeout S]
  *
  * It performs the opening handshake itself (fixed key, checks the 101 and the accept value),
- * masks every frame it sends and validates every frame it receives: no RSV bits, no mask, a
- * known opcode, minimal length encoding, no fragmentation, and for data frames the exact
- * payload, type and order (each payload starts with its sequence number in hex; the rest is a
- * pattern derived from it). Any protocol error or mismatch prints "loadgen: error: ..." on
- * stderr and exits 1. Results go to stdout as one JSON line.
+ * masks every frame it sends and validates every frame it receives: no RSV bits (RSV1 only on
+ * data frames with permessage-deflate), no mask, a known opcode, minimal length encoding, no
+ * fragmentation, and for data frames the exact payload, type and order (each payload starts with
+ * its sequence number in hex; the rest is a pattern derived from it). Any protocol error or
+ * mismatch prints "loadgen: error: ..." on stderr and exits 1. Results go to stdout as one JSON
+ * line.
  *
  * echo:      N connections, each keeps W messages in flight; msgs/s, MB/s, round-trip p50/p99.
  * handshake: P parallel loops of connect, upgrade, close handshake (masked close 1000, wait for
@@ -25,8 +28,26 @@
  *            all; deliveries/s (frames received, all connections).
  * idle:      opens --warm connections, prints "warm", waits for a line on stdin, opens N more,
  *            prints "ready N", and holds them until stdin gives another line or closes.
- * --deflate: every upgrade request offers permessage-deflate (for the idle memory with
- *            compression negotiated; no scenario sends compressed frames).
+ * --size-max: message sizes vary per message between --size and this, the same every run.
+ * --json:    text payloads cut from a generated JSON-like text (records with varied fields) instead
+ *            of an a..z cycle: compressible as real traffic is, not trivially.
+ * --deflate: every upgrade request offers "permessage-deflate; client_max_window_bits". In echo
+ *            and broadcast the server must accept it: the load generator then compresses every
+ *            message it sends (zlib level 1, the window the server allows, resetting after each
+ *            message if told client_no_context_takeover) and inflates every compressed frame it
+ *            receives (resetting after each if the server said server_no_context_takeover); the
+ *            server may send any message uncompressed. In idle it is only offered (no frames).
+ * --tls:     wss: over OpenSSL on the same non-blocking sockets and epoll loop, offering TLS 1.3's
+ *            ciphers in a browser's order; the server's certificate is not checked (the bench
+ *            uses a self-signed one).
+ * --probe:   broadcast: one more connection, on /, echoes 32 B text one message at a time while
+ *            the broadcast runs; its round trip p50/p99 are reported (latency under load).
+ *
+ * One file over 500 lines on purpose: it is one program whose per-message path (parse, mask,
+ * check, the deflate memo, TLS reads and writes) is all static functions in one translation unit,
+ * which gcc -O2 inlines into each other; split into files, those calls would stay calls without
+ * link-time optimisation. Its sections: payloads, permessage-deflate, sending, TLS, connections,
+ * scenario hooks, then parsing, the event loop and main.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,6 +67,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" /* RFC 6455 section 1.3 */
@@ -54,7 +78,7 @@
 #define MAX_LAT_SAMPLES (8u << 20)
 #define RING 4096 /* broadcast: receipt counters per message, indexed by seq % RING */
 
-enum { S_CONNECTING, S_HEAD, S_OPEN, S_CLOSE_SENT, S_CLOSE_RCVD, S_DONE };
+enum { S_CONNECTING, S_TLS, S_HEAD, S_OPEN, S_CLOSE_SENT, S_CLOSE_RCVD, S_DONE };
 enum { SC_ECHO, SC_HANDSHAKE, SC_BROADCAST, SC_IDLE };
 
 typedef struct {
@@ -67,6 +91,11 @@ typedef struct {
   double *sent_at;     /* ring of send times (echo), size inflight */
   size_t need;         /* size of the incomplete frame at the start of rx, if known */
   int dirty;           /* in the list of connections to flush after this batch of events */
+  int probe;           /* broadcast --probe: the echo connection on / */
+  SSL *ssl;            /* --tls */
+  /* permessage-deflate as the server accepted it (pmd), and the streams, made on first use */
+  int pmd, srv_nct, cli_nct, cli_bits;
+  z_stream *zdef, *zinf;
 } conn_t;
 
 /* options */
@@ -75,13 +104,16 @@ static int port = 0;
 static const char *path = NULL;
 static int nconns = 1, inflight = 1, msg_size = 32, binary = 0, parallel = 16, warm = 100;
 static int offer_deflate = 0; /* --deflate: offer permessage-deflate in the upgrade request */
+static int size_max = 0, json = 0, use_tls = 0, probe = 0;
+static size_t max_len; /* the largest message */
+static SSL_CTX *ssl_ctx;
 static double warmup = 0.5, duration = 2.5, timeout_s = 60;
 static int scenario = SC_ECHO;
 
 static int ep;
 static conn_t *conns;
 static int nalloc;
-static uint8_t *pattern; /* text: 'a'..'z' cycle; binary: all byte values, period 251 */
+static uint8_t *pattern; /* text: 'a'..'z' cycle or JSON-like; binary: all byte values, period 251 */
 static size_t pattern_len;
 static uint32_t rng = 0x9e3779b9u;
 static double *lat;
@@ -89,6 +121,8 @@ static size_t nlat;
 static int measuring;     /* inside the measured window */
 static int stopping;      /* past the end: no more sends */
 static uint64_t rx_msgs;  /* data frames received, all connections */
+static uint64_t rx_frames, rx_deflated; /* data frames received, and those compressed, all along */
+static uint64_t probe_msgs;             /* --probe: echoes received in the measured window */
 static uint64_t rx_bytes; /* payload bytes of those */
 static uint64_t handshakes, opened;
 static double last_progress;
@@ -134,11 +168,64 @@ static void put_seq(uint8_t *p, size_t n, uint64_t seq) {
   for (size_t i = 0; i < d; i++) p[i] = (uint8_t)HEX[(seq >> (4 * (SEQ_DIGITS - 1 - i))) & 15];
 }
 
-static const uint8_t *pattern_for(uint64_t seq) { return pattern + (seq % 251); }
+/* A fixed hash of a sequence number: message sizes and JSON offsets are the same every run. */
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+#define JSON_SPAN (1u << 20) /* where JSON messages start: 1 MiB, far beyond a deflate window */
+
+static const uint8_t *pattern_for(uint64_t seq) {
+  return pattern + (json ? mix(seq ^ 0x5a5a) % JSON_SPAN : seq % 251);
+}
+
+#define PROBE_SIZE 32
+
+static size_t msg_len(const conn_t *c, uint64_t seq) {
+  if (c->probe) return PROBE_SIZE;
+  if (size_max > msg_size) return (size_t)msg_size + mix(seq) % (uint64_t)(size_max - msg_size + 1);
+  return (size_t)msg_size;
+}
+
+/* Records of an event log with varied values from small vocabularies, like an API's JSON. */
+static size_t make_json(uint8_t *out, size_t n) {
+  static const char *users[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace",
+                                "heidi", "ivan", "judy", "mallory", "oscar", "peggy", "trent"};
+  static const char *events[] = {"page_view", "click", "add_to_cart", "purchase", "login",
+                                 "logout", "search", "share", "comment", "subscribe"};
+  static const char *cities[] = {"Berlin", "Lisbon", "Osaka", "Toronto", "Nairobi", "Lima",
+                                 "Oslo", "Austin", "Seoul", "Madrid", "Perth", "Dublin"};
+  static const char *tags[] = {"mobile", "desktop", "beta", "returning", "new", "promo",
+                               "organic", "referral", "email", "push"};
+  uint64_t s = 1; /* a fixed seed */
+  size_t len = 0;
+  char rec[512];
+  while (len < n) {
+    uint64_t a = mix(s++), b = mix(s++);
+    int k = snprintf(rec, sizeof rec,
+                     "{\"id\":%llu,\"user\":{\"name\":\"%s\",\"id\":%u,\"city\":\"%s\"},"
+                     "\"event\":\"%s\",\"ts\":%llu,\"amount\":%u.%02u,\"currency\":\"EUR\","
+                     "\"tags\":[\"%s\",\"%s\"],\"session\":\"%08x%08x\",\"ok\":%s},",
+                     (unsigned long long)(1000000 + (a & 0xfffff)), users[a % 14],
+                     (unsigned)(b % 100000), cities[(a >> 8) % 12], events[(a >> 16) % 10],
+                     (unsigned long long)(1760000000000ull + (b & 0xffffffffu)),
+                     (unsigned)((a >> 24) % 500), (unsigned)((a >> 33) % 100),
+                     tags[(b >> 20) % 10], tags[(b >> 28) % 10], (unsigned)(b >> 32),
+                     (unsigned)(a >> 32), (b >> 40) % 7 ? "true" : "false");
+    size_t m = (size_t)k < n - len ? (size_t)k : n - len;
+    memcpy(out + len, rec, m);
+    len += m;
+  }
+  return len;
+}
 
 static void check_payload(conn_t *c, const uint8_t *p, size_t n, uint64_t seq) {
-  if (n != (size_t)msg_size) fail("conn %d: message %llu has %zu bytes, expected %d", c->id,
-                                  (unsigned long long)seq, n, msg_size);
+  size_t want_n = msg_len(c, seq);
+  if (n != want_n) fail("conn %d: message %llu has %zu bytes, expected %zu", c->id,
+                        (unsigned long long)seq, n, want_n);
   uint8_t want[SEQ_DIGITS];
   put_seq(want, n, seq);
   size_t d = n < SEQ_DIGITS ? n : SEQ_DIGITS;
@@ -150,6 +237,130 @@ static void check_payload(conn_t *c, const uint8_t *p, size_t n, uint64_t seq) {
     fail("conn %d: message %llu: payload bytes differ from what was sent", c->id,
          (unsigned long long)seq);
   }
+}
+
+/* ---- permessage-deflate ------------------------------------------------------------------ */
+
+static uint8_t *zbuf; /* one message, compressed or inflated */
+static size_t zcap;
+static const uint8_t TAIL[4] = {0, 0, 0xff, 0xff}; /* RFC 7692 7.2.1: stripped, then re-added */
+
+/* The server's Sec-WebSocket-Extensions value: the one offer, with parameters RFC 7692 allows. */
+static void parse_pmd(conn_t *c, const char *v, size_t vl) {
+  if (!offer_deflate) fail("conn %d: extension accepted that was not offered", c->id);
+  char buf[256];
+  if (vl >= sizeof buf) fail("conn %d: extension header too long", c->id);
+  memcpy(buf, v, vl);
+  buf[vl] = 0;
+  if (strchr(buf, ',')) fail("conn %d: more than one extension accepted: %s", c->id, buf);
+  c->pmd = 0;
+  c->srv_nct = c->cli_nct = 0;
+  c->cli_bits = 15;
+  int first = 1;
+  for (char *save = NULL, *t = strtok_r(buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+    while (*t == ' ' || *t == '\t') t++;
+    size_t tl = strlen(t);
+    while (tl > 0 && (t[tl - 1] == ' ' || t[tl - 1] == '\t')) t[--tl] = 0;
+    if (first) {
+      if (strcmp(t, "permessage-deflate")) fail("conn %d: unknown extension %s", c->id, t);
+      first = 0;
+    } else if (!strcmp(t, "server_no_context_takeover")) {
+      c->srv_nct = 1;
+    } else if (!strcmp(t, "client_no_context_takeover")) {
+      c->cli_nct = 1;
+    } else if (!strncmp(t, "server_max_window_bits=", 23)) {
+      int b = atoi(t + 23);
+      if (b < 8 || b > 15) fail("conn %d: bad %s", c->id, t);
+    } else if (!strncmp(t, "client_max_window_bits=", 23)) {
+      c->cli_bits = atoi(t + 23);
+      if (c->cli_bits < 8 || c->cli_bits > 15) fail("conn %d: bad %s", c->id, t);
+    } else {
+      fail("conn %d: unknown permessage-deflate parameter \"%s\"", c->id, t);
+    }
+  }
+  c->pmd = 1;
+}
+
+/* Without context takeover a message compresses, and a compressed message inflates, the same on
+   every connection: every connection sends the same numbered messages, so the load generator
+   compresses each once, and inflates each distinct compressed message once (one it has seen is
+   compared byte for byte instead). It costs then less per message than the fastest server. */
+#define MEMO 1024
+
+typedef struct {
+  uint64_t seq;
+  uint8_t *z, *plain; /* compressed, and (rx) inflated */
+  size_t zlen, plen, zcap, pcap;
+} memo_t;
+
+static memo_t tx_memo[MEMO], rx_memo[MEMO];
+
+static memo_t *memo_get(memo_t *m, uint64_t seq) {
+  memo_t *e = &m[seq % MEMO];
+  return e->z && e->seq == seq ? e : NULL;
+}
+
+static void memo_put(memo_t *m, uint64_t seq, const uint8_t *z, size_t zlen,
+                     const uint8_t *plain, size_t plen) {
+  memo_t *e = &m[seq % MEMO];
+  if (e->zcap < zlen) e->z = xrealloc(e->z, e->zcap = zlen);
+  if (plain && e->pcap < plen) e->plain = xrealloc(e->plain, e->pcap = plen);
+  memcpy(e->z, z, zlen);
+  if (plain) memcpy(e->plain, plain, plen);
+  e->zlen = zlen;
+  e->plen = plen;
+  e->seq = seq;
+}
+
+/* Compresses a message (head, then rest) into zbuf; returns its length without the tail. */
+static size_t deflate_msg(conn_t *c, const uint8_t *head, size_t hn, const uint8_t *rest,
+                          size_t rn) {
+  z_stream *z = c->zdef;
+  if (!z) {
+    z = c->zdef = calloc(1, sizeof *z);
+    if (!z || deflateInit2(z, Z_BEST_SPEED, Z_DEFLATED, -c->cli_bits, 8, Z_DEFAULT_STRATEGY))
+      fail("deflateInit2 failed");
+  }
+  z->next_out = zbuf;
+  z->avail_out = (uInt)zcap;
+  z->next_in = (Bytef *)head;
+  z->avail_in = (uInt)hn;
+  if (deflate(z, Z_NO_FLUSH) != Z_OK) fail("deflate failed");
+  z->next_in = (Bytef *)rest;
+  z->avail_in = (uInt)rn;
+  if (deflate(z, Z_SYNC_FLUSH) != Z_OK || z->avail_in || !z->avail_out) fail("deflate failed");
+  size_t out = zcap - z->avail_out;
+  if (out < 5 || memcmp(zbuf + out - 4, TAIL, 4)) fail("deflate: no sync flush marker");
+  if (c->cli_nct) deflateReset(z);
+  return out - 4;
+}
+
+/* Inflates a compressed message into zbuf; returns its length. */
+static size_t inflate_msg(conn_t *c, const uint8_t *p, size_t n) {
+  z_stream *z = c->zinf;
+  if (!z) {
+    z = c->zinf = calloc(1, sizeof *z);
+    if (!z || inflateInit2(z, -15) != Z_OK) fail("inflateInit2 failed");
+  }
+  z->next_out = zbuf;
+  z->avail_out = (uInt)zcap;
+  z->next_in = (Bytef *)p;
+  z->avail_in = (uInt)n;
+  int r = inflate(z, Z_SYNC_FLUSH);
+  if (r == Z_OK || r == Z_BUF_ERROR) {
+    if (z->avail_in) fail("conn %d: inflated message larger than any sent", c->id);
+    z->next_in = (Bytef *)TAIL;
+    z->avail_in = 4;
+    r = inflate(z, Z_SYNC_FLUSH);
+  }
+  if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) {
+    fail("conn %d: corrupt compressed message: %s", c->id, z->msg ? z->msg : "?");
+  }
+  if (!z->avail_out) fail("conn %d: inflated message larger than any sent", c->id);
+  size_t out = zcap - z->avail_out;
+  /* a final block ends the stream: the next message starts a new one */
+  if (c->srv_nct || r == Z_STREAM_END) inflateReset(z);
+  return out;
 }
 
 /* ---- sending -------------------------------------------------------------------------- */
@@ -236,15 +447,31 @@ static void mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key, 
 }
 
 static void send_data(conn_t *c, uint64_t seq) {
-  size_t n = (size_t)msg_size;
-  uint8_t *p = frame_begin(c, binary ? 2 : 1, n);
-  uint32_t key;
-  memcpy(&key, p - 4, 4);
+  size_t n = msg_len(c, seq);
+  int op = binary && !c->probe ? 2 : 1;
   uint8_t head[SEQ_DIGITS] = {0};
   size_t d = n < SEQ_DIGITS ? n : SEQ_DIGITS;
   put_seq(head, n, seq);
+  const uint8_t *rest = pattern_for(seq) + d;
+  /* zlib's raw deflate has no 8-bit window: told to use one, send uncompressed (RFC 7692 allows) */
+  if (c->pmd && c->cli_bits > 8) {
+    int memo = c->cli_nct && !c->probe;
+    memo_t *m = memo ? memo_get(tx_memo, seq) : NULL;
+    const uint8_t *z = m ? m->z : zbuf;
+    size_t zn = m ? m->zlen : deflate_msg(c, head, d, rest, n - d);
+    if (memo && !m) memo_put(tx_memo, seq, zbuf, zn, NULL, 0);
+    uint8_t *p = frame_begin(c, 0x40 | op, zn); /* RSV1: compressed */
+    uint32_t key;
+    memcpy(&key, p - 4, 4);
+    mask_copy(p, z, zn, key, 0);
+    c->tx_len = (size_t)(p - c->tx) + zn;
+    return;
+  }
+  uint8_t *p = frame_begin(c, op, n);
+  uint32_t key;
+  memcpy(&key, p - 4, 4);
   mask_copy(p, head, d, key, 0);
-  if (n > d) mask_copy(p + d, pattern_for(seq) + d, n - d, key, d);
+  if (n > d) mask_copy(p + d, rest, n - d, key, d);
   c->tx_len = (size_t)(p - c->tx) + n;
 }
 
@@ -276,9 +503,62 @@ static void flush_dirty(void) {
   ndirty = 0;
 }
 
+/* ---- TLS ------------------------------------------------------------------------------- */
+
+/* An SSL_read/SSL_write/SSL_do_handshake result r <= 0 as read(2) would give it: 0 at the end of
+   the stream, -1 with errno EAGAIN when it has to wait for the socket; anything else fails. */
+static ssize_t tls_result(conn_t *c, int r, const char *what) {
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (e == SSL_ERROR_ZERO_RETURN) return 0;
+  if (e == SSL_ERROR_SYSCALL && errno) fail("conn %d: TLS %s: %s", c->id, what, strerror(errno));
+  char msg[256];
+  ERR_error_string_n(ERR_get_error(), msg, sizeof msg);
+  fail("conn %d: TLS %s: %s (SSL error %d)", c->id, what, msg, e);
+  return -1;
+}
+
+static ssize_t conn_read(conn_t *c, uint8_t *buf, size_t n) {
+  if (!c->ssl) return read(c->fd, buf, n);
+  ERR_clear_error();
+  errno = 0;
+  int r = SSL_read(c->ssl, buf, n > (1u << 30) ? 1 << 30 : (int)n);
+  return r > 0 ? r : tls_result(c, r, "read");
+}
+
+static ssize_t conn_write(conn_t *c, const uint8_t *buf, size_t n) {
+  if (!c->ssl) return write(c->fd, buf, n);
+  ERR_clear_error();
+  errno = 0;
+  int w = SSL_write(c->ssl, buf, n > (1u << 30) ? 1 << 30 : (int)n);
+  return w > 0 ? w : tls_result(c, w, "write");
+}
+
+static void tls_init(void) {
+  ssl_ctx = SSL_CTX_new(TLS_client_method());
+  if (!ssl_ctx) fail("SSL_CTX_new failed");
+  SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_NONE, NULL); /* the bench's certificate is self-signed */
+  /* flush() writes what it can and resumes on EPOLLOUT, from a buffer that may have moved */
+  SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* one read(2) for many records, not two per record (header, then body) */
+  SSL_CTX_set_read_ahead(ssl_ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ssl_ctx, 256 * 1024);
+  /* a browser's order of preference (Chrome, Firefox) */
+  SSL_CTX_set_ciphersuites(ssl_ctx,
+                           "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  /* a server that closes without close_notify (after the close handshake) ends the stream */
+  SSL_CTX_set_options(ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+}
+
 static void flush(conn_t *c) {
+  if (c->state == S_CONNECTING || c->state == S_TLS) return; /* the upgrade request waits */
   while (c->tx_off < c->tx_len) {
-    ssize_t w = write(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off);
+    ssize_t w = conn_write(c, c->tx + c->tx_off, c->tx_len - c->tx_off);
     if (w > 0) {
       c->tx_off += (size_t)w;
       continue;
@@ -306,6 +586,11 @@ static void conn_start(conn_t *c) {
   }
   c->fd = fd;
   c->state = S_CONNECTING;
+  if (use_tls) {
+    c->ssl = SSL_new(ssl_ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, fd)) fail("SSL_new failed");
+    SSL_set_connect_state(c->ssl);
+  }
   c->rx_len = c->tx_len = c->tx_off = 0;
   c->sent = c->recv = 0;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
@@ -316,7 +601,7 @@ static void conn_start(conn_t *c) {
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
                    "%sSec-WebSocket-Version: 13\r\n\r\n",
-                   path, host, port,
+                   c->probe ? "/" : path, host, port,
                    offer_deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
   tx_reserve(c, (size_t)n);
   memcpy(c->tx + c->tx_len, req, (size_t)n);
@@ -324,6 +609,14 @@ static void conn_start(conn_t *c) {
 }
 
 static void conn_close(conn_t *c) {
+  if (c->ssl) SSL_free(c->ssl);
+  c->ssl = NULL;
+  if (c->zdef) deflateEnd(c->zdef);
+  if (c->zinf) inflateEnd(c->zinf);
+  free(c->zdef);
+  free(c->zinf);
+  c->zdef = c->zinf = NULL;
+  c->pmd = 0;
   if (c->fd >= 0) close(c->fd); /* close also removes it from the epoll set */
   c->fd = -1;
   c->state = S_DONE;
@@ -361,10 +654,7 @@ static void check_head(conn_t *c, const char *head, size_t len) {
       accept = vl == strlen(ACCEPT) && !memcmp(v, ACCEPT, vl);
       if (!accept) fail("conn %d: wrong Sec-WebSocket-Accept \"%.*s\"", c->id, (int)vl, v);
     } else if (nl == 24 && !strncasecmp(line, "sec-websocket-extensions", 24)) {
-      /* Only the idle scenario offers it, and it sends no frames: accepting it is all it checks. */
-      if (!offer_deflate || vl < 18 || strncmp(v, "permessage-deflate", 18) != 0) {
-        fail("conn %d: extension accepted that was not offered", c->id);
-      }
+      parse_pmd(c, v, vl);
     } else if (nl == 22 && !strncasecmp(line, "sec-websocket-protocol", 22)) {
       fail("conn %d: subprotocol chosen that was not offered", c->id);
     }
@@ -373,14 +663,21 @@ static void check_head(conn_t *c, const char *head, size_t len) {
   if (!upgrade || !connection || !accept) {
     fail("conn %d: 101 without Upgrade: websocket, Connection: upgrade and the accept key", c->id);
   }
+  /* echo and broadcast measure compression: a server that declines it measures something else */
+  if (offer_deflate && scenario != SC_IDLE && !c->pmd) {
+    fail("conn %d: permessage-deflate offered and not accepted", c->id);
+  }
 }
 
 /* ---- scenario hooks ------------------------------------------------------------------- */
 
+static int window_of(const conn_t *c) { return c->probe ? 1 : inflight; }
+
 static void echo_fill(conn_t *c) {
   if (stopping) return;
-  while (c->sent - c->recv < (uint64_t)inflight) {
-    c->sent_at[c->sent % (uint64_t)inflight] = measuring ? now() : 0;
+  uint64_t w = (uint64_t)window_of(c);
+  while (c->sent - c->recv < w) {
+    c->sent_at[c->sent % w] = measuring ? now() : 0;
     send_data(c, c->sent);
     c->sent++;
   }
@@ -413,7 +710,6 @@ static void on_open(conn_t *c) {
 
 static void on_message(conn_t *c, int opcode, const uint8_t *p, size_t n) {
   int want = (scenario == SC_ECHO && binary) ? 2 : 1;
-  if (scenario == SC_BROADCAST) want = 1;
   if (scenario == SC_HANDSHAKE || scenario == SC_IDLE) {
     fail("conn %d: unexpected data message (opcode %d)", c->id, opcode);
   }
@@ -421,14 +717,18 @@ static void on_message(conn_t *c, int opcode, const uint8_t *p, size_t n) {
     fail("conn %d: message %llu came as %s, sent as %s", c->id, (unsigned long long)c->recv,
          opcode == 1 ? "text" : "binary", want == 1 ? "text" : "binary");
   }
-  if (scenario == SC_ECHO) {
+  if (scenario == SC_ECHO || c->probe) {
     if (c->recv >= c->sent) fail("conn %d: more messages echoed than sent", c->id);
     check_payload(c, p, n, c->recv);
     if (measuring) {
-      double t0 = c->sent_at[c->recv % (uint64_t)inflight];
+      double t0 = c->sent_at[c->recv % (uint64_t)window_of(c)];
       if (t0 > 0 && nlat < MAX_LAT_SAMPLES) lat[nlat++] = (now() - t0) * 1e6;
-      rx_msgs++;
-      rx_bytes += n;
+      if (c->probe) {
+        probe_msgs++;
+      } else {
+        rx_msgs++;
+        rx_bytes += n;
+      }
     }
     c->recv++;
   } else { /* broadcast */
@@ -452,7 +752,11 @@ static size_t parse(conn_t *c) {
     if (avail < 2) break;
     const uint8_t *h = c->rx + off;
     int fin = h[0] & 0x80, rsv = h[0] & 0x70, op = h[0] & 0x0f;
-    if (rsv) fail("conn %d: frame with RSV bits 0x%x (no extension negotiated)", c->id, rsv);
+    /* RSV1 marks a compressed message (permessage-deflate); every other RSV bit is an error */
+    if (rsv && (rsv != 0x40 || !c->pmd || (op != 1 && op != 2))) {
+      fail("conn %d: frame with RSV bits 0x%x (opcode %d, permessage-deflate %s)", c->id, rsv, op,
+           c->pmd ? "negotiated" : "not negotiated");
+    }
     if (h[1] & 0x80) fail("conn %d: masked frame from the server", c->id);
     uint64_t len = h[1] & 0x7f;
     size_t hl = 2;
@@ -493,7 +797,21 @@ static size_t parse(conn_t *c) {
     case 1:
     case 2:
       if (c->state != S_OPEN) fail("conn %d: data frame after the close frame", c->id);
-      on_message(c, op, p, n);
+      rx_frames++;
+      if (rsv) {
+        rx_deflated++;
+        int memo = c->srv_nct && !c->probe;
+        memo_t *m = memo ? memo_get(rx_memo, c->recv) : NULL;
+        if (m && m->zlen == n && !memcmp(m->z, p, n)) {
+          on_message(c, op, m->plain, m->plen);
+        } else {
+          size_t pn = inflate_msg(c, p, n);
+          if (memo) memo_put(rx_memo, c->recv, p, n, zbuf, pn);
+          on_message(c, op, zbuf, pn);
+        }
+      } else {
+        on_message(c, op, p, n);
+      }
       break;
     case 9: /* ping: answer (no server here pings, but it is legal) */
       send_control(c, 10, p, n);
@@ -524,7 +842,7 @@ static void on_readable(conn_t *c, uint32_t events) {
       c->rx_cap = cap;
     }
     size_t room = c->rx_cap - c->rx_len;
-    ssize_t r = read(c->fd, c->rx + c->rx_len, room);
+    ssize_t r = conn_read(c, c->rx + c->rx_len, room);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -561,14 +879,15 @@ static void on_readable(conn_t *c, uint32_t events) {
       c->rx_cap = c->need + 65536;
       c->rx = xrealloc(c->rx, c->rx_cap);
     }
-    if (scenario == SC_ECHO && c->state == S_OPEN) echo_fill(c);
+    if ((scenario == SC_ECHO || c->probe) && c->state == S_OPEN) echo_fill(c);
     mark_dirty(c);
     if (c->state == S_CLOSE_RCVD && c->rx_len > 0) {
       fail("conn %d: data after the close frame", c->id);
     }
     /* a short read drained the socket: the next edge brings more (a FIN already seen by
-       epoll brings no new edge, so then read on until EOF) */
-    if ((size_t)r < room && !(events & (EPOLLRDHUP | EPOLLHUP))) return;
+       epoll brings no new edge, so then read on until EOF). SSL_read returns one record at a
+       time, so over TLS read on until it has to wait. */
+    if (!c->ssl && (size_t)r < room && !(events & (EPOLLRDHUP | EPOLLHUP))) return;
   }
 }
 
@@ -578,7 +897,20 @@ static void on_event(conn_t *c, uint32_t events) {
     socklen_t l = sizeof err;
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
     if (err) fail("conn %d: connect: %s", c->id, strerror(err));
+    c->state = c->ssl ? S_TLS : S_HEAD;
+  }
+  if (c->state == S_TLS) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+      if (tls_result(c, r, "handshake") == 0) fail("conn %d: closed in the TLS handshake", c->id);
+      return; /* the next edge continues it */
+    }
     c->state = S_HEAD;
+    flush(c); /* the upgrade request */
+    on_readable(c, events);
+    return;
   }
   if (events & EPOLLOUT && c->tx_len > c->tx_off) flush(c);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c, events);
@@ -696,20 +1028,22 @@ static double timed(void (*tick)(void)) {
 
 /* After the window: no new sends, and every message sent must come back (echo) or reach every
    connection (broadcast) within 3 s; a lost or stalled message fails the run. */
+static uint64_t expected(const conn_t *c) {
+  return scenario == SC_BROADCAST && !c->probe ? bc_sent : c->sent;
+}
+
 static void complete(void) {
   double deadline = now() + 3.0;
   for (;;) {
     int missing = -1;
     for (int i = 0; i < nalloc && missing < 0; i++) {
-      uint64_t want = scenario == SC_BROADCAST ? bc_sent : conns[i].sent;
-      if (conns[i].recv != want) missing = i;
+      if (conns[i].recv != expected(&conns[i])) missing = i;
     }
     if (missing < 0) return;
     if (now() > deadline) {
       conn_t *c = &conns[missing];
       fail("conn %d: received %llu of the %llu messages sent, none for 3 s (lost or stalled)",
-           missing, (unsigned long long)c->recv,
-           (unsigned long long)(scenario == SC_BROADCAST ? bc_sent : c->sent));
+           missing, (unsigned long long)c->recv, (unsigned long long)expected(c));
     }
     poll_once(20);
   }
@@ -764,6 +1098,18 @@ int main(int argc, char **argv) {
       binary = 1;
       continue;
     }
+    if (!strcmp(a, "--json")) {
+      json = 1;
+      continue;
+    }
+    if (!strcmp(a, "--tls")) {
+      use_tls = 1;
+      continue;
+    }
+    if (!strcmp(a, "--probe")) {
+      probe = 1;
+      continue;
+    }
     if (!v) usage();
     i++;
     if (!strcmp(a, "--host")) host = v;
@@ -772,6 +1118,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--conns")) nconns = atoi(v);
     else if (!strcmp(a, "--inflight")) inflight = atoi(v);
     else if (!strcmp(a, "--size")) msg_size = atoi(v);
+    else if (!strcmp(a, "--size-max")) size_max = atoi(v);
     else if (!strcmp(a, "--parallel")) parallel = atoi(v);
     else if (!strcmp(a, "--warm")) warm = atoi(v);
     else if (!strcmp(a, "--warmup")) warmup = atof(v);
@@ -780,17 +1127,30 @@ int main(int argc, char **argv) {
     else usage();
   }
   if (port <= 0 || nconns < 1 || inflight < 1 || msg_size < 1 || parallel < 1) usage();
+  if (size_max && size_max < msg_size) fail("--size-max is below --size");
+  if (json && binary) fail("--json is text");
+  if (probe && scenario != SC_BROADCAST) fail("--probe is for broadcast");
   if (inflight >= RING) fail("--inflight must be below %d", RING);
   if (!path) path = scenario == SC_BROADCAST ? "/broadcast" : "/";
   signal(SIGPIPE, SIG_IGN);
   double deadline = now() + timeout_s;
 
-  pattern_len = (size_t)msg_size + 256;
+  max_len = (size_t)(size_max > msg_size ? size_max : msg_size);
+  if (max_len < PROBE_SIZE) max_len = PROBE_SIZE;
+  pattern_len = max_len + (json ? JSON_SPAN : 256);
   pattern = malloc(pattern_len);
   if (!pattern) fail("out of memory");
-  for (size_t i = 0; i < pattern_len; i++) {
-    pattern[i] = binary ? (uint8_t)(i % 251) : (uint8_t)('a' + i % 26);
+  if (json) make_json(pattern, pattern_len);
+  else {
+    for (size_t i = 0; i < pattern_len; i++) {
+      pattern[i] = binary ? (uint8_t)(i % 251) : (uint8_t)('a' + i % 26);
+    }
   }
+  /* room for a whole message inflated, or compressed (incompressible data grows a little) */
+  zcap = max_len + max_len / 8 + 1024;
+  zbuf = malloc(zcap);
+  if (!zbuf) fail("out of memory");
+  if (use_tls) tls_init();
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) fail("epoll_create1: %s", strerror(errno));
   struct timespec ts;
@@ -813,12 +1173,15 @@ int main(int argc, char **argv) {
     double secs = timed(NULL);
     complete();
     qsort(lat, nlat, sizeof(double), cmp_double);
-    printf("{\"scenario\":\"echo\",\"conns\":%d,\"inflight\":%d,\"size\":%d,\"binary\":%s,"
-           "\"seconds\":%.4f,\"msgs\":%llu,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
-           "\"p50_us\":%.2f,\"p99_us\":%.2f,\"loadgen_cpu_pct\":%.1f}\n",
-           nconns, inflight, msg_size, binary ? "true" : "false", secs,
+    printf("{\"scenario\":\"echo\",\"conns\":%d,\"inflight\":%d,\"size\":%d,\"size_max\":%zu,"
+           "\"binary\":%s,\"seconds\":%.4f,\"msgs\":%llu,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
+           "\"p50_us\":%.2f,\"p99_us\":%.2f,\"loadgen_cpu_pct\":%.1f,\"rx_deflated_pct\":%.1f,"
+           "\"server_no_context_takeover\":%d,\"client_no_context_takeover\":%d}\n",
+           nconns, inflight, msg_size, max_len, binary ? "true" : "false", secs,
            (unsigned long long)rx_msgs, (double)rx_msgs / secs, (double)rx_bytes / secs / 1e6,
-           pct(0.5), pct(0.99), cpu_pct);
+           pct(0.5), pct(0.99), cpu_pct,
+           rx_frames ? 100.0 * (double)rx_deflated / (double)rx_frames : 0.0, conns[0].srv_nct,
+           conns[0].cli_nct);
   } else if (scenario == SC_HANDSHAKE) {
     alloc_conns(parallel);
     double secs = timed(hs_tick);
@@ -826,10 +1189,16 @@ int main(int argc, char **argv) {
            "\"handshakes_per_s\":%.1f,\"loadgen_cpu_pct\":%.1f}\n",
            parallel, secs, (unsigned long long)handshakes, (double)handshakes / secs, cpu_pct);
   } else if (scenario == SC_BROADCAST) {
-    alloc_conns(nconns);
+    alloc_conns(nconns + probe);
+    if (probe) { /* the last connection: echo on /, one message at a time */
+      conns[nconns].probe = 1;
+      conns[nconns].sent_at = calloc(1, sizeof(double));
+      lat = malloc(MAX_LAT_SAMPLES * sizeof(double));
+      if (!conns[nconns].sent_at || !lat) fail("out of memory");
+    }
     ring_cnt = calloc(RING, sizeof *ring_cnt);
     if (!ring_cnt) fail("out of memory");
-    open_range(0, nconns, 100, deadline);
+    open_range(0, nconns + probe, 100, deadline);
     /* let every server finish subscribing the last sockets before the first message */
     double settle = now() + 0.3;
     while (now() < settle) {
@@ -837,11 +1206,15 @@ int main(int argc, char **argv) {
     }
     double secs = timed(bc_tick);
     complete();
+    if (nlat) qsort(lat, nlat, sizeof(double), cmp_double);
     printf("{\"scenario\":\"broadcast\",\"conns\":%d,\"inflight\":%d,\"size\":%d,"
            "\"seconds\":%.4f,\"deliveries\":%llu,\"deliveries_per_s\":%.1f,"
-           "\"sent\":%llu,\"loadgen_cpu_pct\":%.1f}\n",
+           "\"sent\":%llu,\"loadgen_cpu_pct\":%.1f",
            nconns, inflight, msg_size, secs, (unsigned long long)rx_msgs,
            (double)rx_msgs / secs, (unsigned long long)bc_sent, cpu_pct);
+    if (probe) printf(",\"probe_msgs\":%llu", (unsigned long long)probe_msgs);
+    if (probe && nlat) printf(",\"p50_us\":%.2f,\"p99_us\":%.2f", pct(0.5), pct(0.99));
+    printf("}\n");
   } else { /* idle */
     alloc_conns(warm + nconns);
     struct epoll_event sev = {.events = EPOLLIN, .data.ptr = NULL};

@@ -1,6 +1,6 @@
 /**
  * wsdriver bench server for Node, on the npm build (`npm run build` writes `npm/esm/mod.js`);
- * the same server as `wsdriver.ts`. Prints `listening on PORT`.
+ * the same server as `wsdriver.ts` (the same environment switches). Prints `listening on PORT`.
  *
  * ```sh
  * node bench/servers/wsdriver_node.mjs [port]
@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import process from "node:process";
 
 // Imported by URL so that type checking and linting bench/ need no npm build. The runner points
@@ -18,12 +19,16 @@ const { serve } = await import(
 );
 
 const port = Number(process.argv[2] ?? 0);
+const cert = process.env.BENCH_TLS_CERT, key = process.env.BENCH_TLS_KEY;
 const server = await serve(
   {
     port,
     hostname: "127.0.0.1",
     heartbeat: false,
     deflate: process.env.BENCH_DEFLATE === "1",
+    tls: cert && key
+      ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") }
+      : undefined,
     // `run.ts --stats-cost` measures this build against itself with its counters off.
     stats: process.env.WSDRIVER_BENCH_STATS !== "off",
   },
