@@ -213,15 +213,21 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
 
   /**
    * @internal Per-address limits at admission: undefined to go on, or the 429 to answer.
-   * `headers` is undefined for a raw client. The address is read only when there are limits: on
-   * Node each read is a system call, a measurable share of a handshake.
+   * `headers` is undefined for a raw client.
+   *
+   * The address is read only when something will use it: on Node each read is a system call (a
+   * measurable share of a handshake). Node and Bun learn a socket's peer address only when asked
+   * and cannot tell it once the socket is closed, so it is read now for the `disconnect` event.
    */
   _admitAddress(
     conn: { readonly remoteAddress: string },
     headers: HeaderLookup | undefined,
   ): AddressRefusal | undefined {
     const limits = this.#addressLimits;
-    if (!limits) return undefined;
+    if (!limits) {
+      if (this.listenerCount("disconnect") > 0) void conn.remoteAddress;
+      return undefined;
+    }
     const refusal = limits.admit(limits.addressOf(conn.remoteAddress, headers));
     if (refusal) this._rateLimited(refusal.kind, "refuse", refusal.address);
     return refusal;

@@ -298,7 +298,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     return this.#protocol;
   }
 
-  /** The peer's IP address (`""` until connected). */
+  /**
+   * The peer's IP address (`""` until connected). On Node and Bun, a closed socket knows it only
+   * if it was read while the socket was open (or its server has a `disconnect` listener): read it
+   * in `open` to use it after the socket closes.
+   */
   get remoteAddress(): string {
     return this.#driver?.remoteAddress ?? "";
   }
