@@ -161,19 +161,29 @@ export class RawClient {
   }
 }
 
-/** The runtime running this test file. */
-/** A port that was free a moment ago, for a server that must be told its port before it starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port that was free a moment ago, for a server that must be told its port before it starts. It
+ * is taken below the kernel's ephemeral range (32768 and up), where nothing else gets a port by
+ * chance: test files run in parallel, and a port-0 listener or an outgoing connection of another
+ * file could otherwise take this port before the server binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
+  throw new Error("no free port in 20000-31999 after 50 tries");
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }
 
+/** The runtime running this test file. */
 export function thisRuntime(): "deno" | "bun" | "node" {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   return g.Deno ? "deno" : g.Bun ? "bun" : "node";

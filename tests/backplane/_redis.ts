@@ -24,16 +24,23 @@ export function redisAvailable(): boolean {
   }
 }
 
-/** Resolves once something accepts TCP connections on `port`. */
+/** Resolves once a Redis answers PING on `port` (not just anything that accepts connections). */
 async function listening(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (let i = 0; i < 500; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port, host: "127.0.0.1" }, () => {
-        s.destroy();
-        resolve(true);
+      let reply = "";
+      const s = net.connect({ port, host: "127.0.0.1" }, () => s.write("PING\r\n"));
+      s.setEncoding("latin1");
+      s.on("data", (d: string) => {
+        reply += d;
+        if (reply.includes("\r\n")) {
+          s.destroy();
+          resolve(reply.startsWith("+PONG"));
+        }
       });
       s.once("error", () => resolve(false));
+      s.once("close", () => resolve(false));
     });
     if (ok) return;
     if (Date.now() > deadline) break;
