@@ -201,9 +201,11 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
       assert.equal(s.publish("x", "alone"), 1, "local delivery without Redis");
       await c.until((m) => m.length === 1, "local delivery");
       const late = new RedisServer(port);
+      // Listened for before Redis starts: the backplane may be up before restart() has seen it.
+      const up = once(backplane, "up", 10_000);
       try {
         await late.restart();
-        await once(backplane, "up", 10_000);
+        await up;
         assert.equal(backplane.stats.channels, 1);
         // The topic joined before Redis was there is subscribed now.
         const other = await start(late);
