@@ -17,6 +17,24 @@ function reference(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array
 
 const SEED = 0x5eed1;
 
+/** `data` masked in random pieces of 1 to `maxPiece` bytes, each continuing the key phase. */
+function maskInPieces(
+  data: Uint8Array,
+  key: Uint8Array,
+  rand: () => number,
+  maxPiece: number,
+): Uint8Array {
+  const out = data.slice();
+  let pos = 0, keyOffset = 0;
+  while (pos < out.length) {
+    const n = Math.min(out.length - pos, 1 + Math.floor(rand() * maxPiece));
+    applyMask(out.subarray(pos, pos + n), key, keyOffset);
+    keyOffset = (keyOffset + n) & 3;
+    pos += n;
+  }
+  return out;
+}
+
 /** Byte equality without deepEqual's per-element report (slow on 200 KB arrays). */
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -104,14 +122,7 @@ describe("applyMask", () => {
       const original = randomBytes(rand, 1 + Math.floor(rand() * 200));
       const whole = original.slice();
       applyMask(whole, key);
-      const pieces = original.slice();
-      let pos = 0, keyOffset = 0;
-      while (pos < pieces.length) {
-        const n = Math.min(pieces.length - pos, 1 + Math.floor(rand() * 40));
-        applyMask(pieces.subarray(pos, pos + n), key, keyOffset);
-        keyOffset = (keyOffset + n) & 3;
-        pos += n;
-      }
+      const pieces = maskInPieces(original, key, rand, 40);
       assert.deepEqual(pieces, whole, `seed ${SEED + 3} run ${run}`);
     }
   });
@@ -157,14 +168,7 @@ describe("applyMask on large payloads (WebAssembly SIMD where available)", () =>
       const original = randomBytes(rand, 70_000 + Math.floor(rand() * 70_000));
       const whole = original.slice();
       applyMask(whole, key);
-      const pieces = original.slice();
-      let pos = 0, keyOffset = 0;
-      while (pos < pieces.length) {
-        const n = Math.min(pieces.length - pos, 1 + Math.floor(rand() * 20_000));
-        applyMask(pieces.subarray(pos, pos + n), key, keyOffset);
-        keyOffset = (keyOffset + n) & 3;
-        pos += n;
-      }
+      const pieces = maskInPieces(original, key, rand, 20_000);
       assert.ok(equal(pieces, whole), `seed ${SEED + 6} run ${run}`);
     }
   });
