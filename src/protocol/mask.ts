@@ -4,7 +4,7 @@
  * @module
  */
 
-import { simdMask } from "./mask_simd.ts";
+import { keyWord, simdMask } from "./mask_simd.ts";
 
 /** From this length on, WebAssembly SIMD masks faster than JavaScript on every runtime. */
 const SIMD_MIN = 1024;
@@ -30,10 +30,7 @@ export function applyMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): voi
   if (len >= 128) {
     const lead = (4 - (data.byteOffset & 3)) & 3;
     for (; i < lead; i++) data[i] ^= key[(keyOffset + i) & 3];
-    const ko = keyOffset + lead;
-    // Little-endian word of the key rotated to start at `ko`, as every supported CPU is LE.
-    const word = (key[ko & 3] | (key[(ko + 1) & 3] << 8) | (key[(ko + 2) & 3] << 16) |
-      (key[(ko + 3) & 3] << 24)) | 0;
+    const word = keyWord(key, keyOffset + lead);
     const words = (len - lead) >>> 2;
     const view = new Int32Array(data.buffer, data.byteOffset + lead, words);
     for (let w = 0; w < words; w++) view[w] ^= word;

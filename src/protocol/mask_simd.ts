@@ -75,6 +75,20 @@ function load(): Kernel | null {
 }
 
 /**
+ * The little-endian 32-bit word of `key` rotated to start at byte `offset` (every supported CPU is
+ * little-endian): what XORs four payload bytes at once from that key phase on.
+ *
+ * @example
+ * ```ts
+ * keyWord(new Uint8Array([1, 2, 3, 4]), 1); // 0x01040302
+ * ```
+ */
+export function keyWord(key: Uint8Array, offset: number): number {
+  return (key[offset & 3] | (key[(offset + 1) & 3] << 8) | (key[(offset + 2) & 3] << 16) |
+    (key[(offset + 3) & 3] << 24)) | 0;
+}
+
+/**
  * XORs `data` in place with `key` from byte `keyOffset` of the key, like `applyMask`; false (and
  * `data` untouched) where WebAssembly SIMD is not available.
  *
@@ -89,8 +103,7 @@ export function simdMask(data: Uint8Array, key: Uint8Array, keyOffset: number): 
   if (k === null) return false;
   const heap = k.heap, len = data.length;
   // Blocks are multiples of 16 bytes, so the key phase is the same at the start of each.
-  const word = (key[keyOffset & 3] | (key[(keyOffset + 1) & 3] << 8) |
-    (key[(keyOffset + 2) & 3] << 16) | (key[(keyOffset + 3) & 3] << 24)) | 0;
+  const word = keyWord(key, keyOffset);
   for (let off = 0; off < len; off += BLOCK) {
     const n = Math.min(BLOCK, len - off);
     const whole = n & ~15;
