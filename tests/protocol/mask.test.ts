@@ -17,6 +17,34 @@ function reference(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array
 
 const SEED = 0x5eed1;
 
+/**
+ * Masks a view of `len` random bytes at `byteOffset` of a larger buffer from key phase
+ * `keyOffset`: the view must match the reference, the guard bytes around it must not change, and
+ * masking again must give the buffer back.
+ */
+function checkView(
+  rand: () => number,
+  len: number,
+  byteOffset: number,
+  keyOffset: number,
+  msg: string,
+): void {
+  const key = randomBytes(rand, 4);
+  const big = randomBytes(rand, byteOffset + len + 8);
+  const bigBefore = big.slice();
+  const view = big.subarray(byteOffset, byteOffset + len);
+  const expected = reference(view, key, keyOffset);
+  applyMask(view, key, keyOffset);
+  assert.ok(equal(view, expected), msg);
+  assert.ok(equal(big.subarray(0, byteOffset), bigBefore.subarray(0, byteOffset)), msg);
+  assert.ok(
+    equal(big.subarray(byteOffset + len), bigBefore.subarray(byteOffset + len)),
+    `guard bytes after the view, ${msg}`,
+  );
+  applyMask(view, key, keyOffset);
+  assert.ok(equal(big, bigBefore), `round trip, ${msg}`);
+}
+
 /** `data` masked in random pieces of 1 to `maxPiece` bytes, each continuing the key phase. */
 function maskInPieces(
   data: Uint8Array,
@@ -84,22 +112,7 @@ describe("applyMask", () => {
       for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
         for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
           const msg = `seed ${SEED + 1} len ${len} byteOffset ${byteOffset} keyOffset ${keyOffset}`;
-          const key = randomBytes(rand, 4);
-          // A larger buffer with guard bytes around the view: they must not change.
-          const big = randomBytes(rand, byteOffset + len + 8);
-          const bigBefore = big.slice();
-          const view = big.subarray(byteOffset, byteOffset + len);
-          const expected = reference(view, key, keyOffset);
-          applyMask(view, key, keyOffset);
-          assert.deepEqual(view, expected, msg);
-          assert.deepEqual(big.subarray(0, byteOffset), bigBefore.subarray(0, byteOffset), msg);
-          assert.deepEqual(
-            big.subarray(byteOffset + len),
-            bigBefore.subarray(byteOffset + len),
-            `guard bytes after the view, ${msg}`,
-          );
-          applyMask(view, key, keyOffset);
-          assert.deepEqual(big, bigBefore, `round trip, ${msg}`);
+          checkView(rand, len, byteOffset, keyOffset, msg);
         }
       }
     }
@@ -142,20 +155,7 @@ describe("applyMask on large payloads (WebAssembly SIMD where available)", () =>
       for (const byteOffset of [0, 1, 3, 8]) {
         for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
           const msg = `seed ${SEED + 5} len ${len} byteOffset ${byteOffset} keyOffset ${keyOffset}`;
-          const key = randomBytes(rand, 4);
-          const big = randomBytes(rand, byteOffset + len + 8);
-          const bigBefore = big.slice();
-          const view = big.subarray(byteOffset, byteOffset + len);
-          const expected = reference(view, key, keyOffset);
-          applyMask(view, key, keyOffset);
-          assert.ok(equal(view, expected), msg);
-          assert.ok(equal(big.subarray(0, byteOffset), bigBefore.subarray(0, byteOffset)), msg);
-          assert.ok(
-            equal(big.subarray(byteOffset + len), bigBefore.subarray(byteOffset + len)),
-            msg,
-          );
-          applyMask(view, key, keyOffset);
-          assert.ok(equal(big, bigBefore), `round trip, ${msg}`);
+          checkView(rand, len, byteOffset, keyOffset, msg);
         }
       }
     }
