@@ -6,7 +6,7 @@ const server = await serve({
   hostname: "127.0.0.1",
   deflate: { threshold: 1024, level: 6 },
 }, (ws) => {
-  console.log(ws.extensions); // e.g. "permessage-deflate; client_max_window_bits=15"
+  console.log(ws.extensions); // e.g. "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
   ws.on("message", (m) => ws.send(m));
 });
 const ws = connect(server.url, { deflate: true });

@@ -69,10 +69,36 @@ function builtin(): Platform {
   const flush = zlib.constants.Z_SYNC_FLUSH;
   return {
     sha1Base64: (text) => crypto.createHash("sha1").update(text).digest("base64"),
-    deflateRaw: (data, o) => zlib.deflateRawSync(data, { ...o, finishFlush: flush }),
-    inflateRaw: (data, o) => zlib.inflateRawSync(data, { ...o, finishFlush: flush }),
+    deflateRaw: (data, o) =>
+      zlib.deflateRawSync(data, {
+        ...o,
+        finishFlush: flush,
+        chunkSize: outputChunk((data.length >> 1) + 64, 64),
+      }),
+    inflateRaw: (data, o) =>
+      zlib.inflateRawSync(data, {
+        ...o,
+        finishFlush: flush,
+        chunkSize: outputChunk(data.length * 4, INFLATE_MIN_CHUNK),
+      }),
   };
 }
+
+/**
+ * The sync zlib functions return a slice of an output buffer of `chunkSize` bytes (16 KiB by
+ * default), so each message allocated, and its result kept alive, 16 KiB however small it was;
+ * sized to the expected output, a message allocates about what it needs (more chunks are added when
+ * the guess is short). Measured with 60,000 small messages: RSS growth 116 -> 46 MiB on Deno,
+ * 17 -> 8 MiB on Node.
+ */
+function outputChunk(guess: number, min: number): number {
+  return Math.max(min, Math.min(16 * 1024, guess));
+}
+/**
+ * Inflated messages reach the application, so their memory must be their own: below 4 KiB,
+ * `Buffer.allocUnsafe` hands out slices of a pool that other connections' data shares.
+ */
+const INFLATE_MIN_CHUNK = 4096;
 
 /**
  * The platform in use: the one installed with {@link setPlatform}, else the runtime's built-in

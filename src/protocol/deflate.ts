@@ -22,13 +22,20 @@ export interface DeflateOptions {
   serverNoContextTakeover?: boolean;
   /** Ask the client not to keep context between messages it sends (client: promise it). */
   clientNoContextTakeover?: boolean;
-  /** Largest LZ77 window the server uses (9-15; default 15). */
+  /**
+   * Largest LZ77 window the server uses, 9-15. A server uses 12 bits unless told otherwise; a
+   * client asks for no limit unless told otherwise.
+   */
   serverMaxWindowBits?: number;
-  /** Largest LZ77 window the client uses (9-15; default 15). */
+  /**
+   * Largest LZ77 window the client uses, 9-15. A server limits clients that offer the parameter
+   * to 12 bits unless told otherwise; a client offers the parameter without a value unless told
+   * otherwise, and the server chooses.
+   */
   clientMaxWindowBits?: number;
   /** zlib compression level, 0-9 (default 6). */
   level?: number;
-  /** zlib memory level, 1-9 (default 8). */
+  /** zlib memory level, 1-9 (default 5). */
   memLevel?: number;
   /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
   threshold?: number;
@@ -73,6 +80,26 @@ let takeover: boolean | undefined;
 export const EXTENSION_NAME = "permessage-deflate";
 /** Default {@link DeflateOptions.threshold}. */
 export const DEFAULT_THRESHOLD = 1024;
+/** Default {@link DeflateOptions.level}: zlib's own default. */
+export const DEFAULT_LEVEL = 6;
+/**
+ * Default {@link DeflateOptions.memLevel}. zlib's default of 8 sizes its hash table and output
+ * buffer for long streams; a WebSocket message is mostly a few KiB, and zlib sets up its state
+ * for every message here, so the smaller state is both faster (a quarter of the memory to clear
+ * per message) and cheaper, for about the same output. Python's `websockets` chose 5 too.
+ */
+export const DEFAULT_MEM_LEVEL = 5;
+/**
+ * The window a server compresses with, and limits clients to when they let it, unless
+ * {@link DeflateOptions.serverMaxWindowBits} and {@link DeflateOptions.clientMaxWindowBits} say
+ * otherwise. Context takeover hands zlib the previous window as a preset dictionary for every
+ * message, and zlib hashes all of it each time: 4 KiB instead of 32 KiB makes compressing and
+ * inflating 1-4 KiB messages several times faster, and it is also the memory each connection
+ * keeps per direction. Repetitive messages (JSON with the same keys) still compress about as well,
+ * since most of what repeats is within the last message or two. Python's `websockets` server
+ * negotiates 12 bits too.
+ */
+export const SERVER_WINDOW_BITS = 12;
 /** What RFC 7692 §7.2.1 strips from every compressed message and §7.2.2 puts back. */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
@@ -212,14 +239,17 @@ export function negotiateDeflate(
     const offeredServerBits = p.get("server_max_window_bits");
     const serverBitsLimit = offeredServerBits === undefined ? 15 : windowBits(offeredServerBits)!;
     if (serverBitsLimit < 9) continue;
-    const serverBits = Math.min(serverBitsLimit, clampBits(options.serverMaxWindowBits));
+    const serverBits = Math.min(
+      serverBitsLimit,
+      clampBits(options.serverMaxWindowBits ?? SERVER_WINDOW_BITS),
+    );
     const offeredClientBits = p.get("client_max_window_bits");
     let clientBits = 15;
     if (offeredClientBits !== undefined) {
-      clientBits = offeredClientBits === true ? 15 : windowBits(offeredClientBits)!;
-      if (options.clientMaxWindowBits !== undefined) {
-        clientBits = Math.min(clientBits, clampBits(options.clientMaxWindowBits));
-      }
+      clientBits = Math.min(
+        offeredClientBits === true ? 15 : windowBits(offeredClientBits)!,
+        clampBits(options.clientMaxWindowBits ?? SERVER_WINDOW_BITS),
+      );
     }
     const params: DeflateParams = {
       serverNoContextTakeover: p.has("server_no_context_takeover") ||
@@ -321,18 +351,53 @@ export function acceptDeflateResponse(
   };
 }
 
-/** Keeps the last `size` bytes of `window` followed by `data`. */
-function slide(window: Uint8Array | undefined, data: Uint8Array, size: number): Uint8Array {
-  if (data.length >= size) return data.slice(data.length - size);
-  const keep = Math.min(window?.length ?? 0, size - data.length);
-  const out = new Uint8Array(keep + data.length);
-  if (keep > 0) out.set(window!.subarray(window!.length - keep));
-  out.set(data, keep);
-  return out;
-}
+/**
+ * The last bytes one direction has carried, up to its window: the preset dictionary of the next
+ * message with context takeover. It grows to the window as messages arrive (a connection that
+ * sends little keeps little) and then shifts in place, so a message costs one copy of the window
+ * and no allocation.
+ */
+class History {
+  #buf: Uint8Array | undefined;
+  #length = 0;
+  readonly #size: number;
 
-/** The inflate window: the most a peer can reach back, whatever window bits it uses. */
-const MAX_WINDOW = 1 << 15;
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** What zlib takes as the dictionary; undefined before the first message. */
+  get bytes(): Uint8Array | undefined {
+    return this.#buf?.subarray(0, this.#length);
+  }
+
+  /** Appends `data`, dropping what falls out of the window. */
+  push(data: Uint8Array): void {
+    const size = this.#size;
+    if (data.length >= size) {
+      (this.#buf = this.#grow(size, 0)).set(data.subarray(data.length - size));
+      this.#length = size;
+      return;
+    }
+    const keep = Math.min(this.#length, size - data.length);
+    const buf = this.#grow(keep + data.length, keep);
+    buf.set(data, keep);
+    this.#buf = buf;
+    this.#length = keep + data.length;
+  }
+
+  /** A buffer of at least `need` bytes whose first `keep` bytes are the newest kept ones. */
+  #grow(need: number, keep: number): Uint8Array {
+    const old = this.#buf, from = this.#length - keep;
+    if (old && old.length >= need) {
+      if (from > 0) old.copyWithin(0, from, this.#length);
+      return old;
+    }
+    const buf = new Uint8Array(Math.min(this.#size, Math.max(need, 2 * (old?.length ?? 0))));
+    if (old && keep > 0) buf.set(old.subarray(from, this.#length));
+    return buf;
+  }
+}
 
 /**
  * One connection's compressor and decompressor.
@@ -352,10 +417,8 @@ export class PerMessageDeflate {
   #level: number;
   #memLevel: number;
   #outBits: number;
-  #outTakeover: boolean;
-  #inTakeover: boolean;
-  #outWindow: Uint8Array | undefined;
-  #inWindow: Uint8Array | undefined;
+  #outHistory: History | undefined;
+  #inHistory: History | undefined;
 
   /** Compression for one connection's side with the negotiated parameters. */
   constructor(params: DeflateParams, side: "server" | "client", options: DeflateOptions) {
@@ -365,10 +428,17 @@ export class PerMessageDeflate {
     // zlib's raw deflate cannot keep to a 256-byte window; RFC 7692 §6 lets every message go
     // uncompressed instead, so an 8-bit window means: never compress.
     this.threshold = this.#outBits < 9 ? Infinity : options.threshold ?? DEFAULT_THRESHOLD;
-    this.#level = options.level ?? 6;
-    this.#memLevel = options.memLevel ?? 8;
-    this.#outTakeover = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
-    this.#inTakeover = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
+    this.#level = options.level ?? DEFAULT_LEVEL;
+    this.#memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
+    if (!(server ? params.serverNoContextTakeover : params.clientNoContextTakeover)) {
+      this.#outHistory = new History(1 << this.#outBits);
+    }
+    if (!(server ? params.clientNoContextTakeover : params.serverNoContextTakeover)) {
+      // The peer cannot reach back further than the window it agreed to, except that zlib
+      // compresses with 9 bits when 8 are agreed.
+      const bits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+      this.#inHistory = new History(1 << Math.max(9, bits));
+    }
   }
 
   /**
@@ -376,7 +446,7 @@ export class PerMessageDeflate {
    * can go to every peer that negotiated the same parameters.
    */
   get statelessOut(): boolean {
-    return !this.#outTakeover;
+    return this.#outHistory === undefined;
   }
 
   /** A key shared by connections whose compressed output is interchangeable (when stateless). */
@@ -390,9 +460,9 @@ export class PerMessageDeflate {
       level: this.#level,
       memLevel: this.#memLevel,
       windowBits: this.#outBits,
-      dictionary: this.#outTakeover ? this.#outWindow : undefined,
+      dictionary: this.#outHistory?.bytes,
     });
-    if (this.#outTakeover) this.#outWindow = slide(this.#outWindow, data, 1 << this.#outBits);
+    this.#outHistory?.push(data);
     // Z_SYNC_FLUSH ends with the empty stored block whose 4 bytes RFC 7692 strips.
     const n = out.byteLength;
     const tail = n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff &&
@@ -412,7 +482,7 @@ export class PerMessageDeflate {
     try {
       out = platform().inflateRaw(input, {
         windowBits: 15,
-        dictionary: this.#inTakeover ? this.#inWindow : undefined,
+        dictionary: this.#inHistory?.bytes,
         maxOutputLength: Math.max(1, maxSize),
       });
     } catch (err) {
@@ -437,7 +507,7 @@ export class PerMessageDeflate {
       );
     }
     const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    if (this.#inTakeover) this.#inWindow = slide(this.#inWindow, bytes, MAX_WINDOW);
+    this.#inHistory?.push(bytes);
     return bytes;
   }
 }

@@ -16,9 +16,9 @@ import {
   Decompressor,
   type DeflateAgreement,
   expectedServerAgreement,
+  honoursAgreement,
   parseExtensions,
   readResponse,
-  sameAgreement,
   windowAccept,
 } from "./compression.ts";
 import { encodeFrame, Fuzzer, isUtf8, type PeerEvent, repeatTo } from "./fuzzer.ts";
@@ -278,12 +278,14 @@ describe("conformance fuzzer: permessage-deflate", () => {
       clientMaxWindowBits: 10,
     });
     assert.ok(
-      sameAgreement(
+      honoursAgreement(
         { ...want, serverNoContextTakeover: true, clientNoContextTakeover: true },
         want,
       ),
     );
-    assert.ok(!sameAgreement({ ...want, serverNoContextTakeover: true }, want));
+    assert.ok(!honoursAgreement({ ...want, serverNoContextTakeover: true }, want));
+    assert.ok(honoursAgreement({ ...want, serverMaxWindowBits: 12, clientMaxWindowBits: 9 }, want));
+    assert.ok(!honoursAgreement({ ...want, clientMaxWindowBits: 11 }, want), "a larger window");
   });
 
   it("answers offers like Autobahn's accept functions", () => {

@@ -171,15 +171,21 @@ export function expectedServerAgreement(offer: string): DeflateParams | undefine
   return undefined;
 }
 
-/** True if `got` is `want`, or `want` with both `no_context_takeover` added (RFC 7692 §7.1.1). */
-export function sameAgreement(got: DeflateParams, want: DeflateParams, bothAdded = true): boolean {
-  const eq = (a: DeflateParams) =>
+/**
+ * True if `got` honours `want`: the same `no_context_takeover` parameters, or both added (RFC 7692
+ * §7.1.1), and windows no larger than `want`'s (a server may always compress with a smaller window
+ * than the offer allows, §7.1.2.1, and limit a client that offered `client_max_window_bits`,
+ * §7.1.2.2; wsdriver's server uses 12 bits by default).
+ */
+export function honoursAgreement(got: DeflateParams, want: DeflateParams): boolean {
+  const windows = got.serverMaxWindowBits <= want.serverMaxWindowBits &&
+    got.clientMaxWindowBits <= want.clientMaxWindowBits;
+  const takeover = (a: DeflateParams) =>
     got.serverNoContextTakeover === a.serverNoContextTakeover &&
-    got.clientNoContextTakeover === a.clientNoContextTakeover &&
-    got.serverMaxWindowBits === a.serverMaxWindowBits &&
-    got.clientMaxWindowBits === a.clientMaxWindowBits;
-  return eq(want) ||
-    (bothAdded && eq({ ...want, serverNoContextTakeover: true, clientNoContextTakeover: true }));
+    got.clientNoContextTakeover === a.clientNoContextTakeover;
+  return windows &&
+    (takeover(want) ||
+      takeover({ ...want, serverNoContextTakeover: true, clientNoContextTakeover: true }));
 }
 
 // -------------------------------------------------------------------------------------------------

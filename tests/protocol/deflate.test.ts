@@ -55,19 +55,21 @@ describe("parseExtensions", () => {
 });
 
 describe("negotiateDeflate (server)", () => {
+  /** What a server answers by default: it compresses with a 12-bit window (SERVER_WINDOW_BITS). */
+  const S12 = "; server_max_window_bits=12";
   const cases: Array<[offer: string | null, options: object, response: string | undefined]> = [
     [null, {}, undefined],
     ["x-other", {}, undefined],
-    ["permessage-deflate", {}, `permessage-deflate${NO_TAKEOVER}`],
+    ["permessage-deflate", {}, `permessage-deflate${NO_TAKEOVER}${S12}`],
     [
       "permessage-deflate; client_max_window_bits",
       {},
-      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=15`,
+      `permessage-deflate${NO_TAKEOVER}${S12}; client_max_window_bits=12`,
     ],
     [
       "permessage-deflate; client_max_window_bits=10",
       {},
-      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=10`,
+      `permessage-deflate${NO_TAKEOVER}${S12}; client_max_window_bits=10`,
     ],
     [
       "permessage-deflate; server_max_window_bits=10",
@@ -75,9 +77,14 @@ describe("negotiateDeflate (server)", () => {
       `permessage-deflate${NO_TAKEOVER}; server_max_window_bits=10`,
     ],
     [
+      "permessage-deflate; server_max_window_bits=15",
+      {},
+      `permessage-deflate${NO_TAKEOVER}${S12}`,
+    ],
+    [
       "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
       {},
-      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+      `permessage-deflate; server_no_context_takeover; client_no_context_takeover${S12}`,
     ],
     [
       "permessage-deflate",
@@ -87,12 +94,18 @@ describe("negotiateDeflate (server)", () => {
     [
       "permessage-deflate",
       { serverNoContextTakeover: true, clientNoContextTakeover: true },
-      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+      `permessage-deflate; server_no_context_takeover; client_no_context_takeover${S12}`,
     ],
     [
       "permessage-deflate; client_max_window_bits",
-      { clientMaxWindowBits: 12 },
-      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=12`,
+      { clientMaxWindowBits: 14 },
+      `permessage-deflate${NO_TAKEOVER}${S12}; client_max_window_bits=14`,
+    ],
+    // Full windows when asked for: nothing limits the server, and the client keeps its offer.
+    [
+      "permessage-deflate; client_max_window_bits",
+      { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=15`,
     ],
     // Declined: zlib cannot compress with a 256-byte raw window.
     ["permessage-deflate; server_max_window_bits=8", {}, undefined],
@@ -108,9 +121,9 @@ describe("negotiateDeflate (server)", () => {
     [
       "permessage-deflate; foo, permessage-deflate; client_max_window_bits=9",
       {},
-      `permessage-deflate${NO_TAKEOVER}; client_max_window_bits=9`,
+      `permessage-deflate${NO_TAKEOVER}${S12}; client_max_window_bits=9`,
     ],
-    ["x-foo, permessage-deflate", {}, `permessage-deflate${NO_TAKEOVER}`],
+    ["x-foo, permessage-deflate", {}, `permessage-deflate${NO_TAKEOVER}${S12}`],
   ];
   for (const [offer, options, response] of cases) {
     it(`${JSON.stringify(offer)} ${JSON.stringify(options)} → ${response ?? "declined"}`, () => {
@@ -186,8 +199,8 @@ describe("offerDeflate and acceptDeflateResponse (client)", () => {
 });
 
 /** Streaming zlib, as a peer that keeps one compressor per connection (ws, browsers) does it. */
-function streamCompress(messages: Uint8Array[]): Promise<Uint8Array[]> {
-  const z = zlib.createDeflateRaw({ windowBits: 15 });
+function streamCompress(messages: Uint8Array[], windowBits = 15): Promise<Uint8Array[]> {
+  const z = zlib.createDeflateRaw({ windowBits });
   const out: Uint8Array[] = [];
   let pending: Uint8Array[] = [];
   z.on("data", (b: Uint8Array) => pending.push(b));
@@ -263,6 +276,45 @@ describe("PerMessageDeflate", () => {
     const sender = new PerMessageDeflate(params(), "server", {});
     const back = await streamDecompress(messages.map((m) => sender.compress(m)));
     assert.deepEqual(back, messages);
+  });
+
+  /** JSON-like texts of every size around a 4 KiB window: empty, small, one window, several. */
+  const varied = Array.from({ length: 48 }, (_, i) => {
+    const n = [0, 12, 300, 1500, 4095, 4096, 4097, 9000][i % 8];
+    let text = "";
+    while (text.length < n) text += `{"id":${i},"user":"u${i % 5}","text":"hello ${text.length}"},`;
+    return enc.encode(text.slice(0, n));
+  });
+
+  it("keeps 12-bit windows across messages of every size, as streaming peers do", {
+    skip: !contextTakeover() && "this runtime's zlib ignores preset dictionaries",
+  }, async () => {
+    const p = params({ serverMaxWindowBits: 12, clientMaxWindowBits: 12 });
+    const sender = new PerMessageDeflate(p, "server", {});
+    const receiver = new PerMessageDeflate(p, "client", {});
+    const wire = varied.map((m) => sender.compress(m));
+    assert.deepEqual(wire.map((w) => receiver.decompress(w, 1 << 20)), varied);
+    assert.deepEqual(await streamDecompress(wire), varied, "a streaming inflater reads it");
+    const fromStream = await streamCompress(varied, 12);
+    const reader = new PerMessageDeflate(p, "server", {});
+    assert.deepEqual(fromStream.map((w) => reader.decompress(w, 1 << 20)), varied);
+    const whole = varied.reduce((n, m) => n + m.length, 0);
+    const sent = wire.reduce((n, w) => n + w.length, 0);
+    assert.ok(sent < whole / 4, `the context is used: ${sent} of ${whole} bytes`);
+  });
+
+  it("refuses a peer that reaches back past the window it agreed to (1007)", {
+    skip: !contextTakeover() && "this runtime's zlib ignores preset dictionaries",
+  }, async () => {
+    const first = randomOf(6000, 11);
+    const wire = await streamCompress([first, first.subarray(0, 1000)], 15);
+    const p = params({ serverMaxWindowBits: 12, clientMaxWindowBits: 12 });
+    const receiver = new PerMessageDeflate(p, "server", {});
+    assert.deepEqual(receiver.decompress(wire[0], 1 << 20), first);
+    assert.throws(
+      () => receiver.decompress(wire[1], 1 << 20),
+      (e: unknown) => e instanceof ProtocolError && e.closeCode === 1007,
+    );
   });
 
   it("stops inflating at the size limit (1009) and refuses corrupt data (1007)", () => {
