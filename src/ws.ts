@@ -457,13 +457,13 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#driver!.ping(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.sendPing(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#driver!.pong(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.sendPong(bytes), callback, bytes?.length ?? 0);
   }
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
@@ -602,10 +602,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /**
    * @internal The handshake succeeded: the socket is open over `driver`. `handler` runs once the
-   * socket is open but before `open` is emitted and before the driver reads what followed the
-   * handshake.
+   * socket is open but before `open` is emitted and before the driver reads `rest`, what followed
+   * the handshake.
    */
-  _open(driver: Driver, protocol: string, handler?: (ws: WS<Data>) => void): void {
+  _open(
+    driver: Driver,
+    protocol: string,
+    handler?: (ws: WS<Data>) => void,
+    rest?: Uint8Array,
+  ): void {
     if (this.#state !== "connecting") {
       driver.terminate();
       return;
@@ -619,7 +624,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (limits) this.#limiter = new ConnLimiter(limits);
     if (this.#userPaused) driver.pause(PAUSE_USER);
     this.#opened(handler);
-    driver.start();
+    driver.start(rest);
   }
 
   /** @internal DriverSink: `bytes` arrived from the peer. */

@@ -190,7 +190,7 @@ class BunConn implements Conn {
       h.data(c);
     }
     if (early.end) h.end();
-    if (early.close) h.close(this._err);
+    if (early.close) h.closed(this._err);
   }
 
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
@@ -410,14 +410,14 @@ class BunConn implements Conn {
       return;
     }
     // Bun reports the close from inside end()/close(); a node:net socket reports it later.
-    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.close(this._err));
+    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.closed(this._err));
   }
 
   /** @internal */
   _closeAfterEof(): void {
     const h = this._h!;
     h.end();
-    h.close(this._err);
+    h.closed(this._err);
   }
 }
 

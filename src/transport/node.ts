@@ -107,7 +107,7 @@ class NodeConn implements Conn {
   }
   static #onClose(this: Tagged): void {
     const conn = this[CONN];
-    conn.#handlers?.close(conn.#error);
+    conn.#handlers?.closed(conn.#error);
   }
   static #onDrain(this: Tagged): void {
     const conn = this[CONN];
