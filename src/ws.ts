@@ -186,10 +186,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #abortConnect: (() => void) | undefined;
   /** Sends made while connecting, replayed on open. */
   #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
-  #pendingBytes = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The driver's `written` when the close timer was last armed. */
-  #closeProgress = 0;
 
   /** @internal Use {@link serve} or {@link connect}. */
   constructor(config: WSConfig<Data>, init: WSInit<Data> = {}) {
@@ -333,7 +330,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + (this.#driver?.bufferedAmount ?? 0);
+    // Sends made while connecting are summed when asked: no field for them on every socket.
+    let queued = 0;
+    const pending = this.#pending;
+    if (pending !== undefined) { for (const p of pending) queued += p.bytes; }
+    return queued + (this.#driver?.bufferedAmount ?? 0);
   }
 
   /**
@@ -469,7 +470,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
     if (this.#state === "connecting") {
       (this.#pending ??= []).push({ run, callback, bytes });
-      this.#pendingBytes += bytes;
       return;
     }
     if (this.#state !== "open") {
@@ -685,7 +685,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const pending = this.#pending;
     if (pending) {
       this.#pending = undefined;
-      this.#pendingBytes = 0;
       const failure = error ?? new StateError("WS_ERR_NOT_OPEN", "socket closed");
       for (const p of pending) p.callback?.(failure);
     }
@@ -719,7 +718,6 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       return;
     }
     this.#pending = undefined;
-    this.#pendingBytes = 0;
     for (const p of pending) {
       if (this.#state !== "open") {
         p.callback?.(new StateError("WS_ERR_NOT_OPEN", "the socket closed before this was sent"));
@@ -771,21 +769,25 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * The closing handshake gets `closeTimeout` without progress: while the peer still reads what
    * was queued before the close frame (or just took the close frame), the wait starts over, so a
    * slow but live reader gets everything and the close code; a peer that reads nothing is dropped.
+   * The timer carries the driver's `written` when it was armed: no field, and no closure, for it.
    */
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined) return;
-    this.#closeProgress = this.#driver?.written ?? 0;
-    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+    this.#closeTimer = setTimeout(
+      WS.#closeTimedOut,
+      this.closeTimeout,
+      this as WS<unknown>,
+      this.#driver?.written ?? 0,
+    );
   }
 
-  #closeTimedOut(): void {
-    const written = this.#driver?.written ?? 0;
-    if (written > this.#closeProgress && this.#state !== "closed") {
-      this.#closeProgress = written;
-      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+  static #closeTimedOut(ws: WS<unknown>, progress: number): void {
+    const written = ws.#driver?.written ?? 0;
+    if (written > progress && ws.#state !== "closed") {
+      ws.#closeTimer = setTimeout(WS.#closeTimedOut, ws.closeTimeout, ws, written);
       return;
     }
-    this.#driver?.terminate();
+    ws.#driver?.terminate();
   }
 }
 
