@@ -116,15 +116,7 @@ export class Sweeper {
       return;
     }
     if (ws.readyState !== "open") return;
-    if (ws._seen) {
-      ws._seen = false;
-      ws._lastSeenAt = t;
-      ws._pingSentAt = 0;
-    }
-    if (ws._active) {
-      ws._active = false;
-      ws._lastMessageAt = t;
-    }
+    ws._stamp(t);
     if (idle !== undefined && t - ws._lastMessageAt >= idle) {
       ws.close(1001, "idle timeout");
       return;

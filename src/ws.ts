@@ -97,6 +97,22 @@ export interface WSInit<Data> {
   data?: Data;
 }
 
+/** What a client's socket holds only while it connects. */
+interface Connecting {
+  /** Abandons the handshake. */
+  abort?: () => void;
+  /** Sends made while connecting, replayed on open. */
+  pending?: Array<{ run: () => void; callback?: SendCallback; bytes: number }>;
+}
+
+// Bits of `WS.#flags`: one small integer instead of a field per flag, on every idle socket.
+/** The peer sent something since the last heartbeat sweep. */
+const SEEN = 1;
+/** A data message went either way since the last sweep. */
+const ACTIVE = 2;
+/** The application paused reading (see `pause`). */
+const USER_PAUSED = 4;
+
 /** Default {@link WS.highWaterMark}: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK: number = DEFAULTS.server.highWaterMark;
 
@@ -143,23 +159,16 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   readonly request: UpgradeRequest | undefined;
   /** Application data, e.g. what a server's `accept` hook attached. */
   data: Data;
-  /**
-   * @internal The peer sent something since the last heartbeat sweep. Flags, not clock readings,
-   * on the hot path: the sweep turns them into the timestamps below.
-   */
-  _seen = false;
-  /** @internal A data message went either way since the last sweep. */
-  _active = false;
+  /** `SEEN`, `ACTIVE`, `USER_PAUSED`. */
+  #flags = 0;
   /** @internal When the peer was last seen to send anything (see `now`). */
   _lastSeenAt = 0;
   /** @internal When the heartbeat ping now unanswered was sent, or 0. */
   _pingSentAt = 0;
   /** @internal When the last data message was seen going either way. */
   _lastMessageAt = 0;
-  #deflate: PerMessageDeflate | undefined;
-  #extensions = "";
-  /** The application paused reading (see `pause`). */
-  #userPaused = false;
+  /** permessage-deflate and the `Sec-WebSocket-Extensions` that agreed on it, if negotiated. */
+  #negotiated: { deflate: PerMessageDeflate; extensions: string } | undefined;
   #limiter: ConnLimiter | undefined;
   /**
    * @internal Counted on paths that run anyway: plain numbers, nothing allocated (not at all on a
@@ -183,9 +192,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #protocol = "";
   /** What the socket sends through, from open on. */
   #driver: Driver | undefined;
-  #abortConnect: (() => void) | undefined;
-  /** Sends made while connecting, replayed on open. */
-  #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
+  /** What a client's socket holds while it connects. */
+  #connecting: Connecting | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use {@link serve} or {@link connect}. */
@@ -282,12 +290,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** The extensions agreed in the handshake (`Sec-WebSocket-Extensions`), or `""`. */
   get extensions(): string {
-    return this.#extensions;
+    return this.#negotiated?.extensions ?? "";
   }
 
   /** @internal permessage-deflate, if negotiated (broadcasts compress once per parameter set). */
   get _deflate(): PerMessageDeflate | undefined {
-    return this.#deflate;
+    return this.#negotiated?.deflate;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
@@ -332,7 +340,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   get bufferedAmount(): number {
     // Sends made while connecting are summed when asked: no field for them on every socket.
     let queued = 0;
-    const pending = this.#pending;
+    const pending = this.#connecting?.pending;
     if (pending !== undefined) { for (const p of pending) queued += p.bytes; }
     return queued + (this.#driver?.bufferedAmount ?? 0);
   }
@@ -378,7 +386,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     const driver = this.#driver!;
     driver.sendText(text, compress);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
@@ -396,7 +404,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     const driver = this.#driver!;
     driver.sendBinary(bytes, compress);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
@@ -429,21 +437,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * through), and a runtime's native socket cannot pause: then nothing happens.
    */
   pause(): void {
-    if (this.#userPaused || (this.#state !== "open" && this.#state !== "connecting")) return;
-    this.#userPaused = true;
+    if (this.#flags & USER_PAUSED || (this.#state !== "open" && this.#state !== "connecting")) {
+      return;
+    }
+    this.#flags |= USER_PAUSED;
     this.#driver?.pause(PAUSE_USER);
   }
 
   /** Reads from the peer again after `pause()`. */
   resume(): void {
-    if (!this.#userPaused) return;
-    this.#userPaused = false;
+    if (!(this.#flags & USER_PAUSED)) return;
+    this.#flags &= ~USER_PAUSED;
     this.#driver?.resume(PAUSE_USER);
   }
 
   /** True between `pause()` and `resume()`. */
   get isPaused(): boolean {
-    return this.#userPaused;
+    return (this.#flags & USER_PAUSED) !== 0;
   }
 
   /**
@@ -469,14 +479,14 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
     if (this.#state === "connecting") {
-      (this.#pending ??= []).push({ run, callback, bytes });
+      ((this.#connecting ??= {}).pending ??= []).push({ run, callback, bytes });
       return;
     }
     if (this.#state !== "open") {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the socket is ${this.#state}`);
     }
     run();
-    this._active = true;
+    this.#flags |= ACTIVE;
     this.#driver!.flush(callback);
   }
 
@@ -485,7 +495,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     const driver = this.#driver!;
     driver.sendEncoded(chunks, payload);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
@@ -499,7 +509,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     const driver = this.#driver!;
     driver.sendRange(buf, start, end, payload);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
@@ -586,8 +596,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal The handshake negotiated permessage-deflate (before `_open`). */
   _negotiated(deflate: PerMessageDeflate, extensions: string): void {
-    this.#deflate = deflate;
-    this.#extensions = extensions;
+    this.#negotiated = { deflate, extensions };
   }
 
   /** @internal The client's handshake follows a redirect to `url`. */
@@ -597,7 +606,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal The client's handshake is under way; `abort` cancels it. */
   _connecting(abort: () => void): void {
-    this.#abortConnect = abort;
+    (this.#connecting ??= {}).abort = abort;
   }
 
   /**
@@ -615,28 +624,30 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
       driver.terminate();
       return;
     }
-    this.#abortConnect = undefined;
+    // Sends queued while connecting stay until the handler ran (see `#opened`).
+    const connecting = this.#connecting;
+    if (connecting !== undefined) connecting.abort = undefined;
     this.#driver = driver;
     this.#protocol = protocol;
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
     const limits = this.#config.limits;
     if (limits) this.#limiter = new ConnLimiter(limits);
-    if (this.#userPaused) driver.pause(PAUSE_USER);
+    if (this.#flags & USER_PAUSED) driver.pause(PAUSE_USER);
     this.#opened(handler);
     driver.start(rest);
   }
 
   /** @internal DriverSink: `bytes` arrived from the peer. */
   _received(bytes: number): void {
-    this._seen = true;
+    this.#flags |= SEEN;
     if (this.#config.counting !== false) this._bytesIn += bytes;
     this.#limiter?.bytes(this, bytes);
   }
 
   /** @internal DriverSink: a message arrived. */
   _message(data: string | Uint8Array, isBinary: boolean): void {
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesIn++;
     this.#limiter?.message(this);
     this.emit("message", data, isBinary);
@@ -659,6 +670,20 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("drain");
   }
 
+  /**
+   * @internal The heartbeat sweep at time `t`: what the hot paths flagged since the last sweep
+   * (flags, not clock readings) becomes the timestamps it reads.
+   */
+  _stamp(t: number): void {
+    const flags = this.#flags;
+    if (flags & SEEN) {
+      this._lastSeenAt = t;
+      this._pingSentAt = 0;
+    }
+    if (flags & ACTIVE) this._lastMessageAt = t;
+    this.#flags = flags & USER_PAUSED;
+  }
+
   /** @internal DriverSink: reading stopped until the peer reads what it was sent. */
   _backpressure(): void {
     const stats = this.#config.stats;
@@ -678,13 +703,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     clearTimeout(this.#closeTimer);
     const limiter = this.#limiter;
     if (limiter) clearTimeout(limiter.timer);
-    const abort = this.#abortConnect;
-    this.#abortConnect = undefined;
-    abort?.();
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    connecting?.abort?.();
     this.#config.topics?._leave(this);
-    const pending = this.#pending;
+    const pending = connecting?.pending;
     if (pending) {
-      this.#pending = undefined;
       const failure = error ?? new StateError("WS_ERR_NOT_OPEN", "socket closed");
       for (const p of pending) p.callback?.(failure);
     }
@@ -712,12 +736,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         this[listenerError](err, "handler");
       }
     }
-    const pending = this.#pending;
+    const pending = this.#connecting?.pending;
+    this.#connecting = undefined;
     if (pending === undefined) {
       if (this.#state === "open") this.emit("open");
       return;
     }
-    this.#pending = undefined;
     for (const p of pending) {
       if (this.#state !== "open") {
         p.callback?.(new StateError("WS_ERR_NOT_OPEN", "the socket closed before this was sent"));
