@@ -122,8 +122,10 @@ export class Sweeper {
       return;
     }
     if (!hb || ws.kind === "raw") return; // raw TCP has no ping
-    if (ws._pingSentAt !== 0) {
-      if (t - ws._pingSentAt >= hb.timeout) {
+    const seen = ws._lastSeenAt;
+    if (seen < 0) {
+      // Negated: when the ping now unanswered was sent (see `WS._lastSeenAt`).
+      if (t + seen >= hb.timeout) {
         ws._fail(
           new TimeoutError(
             "WS_ERR_HEARTBEAT_TIMEOUT",
@@ -131,8 +133,8 @@ export class Sweeper {
           ),
         );
       }
-    } else if (t - ws._lastSeenAt >= hb.interval) {
-      ws._pingSentAt = t;
+    } else if (t - seen >= hb.interval) {
+      ws._lastSeenAt = -t;
       ws.ping();
     }
   }

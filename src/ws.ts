@@ -97,6 +97,23 @@ export interface WSInit<Data> {
   data?: Data;
 }
 
+/**
+ * The close timers of sockets in their closing handshake (see `WS.#armCloseTimer`): a side table
+ * rather than a field, since a socket spends seconds of its life closing and an idle one none.
+ * `WS._closed` removes the entry.
+ */
+const closeTimers = new Map<WS<unknown>, ReturnType<typeof setTimeout>>();
+
+/** What the handshake agreed beyond the defaults: made only when it agreed on something. */
+interface Agreed {
+  /** The subprotocol, or `""`. */
+  protocol: string;
+  /** permessage-deflate, if negotiated. */
+  deflate: PerMessageDeflate | undefined;
+  /** The `Sec-WebSocket-Extensions` that agreed on it, or `""`. */
+  extensions: string;
+}
+
 /** What a client's socket holds only while it connects. */
 interface Connecting {
   /** Abandons the handshake. */
@@ -161,14 +178,15 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   data: Data;
   /** `SEEN`, `ACTIVE`, `USER_PAUSED`. */
   #flags = 0;
-  /** @internal When the peer was last seen to send anything (see `now`). */
+  /**
+   * @internal When the peer was last seen to send anything (see `now`), or, negated, when the
+   * heartbeat ping now unanswered was sent: a socket waits for a pong or it does not, and one
+   * field serves both.
+   */
   _lastSeenAt = 0;
-  /** @internal When the heartbeat ping now unanswered was sent, or 0. */
-  _pingSentAt = 0;
   /** @internal When the last data message was seen going either way. */
   _lastMessageAt = 0;
-  /** permessage-deflate and the `Sec-WebSocket-Extensions` that agreed on it, if negotiated. */
-  #negotiated: { deflate: PerMessageDeflate; extensions: string } | undefined;
+  #agreed: Agreed | undefined;
   #limiter: ConnLimiter | undefined;
   /**
    * @internal Counted on paths that run anyway: plain numbers, nothing allocated (not at all on a
@@ -189,12 +207,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _openedAt = 0;
 
   #state: ReadyState = "connecting";
-  #protocol = "";
   /** What the socket sends through, from open on. */
   #driver: Driver | undefined;
   /** What a client's socket holds while it connects. */
   #connecting: Connecting | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use {@link serve} or {@link connect}. */
   constructor(config: WSConfig<Data>, init: WSInit<Data> = {}) {
@@ -290,17 +306,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** The extensions agreed in the handshake (`Sec-WebSocket-Extensions`), or `""`. */
   get extensions(): string {
-    return this.#negotiated?.extensions ?? "";
+    return this.#agreed?.extensions ?? "";
   }
 
   /** @internal permessage-deflate, if negotiated (broadcasts compress once per parameter set). */
   get _deflate(): PerMessageDeflate | undefined {
-    return this.#negotiated?.deflate;
+    return this.#agreed?.deflate;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
   get protocol(): string {
-    return this.#protocol;
+    return this.#agreed?.protocol ?? "";
   }
 
   /**
@@ -596,7 +612,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal The handshake negotiated permessage-deflate (before `_open`). */
   _negotiated(deflate: PerMessageDeflate, extensions: string): void {
-    this.#negotiated = { deflate, extensions };
+    this.#agreed = { protocol: "", deflate, extensions };
   }
 
   /** @internal The client's handshake follows a redirect to `url`. */
@@ -628,7 +644,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     const connecting = this.#connecting;
     if (connecting !== undefined) connecting.abort = undefined;
     this.#driver = driver;
-    this.#protocol = protocol;
+    if (protocol !== "") {
+      const agreed = this.#agreed;
+      if (agreed !== undefined) agreed.protocol = protocol;
+      else this.#agreed = { protocol, deflate: undefined, extensions: "" };
+    }
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
     const limits = this.#config.limits;
@@ -676,10 +696,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   _stamp(t: number): void {
     const flags = this.#flags;
-    if (flags & SEEN) {
-      this._lastSeenAt = t;
-      this._pingSentAt = 0;
-    }
+    if (flags & SEEN) this._lastSeenAt = t;
     if (flags & ACTIVE) this._lastMessageAt = t;
     this.#flags = flags & USER_PAUSED;
   }
@@ -700,7 +717,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _closed(code: number, reason: string, wasClean: boolean, error?: WSError): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    clearTimeout(this.#closeTimer);
+    const closeTimer = closeTimers.get(this as WS<unknown>);
+    if (closeTimer !== undefined) {
+      clearTimeout(closeTimer);
+      closeTimers.delete(this as WS<unknown>);
+    }
     const limiter = this.#limiter;
     if (limiter) clearTimeout(limiter.timer);
     const connecting = this.#connecting;
@@ -796,19 +817,18 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * The timer carries the driver's `written` when it was armed: no field, and no closure, for it.
    */
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(
-      WS.#closeTimedOut,
-      this.closeTimeout,
-      this as WS<unknown>,
-      this.#driver?.written ?? 0,
+    const ws = this as WS<unknown>;
+    if (closeTimers.has(ws)) return;
+    closeTimers.set(
+      ws,
+      setTimeout(WS.#closeTimedOut, this.closeTimeout, ws, this.#driver?.written ?? 0),
     );
   }
 
   static #closeTimedOut(ws: WS<unknown>, progress: number): void {
     const written = ws.#driver?.written ?? 0;
     if (written > progress && ws.#state !== "closed") {
-      ws.#closeTimer = setTimeout(WS.#closeTimedOut, ws.closeTimeout, ws, written);
+      closeTimers.set(ws, setTimeout(WS.#closeTimedOut, ws.closeTimeout, ws, written));
       return;
     }
     ws.#driver?.terminate();
