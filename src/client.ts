@@ -174,7 +174,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
       if (target.raw) {
         // No handshake: a raw connection is open once TCP is.
         settle();
-        return ws._open(connDriver(ws, conn, new Uint8Array(0)), "");
+        return ws._open(connDriver(ws, conn), "");
       }
       const reader = new HeadReader(options.maxHeadSize);
       let done = false;
@@ -218,12 +218,12 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WS {
               head.headers.get("sec-websocket-extensions")!,
             );
           }
-          ws._open(connDriver(ws, conn, r.rest), protocol);
+          ws._open(connDriver(ws, conn), protocol, undefined, r.rest);
         },
         end() {
           if (!done) fail(closedEarly());
         },
-        close(error) {
+        closed(error) {
           if (!done) {
             fail(
               error

@@ -116,22 +116,16 @@ export class Sweeper {
       return;
     }
     if (ws.readyState !== "open") return;
-    if (ws._seen) {
-      ws._seen = false;
-      ws._lastSeenAt = t;
-      ws._pingSentAt = 0;
-    }
-    if (ws._active) {
-      ws._active = false;
-      ws._lastMessageAt = t;
-    }
+    ws._stamp(t);
     if (idle !== undefined && t - ws._lastMessageAt >= idle) {
       ws.close(1001, "idle timeout");
       return;
     }
     if (!hb || ws.kind === "raw") return; // raw TCP has no ping
-    if (ws._pingSentAt !== 0) {
-      if (t - ws._pingSentAt >= hb.timeout) {
+    const seen = ws._lastSeenAt;
+    if (seen < 0) {
+      // Negated: when the ping now unanswered was sent (see `WS._lastSeenAt`).
+      if (t + seen >= hb.timeout) {
         ws._fail(
           new TimeoutError(
             "WS_ERR_HEARTBEAT_TIMEOUT",
@@ -139,8 +133,8 @@ export class Sweeper {
           ),
         );
       }
-    } else if (t - ws._lastSeenAt >= hb.interval) {
-      ws._pingSentAt = t;
+    } else if (t - seen >= hb.interval) {
+      ws._lastSeenAt = -t;
       ws.ping();
     }
   }

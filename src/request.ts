@@ -25,10 +25,10 @@ export class ServerRequest implements UpgradeRequest {
   readonly path: string;
   /** Parameters of the matched resource pattern. */
   params: Record<string, string> = NO_PARAMS;
-  #search: string;
+  /** The query with its `?` (or `""`) until `query` is first read, then the parsed query. */
+  #query: string | URLSearchParams;
   /** The head as received, its parsed fields, or the built Headers. */
   #head: string | HeaderFields | Headers;
-  #query: URLSearchParams | undefined;
   /** The URL's scheme while `head` is the text to rebuild the URL from, else the URL. */
   #url: string;
 
@@ -39,7 +39,7 @@ export class ServerRequest implements UpgradeRequest {
    */
   constructor(path: string, search: string, head: string | HeaderFields, url: string) {
     this.path = path;
-    this.#search = search;
+    this.#query = search;
     this.#head = head;
     this.#url = url;
   }
@@ -54,15 +54,23 @@ export class ServerRequest implements UpgradeRequest {
 
   /** Query of the request target. */
   get query(): URLSearchParams {
-    return this.#query ??= new URLSearchParams(this.#search);
+    const query = this.#query;
+    if (typeof query !== "string") return query;
+    return this.#query = new URLSearchParams(query);
   }
 
   /** All request headers. */
   get headers(): Headers {
     const head = this.#head;
     if (head instanceof Headers) return head;
-    const headers = (typeof head === "string" ? parseRequestFields(head).headers : head)
-      .toHeaders();
+    let fields = head as HeaderFields;
+    if (typeof head === "string") {
+      const r = parseRequestFields(head);
+      fields = r.headers;
+      // The text goes, and with it what the URL was to be rebuilt from: the URL is kept instead.
+      this.#url = requestUrl(this.#url, fields.get("host"), r.target).href;
+    }
+    const headers = fields.toHeaders();
     this.#head = headers;
     return headers;
   }

@@ -195,7 +195,7 @@ export class Upgrade<Data> implements ConnHandlers {
   }
 
   /** @internal ConnHandlers */
-  close(): void {
+  closed(): void {
     this.#phase = Phase.Done;
     clearTimeout(this.#timer);
     clearTimeout(this.#detectTimer);
@@ -464,7 +464,7 @@ export class Upgrade<Data> implements ConnHandlers {
       );
     }
     ctx.server._admitted(ws, resource.pattern);
-    ws._open(connDriver(ws, conn, this.#rest(rest)), protocol, resource.handler);
+    ws._open(connDriver(ws, conn), protocol, resource.handler, this.#rest(rest));
   }
 
   /** The settings all sockets of `resource` share. */
@@ -511,7 +511,7 @@ export class Upgrade<Data> implements ConnHandlers {
     };
     const ws = new WS<Data>(config, { url, request, data });
     ctx.server._admitted(ws, resource.pattern);
-    ws._open(connDriver(ws, this.#conn, this.#rest(rest)), "", resource.handler);
+    ws._open(connDriver(ws, this.#conn), "", resource.handler, this.#rest(rest));
   }
 
   /** A plain HTTP request, for the `fetch` handler. */

@@ -97,6 +97,39 @@ export interface WSInit<Data> {
   data?: Data;
 }
 
+/**
+ * The close timers of sockets in their closing handshake (see `WS.#armCloseTimer`): a side table
+ * rather than a field, since a socket spends seconds of its life closing and an idle one none.
+ * `WS._closed` removes the entry.
+ */
+const closeTimers = new Map<WS<unknown>, ReturnType<typeof setTimeout>>();
+
+/** What the handshake agreed beyond the defaults: made only when it agreed on something. */
+interface Agreed {
+  /** The subprotocol, or `""`. */
+  protocol: string;
+  /** permessage-deflate, if negotiated. */
+  deflate: PerMessageDeflate | undefined;
+  /** The `Sec-WebSocket-Extensions` that agreed on it, or `""`. */
+  extensions: string;
+}
+
+/** What a client's socket holds only while it connects. */
+interface Connecting {
+  /** Abandons the handshake. */
+  abort?: () => void;
+  /** Sends made while connecting, replayed on open. */
+  pending?: Array<{ run: () => void; callback?: SendCallback; bytes: number }>;
+}
+
+// Bits of `WS.#flags`: one small integer instead of a field per flag, on every idle socket.
+/** The peer sent something since the last heartbeat sweep. */
+const SEEN = 1;
+/** A data message went either way since the last sweep. */
+const ACTIVE = 2;
+/** The application paused reading (see `pause`). */
+const USER_PAUSED = 4;
+
 /** Default {@link WS.highWaterMark}: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK: number = DEFAULTS.server.highWaterMark;
 
@@ -143,23 +176,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   readonly request: UpgradeRequest | undefined;
   /** Application data, e.g. what a server's `accept` hook attached. */
   data: Data;
+  /** `SEEN`, `ACTIVE`, `USER_PAUSED`. */
+  #flags = 0;
   /**
-   * @internal The peer sent something since the last heartbeat sweep. Flags, not clock readings,
-   * on the hot path: the sweep turns them into the timestamps below.
+   * @internal When the peer was last seen to send anything (see `now`), or, negated, when the
+   * heartbeat ping now unanswered was sent: a socket waits for a pong or it does not, and one
+   * field serves both.
    */
-  _seen = false;
-  /** @internal A data message went either way since the last sweep. */
-  _active = false;
-  /** @internal When the peer was last seen to send anything (see `now`). */
   _lastSeenAt = 0;
-  /** @internal When the heartbeat ping now unanswered was sent, or 0. */
-  _pingSentAt = 0;
   /** @internal When the last data message was seen going either way. */
   _lastMessageAt = 0;
-  #deflate: PerMessageDeflate | undefined;
-  #extensions = "";
-  /** The application paused reading (see `pause`). */
-  #userPaused = false;
+  #agreed: Agreed | undefined;
   #limiter: ConnLimiter | undefined;
   /**
    * @internal Counted on paths that run anyway: plain numbers, nothing allocated (not at all on a
@@ -180,16 +207,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _openedAt = 0;
 
   #state: ReadyState = "connecting";
-  #protocol = "";
   /** What the socket sends through, from open on. */
   #driver: Driver | undefined;
-  #abortConnect: (() => void) | undefined;
-  /** Sends made while connecting, replayed on open. */
-  #pending: Array<{ run: () => void; callback?: SendCallback; bytes: number }> | undefined;
-  #pendingBytes = 0;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The driver's `written` when the close timer was last armed. */
-  #closeProgress = 0;
+  /** What a client's socket holds while it connects. */
+  #connecting: Connecting | undefined;
 
   /** @internal Use {@link serve} or {@link connect}. */
   constructor(config: WSConfig<Data>, init: WSInit<Data> = {}) {
@@ -285,17 +306,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** The extensions agreed in the handshake (`Sec-WebSocket-Extensions`), or `""`. */
   get extensions(): string {
-    return this.#extensions;
+    return this.#agreed?.extensions ?? "";
   }
 
   /** @internal permessage-deflate, if negotiated (broadcasts compress once per parameter set). */
   get _deflate(): PerMessageDeflate | undefined {
-    return this.#deflate;
+    return this.#agreed?.deflate;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
   get protocol(): string {
-    return this.#protocol;
+    return this.#agreed?.protocol ?? "";
   }
 
   /**
@@ -333,7 +354,11 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** Bytes accepted by `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + (this.#driver?.bufferedAmount ?? 0);
+    // Sends made while connecting are summed when asked: no field for them on every socket.
+    let queued = 0;
+    const pending = this.#connecting?.pending;
+    if (pending !== undefined) { for (const p of pending) queued += p.bytes; }
+    return queued + (this.#driver?.bufferedAmount ?? 0);
   }
 
   /**
@@ -377,7 +402,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     const driver = this.#driver!;
     driver.sendText(text, compress);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
@@ -395,7 +420,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     }
     const driver = this.#driver!;
     driver.sendBinary(bytes, compress);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush(callback);
   }
@@ -428,21 +453,23 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * through), and a runtime's native socket cannot pause: then nothing happens.
    */
   pause(): void {
-    if (this.#userPaused || (this.#state !== "open" && this.#state !== "connecting")) return;
-    this.#userPaused = true;
+    if (this.#flags & USER_PAUSED || (this.#state !== "open" && this.#state !== "connecting")) {
+      return;
+    }
+    this.#flags |= USER_PAUSED;
     this.#driver?.pause(PAUSE_USER);
   }
 
   /** Reads from the peer again after `pause()`. */
   resume(): void {
-    if (!this.#userPaused) return;
-    this.#userPaused = false;
+    if (!(this.#flags & USER_PAUSED)) return;
+    this.#flags &= ~USER_PAUSED;
     this.#driver?.resume(PAUSE_USER);
   }
 
   /** True between `pause()` and `resume()`. */
   get isPaused(): boolean {
-    return this.#userPaused;
+    return (this.#flags & USER_PAUSED) !== 0;
   }
 
   /**
@@ -457,26 +484,25 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   /** Sends a ping (payload of at most 125 bytes). The peer's pong arrives as a `pong` event. */
   ping(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#driver!.ping(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.sendPing(bytes), callback, bytes?.length ?? 0);
   }
 
   /** Sends an unsolicited pong (payload of at most 125 bytes), e.g. as a unidirectional heartbeat. */
   pong(payload?: string | Uint8Array, callback?: SendCallback): void {
     const bytes = controlPayload(payload, callback);
-    this.#do(() => this.#driver!.pong(bytes), callback, bytes?.length ?? 0);
+    this.#do(() => this.#driver!.sendPong(bytes), callback, bytes?.length ?? 0);
   }
 
   #do(run: () => void, callback: SendCallback | undefined, bytes: number): void {
     if (this.#state === "connecting") {
-      (this.#pending ??= []).push({ run, callback, bytes });
-      this.#pendingBytes += bytes;
+      ((this.#connecting ??= {}).pending ??= []).push({ run, callback, bytes });
       return;
     }
     if (this.#state !== "open") {
       throw new StateError("WS_ERR_NOT_OPEN", `cannot send: the socket is ${this.#state}`);
     }
     run();
-    this._active = true;
+    this.#flags |= ACTIVE;
     this.#driver!.flush(callback);
   }
 
@@ -485,7 +511,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     const driver = this.#driver!;
     driver.sendEncoded(chunks, payload);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
@@ -499,7 +525,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     if (this.#state !== "open") return false;
     const driver = this.#driver!;
     driver.sendRange(buf, start, end, payload);
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesOut++;
     driver.flush();
     return true;
@@ -586,8 +612,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal The handshake negotiated permessage-deflate (before `_open`). */
   _negotiated(deflate: PerMessageDeflate, extensions: string): void {
-    this.#deflate = deflate;
-    this.#extensions = extensions;
+    this.#agreed = { protocol: "", deflate, extensions };
   }
 
   /** @internal The client's handshake follows a redirect to `url`. */
@@ -597,41 +622,52 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
 
   /** @internal The client's handshake is under way; `abort` cancels it. */
   _connecting(abort: () => void): void {
-    this.#abortConnect = abort;
+    (this.#connecting ??= {}).abort = abort;
   }
 
   /**
    * @internal The handshake succeeded: the socket is open over `driver`. `handler` runs once the
-   * socket is open but before `open` is emitted and before the driver reads what followed the
-   * handshake.
+   * socket is open but before `open` is emitted and before the driver reads `rest`, what followed
+   * the handshake.
    */
-  _open(driver: Driver, protocol: string, handler?: (ws: WS<Data>) => void): void {
+  _open(
+    driver: Driver,
+    protocol: string,
+    handler?: (ws: WS<Data>) => void,
+    rest?: Uint8Array,
+  ): void {
     if (this.#state !== "connecting") {
       driver.terminate();
       return;
     }
-    this.#abortConnect = undefined;
+    // Sends queued while connecting stay until the handler ran (see `#opened`).
+    const connecting = this.#connecting;
+    if (connecting !== undefined) connecting.abort = undefined;
     this.#driver = driver;
-    this.#protocol = protocol;
+    if (protocol !== "") {
+      const agreed = this.#agreed;
+      if (agreed !== undefined) agreed.protocol = protocol;
+      else this.#agreed = { protocol, deflate: undefined, extensions: "" };
+    }
     this.#state = "open";
     this._lastSeenAt = this._lastMessageAt = now();
     const limits = this.#config.limits;
     if (limits) this.#limiter = new ConnLimiter(limits);
-    if (this.#userPaused) driver.pause(PAUSE_USER);
+    if (this.#flags & USER_PAUSED) driver.pause(PAUSE_USER);
     this.#opened(handler);
-    driver.start();
+    driver.start(rest);
   }
 
   /** @internal DriverSink: `bytes` arrived from the peer. */
   _received(bytes: number): void {
-    this._seen = true;
+    this.#flags |= SEEN;
     if (this.#config.counting !== false) this._bytesIn += bytes;
     this.#limiter?.bytes(this, bytes);
   }
 
   /** @internal DriverSink: a message arrived. */
   _message(data: string | Uint8Array, isBinary: boolean): void {
-    this._active = true;
+    this.#flags |= ACTIVE;
     if (this.#config.counting !== false) this._messagesIn++;
     this.#limiter?.message(this);
     this.emit("message", data, isBinary);
@@ -654,6 +690,17 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.emit("drain");
   }
 
+  /**
+   * @internal The heartbeat sweep at time `t`: what the hot paths flagged since the last sweep
+   * (flags, not clock readings) becomes the timestamps it reads.
+   */
+  _stamp(t: number): void {
+    const flags = this.#flags;
+    if (flags & SEEN) this._lastSeenAt = t;
+    if (flags & ACTIVE) this._lastMessageAt = t;
+    this.#flags = flags & USER_PAUSED;
+  }
+
   /** @internal DriverSink: reading stopped until the peer reads what it was sent. */
   _backpressure(): void {
     const stats = this.#config.stats;
@@ -670,17 +717,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _closed(code: number, reason: string, wasClean: boolean, error?: WSError): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    clearTimeout(this.#closeTimer);
+    const closeTimer = closeTimers.get(this as WS<unknown>);
+    if (closeTimer !== undefined) {
+      clearTimeout(closeTimer);
+      closeTimers.delete(this as WS<unknown>);
+    }
     const limiter = this.#limiter;
     if (limiter) clearTimeout(limiter.timer);
-    const abort = this.#abortConnect;
-    this.#abortConnect = undefined;
-    abort?.();
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    connecting?.abort?.();
     this.#config.topics?._leave(this);
-    const pending = this.#pending;
+    const pending = connecting?.pending;
     if (pending) {
-      this.#pending = undefined;
-      this.#pendingBytes = 0;
       const failure = error ?? new StateError("WS_ERR_NOT_OPEN", "socket closed");
       for (const p of pending) p.callback?.(failure);
     }
@@ -708,13 +757,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
         this[listenerError](err, "handler");
       }
     }
-    const pending = this.#pending;
+    const pending = this.#connecting?.pending;
+    this.#connecting = undefined;
     if (pending === undefined) {
       if (this.#state === "open") this.emit("open");
       return;
     }
-    this.#pending = undefined;
-    this.#pendingBytes = 0;
     for (const p of pending) {
       if (this.#state !== "open") {
         p.callback?.(new StateError("WS_ERR_NOT_OPEN", "the socket closed before this was sent"));
@@ -766,21 +814,24 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    * The closing handshake gets `closeTimeout` without progress: while the peer still reads what
    * was queued before the close frame (or just took the close frame), the wait starts over, so a
    * slow but live reader gets everything and the close code; a peer that reads nothing is dropped.
+   * The timer carries the driver's `written` when it was armed: no field, and no closure, for it.
    */
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined) return;
-    this.#closeProgress = this.#driver?.written ?? 0;
-    this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+    const ws = this as WS<unknown>;
+    if (closeTimers.has(ws)) return;
+    closeTimers.set(
+      ws,
+      setTimeout(WS.#closeTimedOut, this.closeTimeout, ws, this.#driver?.written ?? 0),
+    );
   }
 
-  #closeTimedOut(): void {
-    const written = this.#driver?.written ?? 0;
-    if (written > this.#closeProgress && this.#state !== "closed") {
-      this.#closeProgress = written;
-      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.closeTimeout);
+  static #closeTimedOut(ws: WS<unknown>, progress: number): void {
+    const written = ws.#driver?.written ?? 0;
+    if (written > progress && ws.#state !== "closed") {
+      closeTimers.set(ws, setTimeout(WS.#closeTimedOut, ws.closeTimeout, ws, written));
       return;
     }
-    this.#driver?.terminate();
+    ws.#driver?.terminate();
   }
 }
 

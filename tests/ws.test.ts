@@ -267,6 +267,8 @@ describe("WS over a real socket", () => {
     assert.equal(s.request?.path, "/room/1");
     assert.equal(s.request?.query.get("user"), "ann");
     assert.equal(s.request?.headers.get("x-test"), "1");
+    // Read after the headers, which replace the head the URL is otherwise rebuilt from.
+    assert.equal(s.url, `${server.url}/room/1?user=ann`);
     assert.equal(s.remoteAddress.replace(/^::ffff:/, ""), "127.0.0.1");
     assert.ok(s.remotePort > 0);
     assert.equal(ws.remotePort, server.port);

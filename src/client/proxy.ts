@@ -167,7 +167,7 @@ export function proxyHandshake(
 class Held implements ConnHandlers {
   chunks: Uint8Array[] = [];
   ended = false;
-  closed = false;
+  isClosed = false;
   error: Error | undefined;
 
   data(chunk: Uint8Array): void {
@@ -176,8 +176,8 @@ class Held implements ConnHandlers {
   end(): void {
     this.ended = true;
   }
-  close(error?: Error): void {
-    this.closed = true;
+  closed(error?: Error): void {
+    this.isClosed = true;
     this.error = error;
   }
   drain(): void {}
@@ -214,7 +214,7 @@ class TunnelConn implements Conn {
     // Held bytes may lie in a transport's shared read buffer: passed on as shared.
     for (const chunk of held.chunks) handlers.data(chunk, true);
     if (held.ended) handlers.end();
-    if (held.closed) handlers.close(held.error);
+    if (held.isClosed) handlers.closed(held.error);
   }
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
     this.#conn.write(chunks, callback);
@@ -303,7 +303,7 @@ export function tunnel(
         resolve(new TunnelConn(conn, held));
       },
       end: () => cutShort(),
-      close: cutShort,
+      closed: cutShort,
       drain() {},
     });
     conn.write([handshake.start()]);

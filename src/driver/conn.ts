@@ -11,55 +11,37 @@ import { CloseCode } from "../protocol/close.ts";
 import type { ProtocolHandler, WireProtocol } from "../protocol/protocol.ts";
 import type { SendCallback } from "../socket_types.ts";
 import type { Conn, ConnHandlers } from "../transport/conn.ts";
-import type { Driver, DriverSink } from "./driver.ts";
+import { type Driver, type DriverSink, PAUSE_THROTTLE, PAUSE_USER } from "./driver.ts";
 import { type Flushable, queueFlush, settle } from "./flush.ts";
 
 /** Output of one turn above which a broadcast writes it at once (see `flushLarge`). */
 const SYNC_FLUSH = 64 * 1024;
 
+// Bits of `ConnDriver.#flags`: one small integer instead of a field per flag, on every idle socket.
 /** Reading is paused because the peer does not read what we write (see `PAUSE_*` in driver.ts). */
 const PAUSE_BACKPRESSURE = 4;
+/** Any reason to pause: reading goes on once none holds. */
+const PAUSED = PAUSE_USER | PAUSE_THROTTLE | PAUSE_BACKPRESSURE;
+/** A chunk is being read: what it makes us send is written at its end. */
+const IN_RECEIVE = 8;
+/** This driver is in the flush queue. */
+const FLUSH_QUEUED = 16;
+/** The peer ended its stream. */
+const TRANSPORT_ENDED = 32;
 
 /**
- * A socket's protocol events, forwarded to it: one small object per connection instead of a
- * closure per event (idle connections are mostly such bookkeeping).
- */
-export class ProtocolEvents implements ProtocolHandler {
-  #sink: DriverSink;
-  constructor(sink: DriverSink) {
-    this.#sink = sink;
-  }
-  message(data: string | Uint8Array, isBinary: boolean): void {
-    this.#sink._message(data, isBinary);
-  }
-  ping(payload: Uint8Array): void {
-    this.#sink._control("ping", payload);
-  }
-  pong(payload: Uint8Array): void {
-    this.#sink._control("pong", payload);
-  }
-  close(): void {
-    this.#sink._closing();
-  }
-  error(error: ProtocolError): void {
-    this.#sink._closing(error);
-  }
-}
-
-/**
- * A protocol over a byte stream. It is the stream's handler from construction on; `rest` (bytes
- * that followed the handshake, possibly in a transport's shared read buffer) is read on `start`.
+ * A protocol over a byte stream. It is the stream's handler from construction on, and its
+ * protocol's handler (one object per connection for both, no forwarding object in between). What
+ * followed the handshake (possibly in a transport's shared read buffer) is read on `start`.
  */
 export abstract class ConnDriver<P extends WireProtocol>
-  implements Driver, ConnHandlers, Flushable {
-  protected readonly proto: P;
+  implements Driver, ConnHandlers, ProtocolHandler, Flushable {
+  /** Made by the subclass's constructor, with this driver as its handler. */
+  protected proto!: P;
   #sink: DriverSink;
   #conn: Conn;
-  #rest: Uint8Array | undefined;
-  /** Reasons reading is paused, one bit each. */
-  #paused = 0;
-  #inReceive = false;
-  #flushQueued = false;
+  /** `PAUSED` reasons, `IN_RECEIVE`, `FLUSH_QUEUED`, `TRANSPORT_ENDED`. */
+  #flags = 0;
   /**
    * Send callbacks waiting for the next write, as pairs of (mark, callback): the mark is the
    * transport's `written` count once the callback's bytes are out, so that a write cut short
@@ -68,13 +50,10 @@ export abstract class ConnDriver<P extends WireProtocol>
   #callbacks: Array<number | SendCallback> | undefined;
   /** The transport's count of bytes accepted (in `Conn.written` terms) after our last write. */
   #sentMark: number;
-  #transportEnded = false;
 
-  constructor(sink: DriverSink, conn: Conn, proto: P, rest: Uint8Array) {
-    this.proto = proto;
+  constructor(sink: DriverSink, conn: Conn) {
     this.#sink = sink;
     this.#conn = conn;
-    this.#rest = rest.length > 0 ? rest : undefined;
     this.#sentMark = conn.written + conn.bufferedAmount;
     conn.setHandlers(this);
   }
@@ -110,11 +89,11 @@ export abstract class ConnDriver<P extends WireProtocol>
     this.proto.sendFragment(data, isBinary, fin);
   }
 
-  ping(payload?: Uint8Array): void {
+  sendPing(payload?: Uint8Array): void {
     this.proto.ping(payload);
   }
 
-  pong(payload?: Uint8Array): void {
+  sendPong(payload?: Uint8Array): void {
     this.proto.pong(payload);
   }
 
@@ -142,9 +121,9 @@ export abstract class ConnDriver<P extends WireProtocol>
     if (callback) {
       (this.#callbacks ??= []).push(this.#sentMark + this.proto.outputBytes, callback);
     }
-    if (this.#inReceive || this.#flushQueued) return;
+    if (this.#flags & (IN_RECEIVE | FLUSH_QUEUED)) return;
     // Sends made in the same turn (a loop, a broadcast burst) go out as one write per socket.
-    this.#flushQueued = true;
+    this.#flags |= FLUSH_QUEUED;
     queueFlush(this);
   }
 
@@ -153,12 +132,12 @@ export abstract class ConnDriver<P extends WireProtocol>
    * so that a burst of broadcasts judges a subscriber by its peer's reading, not by the burst's size.
    */
   flushLarge(): void {
-    if (this.proto.outputBytes >= SYNC_FLUSH && !this.#inReceive) this._flushNow();
+    if (this.proto.outputBytes >= SYNC_FLUSH && !(this.#flags & IN_RECEIVE)) this._flushNow();
   }
 
   /** Writes everything the protocol produced so far, in one write. */
   _flushNow(): void {
-    this.#flushQueued = false;
+    this.#flags &= ~FLUSH_QUEUED;
     const conn = this.#conn, proto = this.proto;
     const callbacks = this.#callbacks;
     this.#callbacks = undefined;
@@ -175,31 +154,30 @@ export abstract class ConnDriver<P extends WireProtocol>
     }
     // A peer that sends faster than it reads is not read until its replies drain.
     if (
-      (this.#paused & PAUSE_BACKPRESSURE) === 0 && conn.bufferedAmount > this.#sink.highWaterMark
+      (this.#flags & PAUSE_BACKPRESSURE) === 0 && conn.bufferedAmount > this.#sink.highWaterMark
     ) {
       this.#sink._backpressure();
       this.pause(PAUSE_BACKPRESSURE);
     }
     if (proto.shouldCloseTransport) conn.end();
-    else if (proto.state === "closed" && this.#transportEnded) conn.end();
+    else if (proto.state === "closed" && this.#flags & TRANSPORT_ENDED) conn.end();
   }
 
   pause(reason: number): void {
-    const was = this.#paused;
-    this.#paused = was | reason;
-    if (was === 0) this.#conn.pause();
+    const was = this.#flags;
+    this.#flags = was | reason;
+    if ((was & PAUSED) === 0) this.#conn.pause();
   }
 
   resume(reason: number): void {
-    if ((this.#paused & reason) === 0) return;
-    this.#paused &= ~reason;
-    if (this.#paused === 0) this.#conn.resume();
+    if ((this.#flags & reason) === 0) return;
+    this.#flags &= ~reason;
+    if ((this.#flags & PAUSED) === 0) this.#conn.resume();
   }
 
-  start(): void {
-    const rest = this.#rest;
-    this.#rest = undefined;
-    if (rest !== undefined) this.data(rest, true);
+  /** `rest` may be a view of a transport's shared read buffer: read as shared. */
+  start(rest?: Uint8Array): void {
+    if (rest !== undefined && rest.length > 0) this.data(rest, true);
   }
 
   abandon(): void {
@@ -211,18 +189,18 @@ export abstract class ConnDriver<P extends WireProtocol>
   /** ConnHandlers: bytes arrived (`shared`: see `ConnHandlers.data`). */
   data(chunk: Uint8Array, shared?: boolean): void {
     this.#sink._received(chunk.length);
-    this.#inReceive = true;
+    this.#flags |= IN_RECEIVE;
     try {
       this.proto.receive(chunk, shared);
     } finally {
-      this.#inReceive = false;
+      this.#flags &= ~IN_RECEIVE;
     }
     this._flushNow();
   }
 
   /** ConnHandlers: the peer ended its stream. */
   end(): void {
-    this.#transportEnded = true;
+    this.#flags |= TRANSPORT_ENDED;
     this.proto.eof();
     this.#conn.end();
   }
@@ -230,7 +208,7 @@ export abstract class ConnDriver<P extends WireProtocol>
   /** ConnHandlers: the transport's buffer drained. */
   drain(): void {
     if (
-      (this.#paused & PAUSE_BACKPRESSURE) !== 0 &&
+      (this.#flags & PAUSE_BACKPRESSURE) !== 0 &&
       this.#conn.bufferedAmount <= this.#sink.highWaterMark
     ) {
       this.resume(PAUSE_BACKPRESSURE);
@@ -239,7 +217,7 @@ export abstract class ConnDriver<P extends WireProtocol>
   }
 
   /** ConnHandlers: the transport closed; how the connection ended goes to the socket. */
-  close(): void {
+  closed(): void {
     const proto = this.proto;
     const ended = this.endedCleanly(proto);
     const clean = ended && !proto.failed;
@@ -249,5 +227,30 @@ export abstract class ConnDriver<P extends WireProtocol>
     const reason = proto.closeReceived ? proto.closeReason : "";
     proto.abort();
     this.#sink._closed(code, reason, clean);
+  }
+
+  /** ProtocolHandler: a message arrived. */
+  message(data: string | Uint8Array, isBinary: boolean): void {
+    this.#sink._message(data, isBinary);
+  }
+
+  /** ProtocolHandler: a ping arrived (the pong is queued already). */
+  ping(payload: Uint8Array): void {
+    this.#sink._control("ping", payload);
+  }
+
+  /** ProtocolHandler: a pong arrived. */
+  pong(payload: Uint8Array): void {
+    this.#sink._control("pong", payload);
+  }
+
+  /** ProtocolHandler: the peer's close frame arrived. */
+  close(): void {
+    this.#sink._closing();
+  }
+
+  /** ProtocolHandler: the peer broke the protocol. */
+  error(error: ProtocolError): void {
+    this.#sink._closing(error);
   }
 }

@@ -27,8 +27,8 @@ export interface Driver {
   sendText(text: string, compress?: boolean): void;
   sendBinary(data: Uint8Array, compress?: boolean): void;
   sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): void;
-  ping(payload?: Uint8Array): void;
-  pong(payload?: Uint8Array): void;
+  sendPing(payload?: Uint8Array): void;
+  sendPong(payload?: Uint8Array): void;
   /** A frame encoded once for many sockets, and its payload for drivers that frame by themselves. */
   sendEncoded(chunks: readonly Uint8Array[], payload: string | Uint8Array): void;
   /** A frame encoded once for many sockets into `buf[start..end]` (see `Protocol.sendRange`). */
@@ -48,8 +48,8 @@ export interface Driver {
   pause(reason: number): void;
   /** `reason` no longer holds reading back. */
   resume(reason: number): void;
-  /** The socket is open and its handler ran: what followed the handshake is read now. */
-  start(): void;
+  /** The socket is open and its handler ran: `rest`, what followed the handshake, is read now. */
+  start(rest?: Uint8Array): void;
   /** The socket closed: send callbacks still waiting for a write fail (`WS_ERR_NOT_OPEN`). */
   abandon(): void;
 }

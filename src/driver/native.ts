@@ -70,11 +70,11 @@ export class NativeDriver implements Driver, Flushable {
     this.#socket.sendFragment(data, isBinary, fin);
   }
 
-  ping(payload?: Uint8Array): void {
+  sendPing(payload?: Uint8Array): void {
     this.#socket.ping(payload);
   }
 
-  pong(payload?: Uint8Array): void {
+  sendPong(payload?: Uint8Array): void {
     this.#socket.pong(payload);
   }
 

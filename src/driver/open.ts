@@ -22,16 +22,15 @@ export interface StreamSocket extends DriverSink {
 }
 
 /**
- * The driver for `ws` over `conn`, once its handshake is done; `rest` is what followed the
- * handshake. It is `conn`'s handler from now on.
+ * The driver for `ws` over `conn`, once its handshake is done. It is `conn`'s handler from now on;
+ * what followed the handshake goes to its `start`.
  */
-export function connDriver(ws: StreamSocket, conn: Conn, rest: Uint8Array): Driver {
+export function connDriver(ws: StreamSocket, conn: Conn): Driver {
   const framing = ws.framing;
-  if (framing !== undefined) return new RawDriver(ws, conn, framing, ws.maxPayload, rest);
+  if (framing !== undefined) return new RawDriver(ws, conn, framing, ws.maxPayload);
   return new WireDriver(
     ws,
     conn,
     { side: ws.side, maxPayload: ws.maxPayload, deflate: ws._deflate },
-    rest,
   );
 }

@@ -8,25 +8,16 @@
 import { DEFAULT_MAX_PAYLOAD } from "../protocol/protocol.ts";
 import { type RawFraming, RawProtocol } from "../protocol/raw.ts";
 import type { Conn } from "../transport/conn.ts";
-import { ConnDriver, ProtocolEvents } from "./conn.ts";
+import { ConnDriver } from "./conn.ts";
 import type { DriverSink } from "./driver.ts";
 
 const NO_CHUNKS: readonly Uint8Array[] = [];
 
 /** A raw connection over `conn` with `framing`, reporting to `sink`. */
 export class RawDriver extends ConnDriver<RawProtocol> {
-  constructor(
-    sink: DriverSink,
-    conn: Conn,
-    framing: RawFraming,
-    maxPayload: number | undefined,
-    rest: Uint8Array,
-  ) {
-    const proto = new RawProtocol(
-      { framing, maxPayload: maxPayload ?? DEFAULT_MAX_PAYLOAD },
-      new ProtocolEvents(sink),
-    );
-    super(sink, conn, proto, rest);
+  constructor(sink: DriverSink, conn: Conn, framing: RawFraming, maxPayload: number | undefined) {
+    super(sink, conn);
+    this.proto = new RawProtocol({ framing, maxPayload: maxPayload ?? DEFAULT_MAX_PAYLOAD }, this);
   }
 
   /** Raw TCP closes cleanly once either side ended it. */

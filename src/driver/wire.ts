@@ -7,13 +7,14 @@
 
 import { Protocol, type ProtocolOptions } from "../protocol/protocol.ts";
 import type { Conn } from "../transport/conn.ts";
-import { ConnDriver, ProtocolEvents } from "./conn.ts";
+import { ConnDriver } from "./conn.ts";
 import type { DriverSink } from "./driver.ts";
 
-/** A WebSocket connection over `conn`, reporting to `sink`; `rest` followed the handshake. */
+/** A WebSocket connection over `conn`, reporting to `sink`. */
 export class WireDriver extends ConnDriver<Protocol> {
-  constructor(sink: DriverSink, conn: Conn, options: ProtocolOptions, rest: Uint8Array) {
-    super(sink, conn, new Protocol(options, new ProtocolEvents(sink)), rest);
+  constructor(sink: DriverSink, conn: Conn, options: ProtocolOptions) {
+    super(sink, conn);
+    this.proto = new Protocol(options, this);
   }
 
   /** WebSocket closes cleanly after both close frames. */

@@ -18,7 +18,6 @@ import {
   encodeIntoSlab,
   encodeTextFrame,
   encodeTextIntoSlab,
-  FrameParser,
   frameSlab,
   Opcode,
   randomMask,
@@ -27,6 +26,7 @@ import {
 } from "./frame.ts";
 import { type ProtocolState, WireState } from "./state.ts";
 import { Utf8Validator } from "./utf8.ts";
+import { Incoming } from "./incoming.ts";
 import { DEFAULTS } from "../defaults.ts";
 
 export type { ProtocolState };
@@ -137,38 +137,10 @@ export class Protocol extends WireState implements WireProtocol {
   readonly deflate: PerMessageDeflate | undefined;
   #handler: ProtocolHandler;
   /** Made on the first bytes received: an idle connection holds none. */
-  #parser: FrameParser | undefined;
+  #in: Incoming | undefined;
 
   /** Opcode of the fragmented message we are sending (0: none). */
   #sendingOpcode = 0;
-
-  /** Opcode of the frame being parsed. */
-  #frameOpcode = 0;
-  #frameFin = false;
-  /** Opcode of the data message in progress (0: none). */
-  #msgOpcode = 0;
-  /**
-   * Payload of the message in progress while it is one piece: a view of the input, no copy (most
-   * messages are one piece).
-   */
-  #msgFirst: Uint8Array | undefined;
-  /**
-   * Payload of the message in progress once it has more than one piece, copied into one growing
-   * buffer: kept as views, a message of a million 1-byte fragments would hold a million views and
-   * the chunks behind them (over 100 bytes each), whatever `maxPayload` says.
-   */
-  #msgBuf: Uint8Array | undefined;
-  /** `#msgFirst` is a view of memory shared with other connections: copied when delivered. */
-  #msgFirstShared = false;
-  /** The chunk being parsed is shared with other connections (see `receive`). */
-  #shared = false;
-  /** The message in progress is compressed (RSV1 on its first frame). */
-  #msgCompressed = false;
-  #msgLen = 0;
-  /** The message's length once the data frame being read is complete. */
-  #msgEnd = 0;
-  #utf8: Utf8Validator | undefined;
-  #ctrlParts: Uint8Array[] | undefined;
 
   /** A connection's protocol, reporting to `handler`. */
   constructor(options: ProtocolOptions, handler: ProtocolHandler) {
@@ -195,8 +167,9 @@ export class Protocol extends WireState implements WireProtocol {
    */
   receive(chunk: Uint8Array, shared = false): void {
     if (this._state === "closed") return;
-    this.#shared = shared;
-    (this.#parser ??= new FrameParser(this, { requireMask: this.side === "server" })).push(chunk);
+    const m = this.#in ??= new Incoming(this, this.side === "server");
+    m.shared = shared;
+    m.parser.push(chunk);
   }
 
   /** EOF before a close frame: abnormal for WebSocket, reported as 1006 by the layer above. */
@@ -204,7 +177,7 @@ export class Protocol extends WireState implements WireProtocol {
 
   /** Stops reading for good (the transport is gone). */
   abort(): void {
-    this.#parser?.stop();
+    this.#in?.parser.stop();
     this._state = "closed";
   }
 
@@ -356,21 +329,25 @@ export class Protocol extends WireState implements WireProtocol {
   #fail(code: string, message: string, closeCode: number): false {
     if (this._failed) return false;
     this._failed = true;
-    this.#parser?.stop();
+    const m = this.#in;
+    m?.parser.stop();
     if (!this._closeSent) {
       this._closeSent = true;
       this.#queue(Opcode.Close, encodeClosePayload(closeCode), true);
     }
     this._closeCode = closeCode;
     this._state = "closed";
-    this.#msgFirst = this.#msgBuf = undefined;
-    this.#ctrlParts = undefined;
+    if (m !== undefined) {
+      m.msgFirst = m.msgBuf = undefined;
+      m.ctrlParts = undefined;
+    }
     this.#handler.error(new ProtocolError(code, message, closeCode));
     return false;
   }
 
   /** @internal FrameSink */
   frameHeader(fin: boolean, rsv: number, opcode: number, length: number): boolean {
+    const m = this.#in!;
     // RSV1 marks a compressed message: on the first frame of a data message only (RFC 7692 §6).
     const compressed = rsv === 4 && this.deflate !== undefined &&
       (opcode === Opcode.Text || opcode === Opcode.Binary);
@@ -408,7 +385,7 @@ export class Protocol extends WireState implements WireProtocol {
         );
       }
     } else if (opcode === Opcode.Continuation) {
-      if (this.#msgOpcode === 0) {
+      if (m.msgOpcode === 0) {
         return this.#fail(
           "WS_ERR_UNEXPECTED_CONTINUATION",
           "continuation frame without a message in progress",
@@ -416,15 +393,15 @@ export class Protocol extends WireState implements WireProtocol {
         );
       }
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      if (this.#msgOpcode !== 0) {
+      if (m.msgOpcode !== 0) {
         return this.#fail(
           "WS_ERR_EXPECTED_CONTINUATION",
           "new message started before the previous one was finished",
           CloseCode.ProtocolError,
         );
       }
-      this.#msgOpcode = opcode;
-      this.#msgCompressed = compressed;
+      m.msgOpcode = opcode;
+      m.msgCompressed = compressed;
     } else {
       return this.#fail(
         "WS_ERR_INVALID_OPCODE",
@@ -432,29 +409,30 @@ export class Protocol extends WireState implements WireProtocol {
         CloseCode.ProtocolError,
       );
     }
-    if (opcode < 0x8 && this.#msgLen + length > this.maxPayload) {
+    if (opcode < 0x8 && m.msgLen + length > this.maxPayload) {
       return this.#fail(
         "WS_ERR_MESSAGE_TOO_BIG",
         `message over the limit of ${this.maxPayload} bytes`,
         CloseCode.MessageTooBig,
       );
     }
-    this.#frameOpcode = opcode;
-    this.#frameFin = fin;
-    if (opcode < 0x8) this.#msgEnd = this.#msgLen + length;
+    m.frameOpcode = opcode;
+    m.frameFin = fin;
+    if (opcode < 0x8) m.msgEnd = m.msgLen + length;
     return true;
   }
 
   /** @internal FrameSink */
   frameData(data: Uint8Array): boolean {
-    if (this.#frameOpcode >= 0x8) {
-      (this.#ctrlParts ??= []).push(this.#shared ? new Uint8Array(data) : data);
+    const m = this.#in!;
+    if (m.frameOpcode >= 0x8) {
+      (m.ctrlParts ??= []).push(m.shared ? new Uint8Array(data) : data);
       return true;
     }
     // Compressed text can only be checked once inflated, at the end of the message.
     if (
-      this.#msgOpcode === Opcode.Text && !this.#msgCompressed &&
-      !(this.#utf8 ??= new Utf8Validator()).push(data)
+      m.msgOpcode === Opcode.Text && !m.msgCompressed &&
+      !(m.utf8 ??= new Utf8Validator()).push(data)
     ) {
       return this.#fail(
         "WS_ERR_INVALID_UTF8",
@@ -462,14 +440,14 @@ export class Protocol extends WireState implements WireProtocol {
         CloseCode.InvalidPayload,
       );
     }
-    const len = this.#msgLen, end = len + data.length;
-    this.#msgLen = end;
+    const len = m.msgLen, end = len + data.length;
+    m.msgLen = end;
     if (len === 0) {
-      this.#msgFirst = data;
-      this.#msgFirstShared = this.#shared;
+      m.msgFirst = data;
+      m.msgFirstShared = m.shared;
       return true;
     }
-    let buf = this.#msgBuf;
+    let buf = m.msgBuf;
     if (buf === undefined || end > buf.length) {
       // Growing fourfold, each byte is copied about 1.3 times, and the buffer never exceeds
       // maxPayload (the frame headers were checked against it) nor 16 times what arrived. In the
@@ -477,15 +455,15 @@ export class Protocol extends WireState implements WireProtocol {
       // times what arrived: a 1 MiB frame read in 64 KiB pieces is copied once, as a list of
       // views would be.
       let size = Math.max(end, 4 * len, 1024);
-      if (this.#frameFin && (size > this.#msgEnd || this.#msgEnd <= 16 * end)) size = this.#msgEnd;
+      if (m.frameFin && (size > m.msgEnd || m.msgEnd <= 16 * end)) size = m.msgEnd;
       const grown = new Uint8Array(Math.min(size, this.maxPayload));
       if (buf === undefined) {
-        grown.set(this.#msgFirst!);
-        this.#msgFirst = undefined;
+        grown.set(m.msgFirst!);
+        m.msgFirst = undefined;
       } else {
         grown.set(buf.subarray(0, len));
       }
-      this.#msgBuf = buf = grown;
+      m.msgBuf = buf = grown;
     }
     buf.set(data, len);
     return true;
@@ -493,21 +471,22 @@ export class Protocol extends WireState implements WireProtocol {
 
   /** @internal FrameSink */
   frameEnd(): boolean {
-    if (this.#frameOpcode >= 0x8) {
-      const payload = this.#ctrlParts ? concatBytes(this.#ctrlParts) : EMPTY;
-      this.#ctrlParts = undefined;
-      return this.#control(this.#frameOpcode, payload);
+    const m = this.#in!;
+    if (m.frameOpcode >= 0x8) {
+      const payload = m.ctrlParts ? concatBytes(m.ctrlParts) : EMPTY;
+      m.ctrlParts = undefined;
+      return this.#control(m.frameOpcode, payload);
     }
-    if (!this.#frameFin) return true;
-    const opcode = this.#msgOpcode;
-    let data = this.#msgBuf?.subarray(0, this.#msgLen) ?? this.#msgFirst ?? EMPTY;
-    let shared = this.#msgBuf === undefined && this.#msgFirstShared;
-    this.#msgFirstShared = false;
-    this.#msgOpcode = 0;
-    this.#msgFirst = this.#msgBuf = undefined;
-    this.#msgLen = 0;
-    if (this.#msgCompressed) {
-      this.#msgCompressed = false;
+    if (!m.frameFin) return true;
+    const opcode = m.msgOpcode;
+    let data = m.msgBuf?.subarray(0, m.msgLen) ?? m.msgFirst ?? EMPTY;
+    let shared = m.msgBuf === undefined && m.msgFirstShared;
+    m.msgFirstShared = false;
+    m.msgOpcode = 0;
+    m.msgFirst = m.msgBuf = undefined;
+    m.msgLen = 0;
+    if (m.msgCompressed) {
+      m.msgCompressed = false;
       shared = false; // inflated into new memory
       try {
         data = this.deflate!.decompress(data, this.maxPayload);
@@ -515,7 +494,7 @@ export class Protocol extends WireState implements WireProtocol {
         const e = err as ProtocolError;
         return this.#fail(e.code, e.message, e.closeCode);
       }
-      if (opcode === Opcode.Text && !(this.#utf8 ??= new Utf8Validator()).push(data)) {
+      if (opcode === Opcode.Text && !(m.utf8 ??= new Utf8Validator()).push(data)) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "text message is not valid UTF-8",
@@ -524,7 +503,7 @@ export class Protocol extends WireState implements WireProtocol {
       }
     }
     if (opcode === Opcode.Text) {
-      if (this.#utf8 !== undefined && !this.#utf8.end()) {
+      if (m.utf8 !== undefined && !m.utf8.end()) {
         return this.#fail(
           "WS_ERR_INVALID_UTF8",
           "text message ends inside a UTF-8 sequence",
@@ -562,7 +541,7 @@ export class Protocol extends WireState implements WireProtocol {
         this.#queue(Opcode.Close, encodeClosePayload(echo), true);
       }
       this._state = "closed";
-      this.#parser?.stop();
+      this.#in!.parser.stop();
       this.#handler.close(parsed.code, parsed.reason);
       return false;
     }

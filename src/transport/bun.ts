@@ -126,20 +126,26 @@ function toSlab(chunk: Uint8Array): Uint8Array {
   return buf.subarray(at, at + n);
 }
 
+/** Writes the kernel did not take yet, made when it first refuses some. */
+interface WriteQueue {
+  chunks: Uint8Array[];
+  /**
+   * Write callbacks waiting for queued bytes: pairs of (byte mark, callback), where the mark is the
+   * value of `BunConn._out` once the callback's bytes are written. Only queued bytes make a
+   * callback wait, so they are part of the queue.
+   */
+  cbs: Array<number | ((error?: Error) => void)> | undefined;
+}
+
 class BunConn implements Conn {
   /** @internal */ _s: BunSocket;
   /** @internal */ _h: ConnHandlers | undefined = undefined;
   /** @internal State bits (ENDING, ...). */
   _f = 0;
-  /** @internal Chunks not yet handed to the OS; `undefined` while nothing waits (the usual case). */
-  _q: Uint8Array[] | undefined = undefined;
+  /** @internal What waits to be handed to the OS; `undefined` while nothing does (the usual case). */
+  _q: WriteQueue | undefined = undefined;
   /** @internal Bytes in `_q`. */
   _qBytes = 0;
-  /**
-   * @internal Write callbacks waiting for queued bytes: pairs of (byte mark, callback), where the
-   * mark is the value of `_out` once the callback's bytes are written.
-   */
-  _cbs: Array<number | ((error?: Error) => void)> | undefined = undefined;
   /** @internal Bytes handed to the socket so far (a running total, for the callback marks). */
   _out = 0;
   /** @internal The socket's error, reported with `close`. */
@@ -190,7 +196,7 @@ class BunConn implements Conn {
       h.data(c);
     }
     if (early.end) h.end();
-    if (early.close) h.close(this._err);
+    if (early.close) h.closed(this._err);
   }
 
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void {
@@ -199,11 +205,12 @@ class BunConn implements Conn {
       return;
     }
     const n = chunks.length;
-    if (this._q !== undefined) {
+    const queue = this._q;
+    if (queue !== undefined) {
       // Something is already waiting: queue behind it, small frames joined.
       const parts = n > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
       for (let i = 0; i < parts.length; i++) this._queue(parts[i]);
-      if (callback) (this._cbs ??= []).push(this._out + this._qBytes, callback);
+      if (callback) (queue.cbs ??= []).push(this._out + this._qBytes, callback);
       return;
     }
     let data: Uint8Array;
@@ -247,8 +254,9 @@ class BunConn implements Conn {
   /** @internal After a write that found the queue empty: the callback, now or once flushed. */
   _afterDirect(callback: ((error?: Error) => void) | undefined): void {
     if (!callback) return;
-    if (this._q === undefined) queueMicrotask(callback as () => void);
-    else (this._cbs ??= []).push(this._out + this._qBytes, callback);
+    const queue = this._q;
+    if (queue === undefined) queueMicrotask(callback as () => void);
+    else (queue.cbs ??= []).push(this._out + this._qBytes, callback);
   }
 
   /** @internal The socket refused a write: it is closing. */
@@ -262,14 +270,15 @@ class BunConn implements Conn {
   /** @internal */
   _queue(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    (this._q ??= []).push(chunk);
+    (this._q ??= { chunks: [], cbs: undefined }).chunks.push(chunk);
     this._qBytes += chunk.length;
   }
 
   /** @internal Writes queued chunks until the kernel refuses more; true once the queue is empty. */
   _flush(): boolean {
-    const q = this._q;
-    if (q === undefined) return true;
+    const queue = this._q;
+    if (queue === undefined) return true;
+    const q = queue.chunks;
     const s = this._s;
     let i = 0;
     let wrote = 0;
@@ -297,14 +306,14 @@ class BunConn implements Conn {
     this._qBytes -= wrote;
     this._out += wrote;
     if (q.length === 0) this._q = undefined;
-    const cbs = this._cbs;
+    const cbs = queue.cbs;
     if (cbs !== undefined) {
       let k = 0;
       while (k < cbs.length && (cbs[k] as number) <= this._out) {
         (cbs[k + 1] as (error?: Error) => void)();
         k += 2;
       }
-      if (k === cbs.length) this._cbs = undefined;
+      if (k === cbs.length) queue.cbs = undefined;
       else if (k > 0) cbs.splice(0, k);
     }
     return this._q === undefined;
@@ -344,11 +353,10 @@ class BunConn implements Conn {
 
   /** @internal Fails what waits to be written. */
   _dropQueue(): void {
+    const cbs = this._q?.cbs;
     this._q = undefined;
     this._qBytes = 0;
-    const cbs = this._cbs;
     if (cbs === undefined) return;
-    this._cbs = undefined;
     const err = this._err ?? new Error("socket is closed");
     queueMicrotask(() => {
       for (let k = 1; k < cbs.length; k += 2) (cbs[k] as (error?: Error) => void)(err);
@@ -410,14 +418,14 @@ class BunConn implements Conn {
       return;
     }
     // Bun reports the close from inside end()/close(); a node:net socket reports it later.
-    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.close(this._err));
+    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.closed(this._err));
   }
 
   /** @internal */
   _closeAfterEof(): void {
     const h = this._h!;
     h.end();
-    h.close(this._err);
+    h.closed(this._err);
   }
 }
 

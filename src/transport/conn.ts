@@ -15,7 +15,7 @@ export interface ConnHandlers {
   /** The peer finished sending (EOF). */
   end(): void;
   /** The connection is fully closed; nothing follows. `error` if it ended abnormally. */
-  close(error?: Error): void;
+  closed(error?: Error): void;
   /** Everything buffered was handed to the operating system. */
   drain(): void;
 }

@@ -216,7 +216,7 @@ class DenoConn implements Conn {
     for (const p of failed) p.callback?.(new Error("socket is closed"));
     this.#queue = [];
     this.#queued = 0;
-    this.#handlers?.close(error);
+    this.#handlers?.closed(error);
   }
 
   pause(): void {

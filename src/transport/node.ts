@@ -65,12 +65,18 @@ function newBacklog(): Backlog {
   return { chunks: [], bytes: 0, in: 0, out: 0, cbs: [], ending: false };
 }
 
+// Bits of `NodeConn.#flags`: one small integer instead of a field per flag, on every idle socket.
+/** The `drain` listener is installed. */
+const DRAIN_LISTENER = 1;
+/** `destroy()` was called. */
+const DESTROYED = 2;
+
 class NodeConn implements Conn {
   #socket: net.Socket;
   #handlers: ConnHandlers | undefined;
   #error: Error | undefined;
-  #drainListener = false;
-  #destroyed = false;
+  /** `DRAIN_LISTENER`, `DESTROYED`. */
+  #flags = 0;
   /** Writes held back since node:net said it was full (see {@link PIECE}). */
   #backlog: Backlog | undefined;
   /** The largest {@link written} seen: the socket's own figures are gone once it is destroyed. */
@@ -107,7 +113,7 @@ class NodeConn implements Conn {
   }
   static #onClose(this: Tagged): void {
     const conn = this[CONN];
-    conn.#handlers?.close(conn.#error);
+    conn.#handlers?.closed(conn.#error);
   }
   static #onDrain(this: Tagged): void {
     const conn = this[CONN];
@@ -148,7 +154,7 @@ class NodeConn implements Conn {
 
   /** A piece ending at `mark` was written (or failed): its callbacks run. */
   #settle(b: Backlog, mark: number, err?: Error | null): void {
-    const error = err ?? (this.#destroyed ? new Error("socket is closed") : undefined);
+    const error = err ?? (this.#flags & DESTROYED ? new Error("socket is closed") : undefined);
     const cbs = b.cbs;
     let k = 0;
     while (k < cbs.length && (cbs[k] as number) <= mark) {
@@ -200,7 +206,7 @@ class NodeConn implements Conn {
     // Node versions differ in what a write cut short by destroy() reports: at times no error.
     const cb = callback
       ? (err?: Error | null) =>
-        callback(err ?? (this.#destroyed ? new Error("socket is closed") : undefined))
+        callback(err ?? (this.#flags & DESTROYED ? new Error("socket is closed") : undefined))
       : undefined;
     const last = chunks.length - 1;
     let total = 0;
@@ -239,8 +245,8 @@ class NodeConn implements Conn {
   }
 
   #listenDrain(): void {
-    if (this.#drainListener) return;
-    this.#drainListener = true;
+    if (this.#flags & DRAIN_LISTENER) return;
+    this.#flags |= DRAIN_LISTENER;
     this.#socket.on("drain", NodeConn.#onDrain);
   }
 
@@ -267,7 +273,7 @@ class NodeConn implements Conn {
 
   destroy(): void {
     this.#measure(); // the last figures, before destroy() clears them
-    this.#destroyed = true;
+    this.#flags |= DESTROYED;
     const b = this.#backlog;
     this.#backlog = undefined;
     if (b !== undefined) {

@@ -27,7 +27,7 @@ class Recorder implements ConnHandlers {
     if (!this.halfOpen) this.conn?.end();
     this.#wake();
   }
-  close(error?: Error): void {
+  closed(error?: Error): void {
     this.closes.push(error);
     this.#wake();
   }
