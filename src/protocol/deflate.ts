@@ -85,8 +85,8 @@ export const DEFAULT_LEVEL = 6;
 /**
  * Default {@link DeflateOptions.memLevel}. zlib's default of 8 sizes its hash table and output
  * buffer for long streams; a WebSocket message is mostly a few KiB, and zlib sets up its state
- * for every message here, so the smaller state is both faster (a quarter of the memory to clear
- * per message) and cheaper, for about the same output. Python's `websockets` chose 5 too.
+ * for every message here, so the smaller state (an eighth of the hash table and output buffer) is
+ * faster to set up and takes less memory, for about the same output. Python's `websockets` chose 5 too.
  */
 export const DEFAULT_MEM_LEVEL = 5;
 /**
@@ -417,6 +417,11 @@ export class PerMessageDeflate {
   #level: number;
   #memLevel: number;
   #outBits: number;
+  /** The window kept of what this side sends, in bytes; 0 without context takeover. */
+  #outWindow = 0;
+  /** The window kept of what the peer sends, in bytes; 0 without context takeover. */
+  #inWindow = 0;
+  // Made on the first message: an idle connection holds no window at all.
   #outHistory: History | undefined;
   #inHistory: History | undefined;
 
@@ -431,13 +436,13 @@ export class PerMessageDeflate {
     this.#level = options.level ?? DEFAULT_LEVEL;
     this.#memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     if (!(server ? params.serverNoContextTakeover : params.clientNoContextTakeover)) {
-      this.#outHistory = new History(1 << this.#outBits);
+      this.#outWindow = 1 << this.#outBits;
     }
     if (!(server ? params.clientNoContextTakeover : params.serverNoContextTakeover)) {
       // The peer cannot reach back further than the window it agreed to, except that zlib
       // compresses with 9 bits when 8 are agreed.
       const bits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
-      this.#inHistory = new History(1 << Math.max(9, bits));
+      this.#inWindow = 1 << Math.max(9, bits);
     }
   }
 
@@ -446,7 +451,7 @@ export class PerMessageDeflate {
    * can go to every peer that negotiated the same parameters.
    */
   get statelessOut(): boolean {
-    return this.#outHistory === undefined;
+    return this.#outWindow === 0;
   }
 
   /** A key shared by connections whose compressed output is interchangeable (when stateless). */
@@ -462,7 +467,7 @@ export class PerMessageDeflate {
       windowBits: this.#outBits,
       dictionary: this.#outHistory?.bytes,
     });
-    this.#outHistory?.push(data);
+    if (this.#outWindow > 0) (this.#outHistory ??= new History(this.#outWindow)).push(data);
     // Z_SYNC_FLUSH ends with the empty stored block whose 4 bytes RFC 7692 strips.
     const n = out.byteLength;
     const tail = n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff &&
@@ -507,7 +512,7 @@ export class PerMessageDeflate {
       );
     }
     const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    this.#inHistory?.push(bytes);
+    if (this.#inWindow > 0) (this.#inHistory ??= new History(this.#inWindow)).push(bytes);
     return bytes;
   }
 }
