@@ -50,6 +50,12 @@ const READ_MIN = 512;
 const READ_MAX = 64 * 1024;
 /** Queued chunks are joined into writes of up to this size, to save async ops. */
 const WRITE_BATCH = 256 * 1024;
+/**
+ * Runs of chunks smaller than this are joined as they are queued. Larger ones are queued as they
+ * are: the write loop copies every batch into one buffer anyway, and joining a 64 KiB frame with its
+ * header here as well copied each large message twice (64 KiB echo: 0.74x the throughput).
+ */
+const COALESCE_LIMIT = 16 * 1024;
 
 interface Pending {
   chunk: Uint8Array;
@@ -135,7 +141,7 @@ class DenoConn implements Conn {
       return;
     }
     // Small frames joined: a queue entry per 2-byte pong would cost far more than its bytes.
-    const parts = chunks.length > 1 ? coalesce(chunks, WRITE_BATCH) : chunks;
+    const parts = chunks.length > 1 ? coalesce(chunks, COALESCE_LIMIT) : chunks;
     const last = parts.length - 1;
     for (let i = 0; i <= last; i++) {
       this.#queue.push({ chunk: parts[i], callback: i === last ? callback : undefined });
