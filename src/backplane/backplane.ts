@@ -85,6 +85,9 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   #recoverable: (topic: string) => boolean;
   #closeOnGap: boolean;
   #maxReplay: number;
+  #recoveryWait: number;
+  /** Resumes waiting for the medium, woken by `_up` and `close`. */
+  #whenUp: { promise: Promise<void>; wake: () => void } | undefined;
   #topics: Topics | undefined;
   /** Local interest per topic: subscribed sockets (counted as one) plus resumes under way. */
   #refs = new Map<string, number>();
@@ -115,6 +118,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
     this.#recoverable = typeof r === "function" ? r : (topic) => r.includes(topic);
     this.#closeOnGap = options.closeOnGap ?? false;
     this.#maxReplay = options.maxReplay ?? 10_000;
+    this.#recoveryWait = options.recoveryWait ?? 5000;
   }
 
   /** True while the medium is reachable. */
@@ -155,6 +159,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   async close(): Promise<void> {
     if (this.stats.state === "closed") return;
     this.stats.state = "closed";
+    this.#wake();
     this.#topics?._bridge(undefined);
     await this._shutdown();
   }
@@ -355,6 +360,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
       const done = this.#command(this._subscribe(topics));
       for (const topic of topics) this.#active.set(topic, done);
     }
+    this.#wake();
     this.emit("up");
     if (!after) return;
     // What other processes published meanwhile is lost: one gap per live topic says so, and the
@@ -362,6 +368,28 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
     this.#inSequence.clear();
     for (const topic of topics) {
       this.#gap({ topic, cause: "outage", origin: "", missed: undefined });
+    }
+  }
+
+  #wake(): void {
+    this.#whenUp?.wake();
+    this.#whenUp = undefined;
+  }
+
+  /** Resolves when the medium is up or the backplane closed, or after `ms`. */
+  async #untilUp(ms: number): Promise<void> {
+    if (this.up || this.stats.state === "closed") return;
+    if (!this.#whenUp) {
+      let wake!: () => void;
+      const promise = new Promise<void>((resolve) => wake = resolve);
+      this.#whenUp = { promise, wake };
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+    try {
+      await Promise.race([this.#whenUp.promise, expired]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -422,7 +450,10 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   async #recover(topic: string, r: Resume): Promise<void> {
     let history: History | undefined;
     try {
+      // A process that has just started is not connected yet: its resumes wait for it.
+      await this.#untilUp(this.#recoveryWait);
       // Subscribed first: whatever the history read misses arrives live, buffered in `r.live`.
+      // `_up` subscribed the topic again if it was joined while the medium was unreachable.
       await this.#active.get(topic);
       if (this.up) history = await this._history(topic, r.since.offset, this.#maxReplay + 1);
     } catch (err) {

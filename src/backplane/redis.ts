@@ -72,6 +72,8 @@ const PUBLISH_SHA = sha1(PUBLISH_SCRIPT);
 const HISTORY_SHA = sha1(HISTORY_SCRIPT);
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer };
 const decoder = new TextDecoder();
+/** Longest a closing backplane waits for Redis to answer the commands in flight, in ms. */
+const CLOSE_WAIT = 1000;
 /** The client takes strings and Buffers only: a Buffer view of the same bytes, not a copy. */
 const buf = (b: Uint8Array | string): Buffer | string =>
   typeof b === "string" || b instanceof Buffer
@@ -235,7 +237,21 @@ export class RedisBackplane extends Backplane {
   /** Stops the retries of a first connection and closes both connections. */
   protected async _shutdown(): Promise<void> {
     for (const timer of this.#retryTimers) clearTimeout(timer);
-    await Promise.all([this.#pub, this.#sub].map((c) => c.isOpen ? c.close() : c.destroy()));
+    await Promise.all([this.#pub, this.#sub].map((c) => this.#end(c)));
+  }
+
+  /**
+   * Lets a ready connection finish its commands, for at most {@link CLOSE_WAIT} ms, and drops any
+   * other: the client's `close()` waits for its queue to drain, which a lost connection never
+   * does (a subscription made before the loss stays in it), so a server would never close.
+   */
+  async #end(client: Client): Promise<void> {
+    if (!client.isReady) return client.destroy();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => timer = setTimeout(resolve, CLOSE_WAIT, false));
+    const drained = await Promise.race([client.close().then(() => true), late]);
+    clearTimeout(timer);
+    if (!drained) client.destroy();
   }
 
   /** Runs a script by its digest; with EVAL if the Redis lost it (`SCRIPT FLUSH`). */

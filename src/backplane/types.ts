@@ -26,6 +26,12 @@ export interface BackplaneOptions {
   closeOnGap?: boolean;
   /** Most missed messages sent to one resuming subscriber; more is "not recovered" (default 10000). */
   maxReplay?: number;
+  /**
+   * Longest a resume waits, in ms, for a backplane that is not up (still connecting after a start,
+   * or in an outage) before it answers "not recovered" (default 5000). Clients that reconnect to a
+   * process that has just started would otherwise all be told to reload.
+   */
+  recoveryWait?: number;
 }
 
 /** Messages of a topic were lost between processes. */

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@redis/client";
 import { Buffer } from "node:buffer";
+import * as net from "node:net";
 import type { Backplane } from "../../src/backplane/backplane.ts";
 import type { GapInfo } from "../../src/backplane/types.ts";
 import { encodeEnvelope, encodeHead } from "../../src/backplane/envelope.ts";
@@ -21,7 +22,7 @@ import {
 import { redisBackplane, type RedisBackplaneOptions } from "../../src/backplane/redis.ts";
 import { serve, type Server } from "../../src/server.ts";
 import type { WS } from "../../src/ws.ts";
-import { once } from "../_helpers.ts";
+import { once, withTimeout } from "../_helpers.ts";
 import { Collector, synced } from "./_collector.ts";
 import { redisAvailable, RedisServer } from "./_redis.ts";
 import { freePort } from "../_helpers.ts";
@@ -55,6 +56,44 @@ async function settled(s: Server, topic: string, c: Collector): Promise<void> {
   await synced(() => s.publish(topic, "probe"), [c], () => true);
   s.publish(topic, "settled");
   await c.until((m) => m.some((x) => parseTopicFrame(x.data)?.data === "settled"), "settled");
+}
+
+/**
+ * A door to Redis on a port of its own that opens later: until `open()`, nothing listens there and
+ * a backplane pointed at it keeps retrying its first connection.
+ */
+class Door {
+  #server = net.createServer((client) => {
+    const redis = net.connect({ port: this.#to, host: "127.0.0.1" });
+    this.#sockets.add(client).add(redis);
+    client.pipe(redis).pipe(client);
+    for (const s of [client, redis]) {
+      s.on("error", () => {});
+      s.on("close", () => (client.destroy(), redis.destroy()));
+    }
+  });
+  #sockets = new Set<net.Socket>();
+  #to: number;
+
+  constructor(readonly port: number, to: number) {
+    this.#to = to;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+  }
+
+  close(): void {
+    if (this.#server.listening) this.#server.close();
+    for (const s of this.#sockets) s.destroy();
+  }
 }
 
 describe("redis backplane", { skip: !redisAvailable() }, () => {
@@ -384,4 +423,72 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
     assert.equal(frames(late)[0].kind, "not-recovered");
     assert.equal(b.backplane!.stats.notRecovered, 3);
   });
+
+  it("a resume waits for a backplane that is still connecting, at most recoveryWait ms", {
+    timeout: 30_000,
+  }, async () => {
+    const options = { recoverable: ["late"] };
+    const a = await server(options);
+    const w = await join(a, "/late");
+    await settled(a, "late", w);
+    const seen = frames(w).at(-1)!.position!;
+    w.close();
+    a.publish("late", "m1");
+    a.publish("late", "m2");
+
+    // A process that has just started: listening, its backplane not connected yet.
+    const door = new Door(await freePort(), redis.port);
+    try {
+      const fresh = await start(redis, { ...options, url: door.url });
+      servers.push(fresh);
+      const back = await join(fresh, `/late?since=${formatPosition(seen)}`);
+      assert.equal(fresh.backplane!.up, false, "the resume began before the backplane was up");
+      await door.open();
+      await back.until(
+        (m) => frames({ messages: m } as Collector).some((f) => f.kind !== "message"),
+        "the outcome of the resume",
+      );
+      assert.deepEqual(frames(back).map((f) => [f.kind, f.data]), [
+        ["message", "m1"],
+        ["message", "m2"],
+        ["recovered", ""],
+      ]);
+      assert.equal(fresh.backplane!.stats.recovered, 1);
+    } finally {
+      door.close();
+    }
+
+    // Redis never comes: after recoveryWait, "not recovered".
+    const shut = new Door(await freePort(), redis.port);
+    const lonely = await start(redis, { ...options, url: shut.url, recoveryWait: 300 });
+    servers.push(lonely);
+    const t0 = Date.now();
+    const waiting = await join(lonely, `/late?since=${formatPosition(seen)}`);
+    await waiting.until((m) => m.length >= 1, "an answer");
+    assert.ok(Date.now() - t0 >= 250, `answered after ${Date.now() - t0} ms`);
+    assert.deepEqual(frames(waiting).map((f) => f.kind), ["not-recovered"]);
+    assert.equal(lonely.backplane!.stats.notRecovered, 1);
+  });
+
+  it(
+    "closes at once when Redis went away under a subscribed topic",
+    { timeout: 30_000 },
+    async () => {
+      const door = new Door(await freePort(), redis.port);
+      await door.open();
+      const s = await start(redis, { url: door.url });
+      try {
+        await isUp(s.backplane!);
+        const c = await join(s, "/kept");
+        await synced(() => s.publish("kept", "probe"), [c], () => true);
+        const down = once(s.backplane!, "down", 10_000);
+        door.close();
+        await down;
+        // The Redis client's own close waits for its queue, which holds the subscription.
+        await withTimeout(s.close(), 5000, "server.close() with Redis gone");
+      } finally {
+        door.close();
+      }
+    },
+  );
 });
