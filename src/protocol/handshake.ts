@@ -8,6 +8,7 @@
 import { HandshakeError } from "../errors.ts";
 import { platform } from "../platform/platform.ts";
 import { acceptDeflateResponse, type DeflateOptions, type DeflateParams } from "./deflate.ts";
+import { frameSlab } from "./frame.ts";
 import type { HeadersInput } from "./headers.ts";
 import {
   encodeResponse,
@@ -234,6 +235,19 @@ export function selectProtocol(offered: readonly string[], accepted: readonly st
 }
 
 /**
+ * A response head's bytes in the shared slab: `TextEncoder.encode` gives each its own buffer,
+ * which on Node and Deno costs more than the rest of building the 101 (2.5-4 µs against 0.1 µs
+ * measured for 129 bytes).
+ */
+function intoSlab(head: string): Uint8Array {
+  const buf = frameSlab.reserve(head.length * 3);
+  const start = frameSlab.pos;
+  const { written } = headEncoder.encodeInto(head, buf.subarray(start));
+  frameSlab.commit(written);
+  return buf.subarray(start, start + written);
+}
+
+/**
  * Serializes the server's `101 Switching Protocols`.
  *
  * @example
@@ -254,7 +268,7 @@ export function encodeAcceptResponse(
     }\r\n`;
     if (extensions) head += `sec-websocket-extensions: ${extensions}\r\n`;
     if (protocol !== "") head += `sec-websocket-protocol: ${protocol}\r\n`;
-    return headEncoder.encode(`${head}upgrade: websocket\r\n\r\n`);
+    return intoSlab(`${head}upgrade: websocket\r\n\r\n`);
   }
   const headers = new Headers(extra);
   if (extensions) headers.set("Sec-WebSocket-Extensions", extensions);
