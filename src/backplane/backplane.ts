@@ -43,6 +43,8 @@ const decoder = new TextDecoder();
 const MAX_COUNTERS = 65_536;
 /** A receiver remembers this many origins per topic. */
 const MAX_ORIGINS = 1024;
+/** First and longest pause before topics whose subscribe command failed are tried again, in ms. */
+const RESUBSCRIBE_DELAY = { min: 1000, max: 30_000 };
 
 /**
  * The medium-independent part of a backplane. Give one to `serve({ backplane })`; a backplane
@@ -103,6 +105,10 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   #excepts = new Map<string, WS>();
   #epochs = 0;
   #wasUp = false;
+  #resubscribe: { timer: ReturnType<typeof setTimeout> | undefined; delay: number } = {
+    timer: undefined,
+    delay: RESUBSCRIBE_DELAY.min,
+  };
 
   /**
    * Sets up what every medium shares; a subclass connects to its medium and reports it with
@@ -159,6 +165,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   async close(): Promise<void> {
     if (this.stats.state === "closed") return;
     this.stats.state = "closed";
+    clearTimeout(this.#resubscribe.timer);
     this.#wake();
     this.#topics?._bridge(undefined);
     await this._shutdown();
@@ -192,25 +199,46 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
     const add: string[] = [], remove: string[] = [];
     for (const topic of this.#refs.keys()) if (!this.#active.has(topic)) add.push(topic);
     for (const topic of this.#active.keys()) if (!this.#refs.has(topic)) remove.push(topic);
-    if (add.length > 0) {
-      const done = this.#command(this._subscribe(add));
-      for (const topic of add) this.#active.set(topic, done);
-    }
+    if (add.length > 0) this.#subscribe(add);
     if (remove.length > 0) {
       for (const topic of remove) {
         this.#active.delete(topic);
         this.#inSequence.delete(topic);
         this.#delivered.delete(topic);
       }
-      this.#command(this._unsubscribe(remove));
+      this.#unsubscribe(remove);
     }
     this.stats.channels = this.#active.size;
   }
 
-  #command(p: Promise<void>): Promise<void> {
+  /** Subscribes the medium to `topics`, which are active from now on. */
+  #subscribe(topics: string[]): void {
     this.stats.subscribeCommands++;
-    // While down the medium resubscribes by itself once back (`_up`).
-    return p.catch((err) => {
+    const done: Promise<void> = this._subscribe(topics).then(() => {
+      this.#resubscribe.delay = RESUBSCRIBE_DELAY.min;
+    }, (err) => {
+      // While down, `_up` subscribes every active topic again.
+      if (!this.up) return;
+      this.#failed(err);
+      // Refused while up (an ACL, a command lost with its connection): the topics would stay
+      // deaf. They are forgotten, and the next flush, after a pause, subscribes them again.
+      for (const topic of topics) if (this.#active.get(topic) === done) this.#active.delete(topic);
+      this.stats.channels = this.#active.size;
+      const r = this.#resubscribe;
+      if (r.timer !== undefined) return;
+      r.timer = setTimeout(() => {
+        r.timer = undefined;
+        this.#queueFlush();
+      }, r.delay);
+      r.delay = Math.min(RESUBSCRIBE_DELAY.max, r.delay * 2);
+    });
+    for (const topic of topics) this.#active.set(topic, done);
+  }
+
+  /** Unsubscribes the medium from `topics`; a failure only counts while the medium is up. */
+  #unsubscribe(topics: string[]): void {
+    this.stats.subscribeCommands++;
+    this._unsubscribe(topics).catch((err) => {
       if (this.up) this.#failed(err);
     });
   }
@@ -356,10 +384,7 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
     this.stats.state = "up";
     // Topics joined while unreachable were not subscribed: every live one again (idempotent).
     const topics = [...this.#active.keys()];
-    if (topics.length > 0) {
-      const done = this.#command(this._subscribe(topics));
-      for (const topic of topics) this.#active.set(topic, done);
-    }
+    if (topics.length > 0) this.#subscribe(topics);
     this.#wake();
     this.emit("up");
     if (!after) return;

@@ -491,4 +491,37 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
       }
     },
   );
+
+  it("subscribes again, after a pause, a topic whose SUBSCRIBE Redis refused", {
+    timeout: 30_000,
+  }, async () => {
+    // A Redis of its own: taking channel permissions away disconnects other tests' subscribers.
+    const own = await RedisServer.start();
+    const admin = createClient({ url: own.url });
+    await admin.connect();
+    const mine: Server[] = [];
+    try {
+      const s = await start(own);
+      mine.push(s);
+      const b = s.backplane!;
+      await isUp(b);
+      await admin.sendCommand(["ACL", "SETUSER", "default", "resetchannels"]);
+      const refused = once(b, "error", 10_000);
+      const c = await join(s, "/deaf");
+      const [err] = await refused as [Error];
+      assert.match(String(err?.message), /NOPERM|permission/i);
+      assert.equal(b.stats.channels, 0, "a refused topic is not counted as subscribed");
+      await admin.sendCommand(["ACL", "SETUSER", "default", "allchannels"]);
+      const other = await start(own);
+      mine.push(other);
+      await isUp(other.backplane!);
+      // The retry comes within a second or so: probes are published until one arrives.
+      await synced(() => other.publish("deaf", "probe"), [c], () => true, 10_000);
+      assert.equal(b.stats.channels, 1);
+    } finally {
+      for (const s of mine) await s.close();
+      await admin.close();
+      await own.stop();
+    }
+  });
 });
