@@ -475,7 +475,8 @@ export abstract class Backplane extends Emitter<BackplaneEvents> {
   async #recover(topic: string, r: Resume): Promise<void> {
     let history: History | undefined;
     try {
-      // A process that has just started is not connected yet: its resumes wait for it.
+      // Redis not reachable yet (a process still connecting) or for now (an outage): the resume
+      // waits for it rather than tell every client that reconnects to reload.
       await this.#untilUp(this.#recoveryWait);
       // Subscribed first: whatever the history read misses arrives live, buffered in `r.live`.
       // `_up` subscribed the topic again if it was joined while the medium was unreachable.

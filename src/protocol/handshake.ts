@@ -248,7 +248,9 @@ function intoSlab(head: string): Uint8Array {
 }
 
 /**
- * Serializes the server's `101 Switching Protocols`.
+ * Serializes the server's `101 Switching Protocols`. Without `extra`, the bytes are a view of a
+ * buffer that other small writes (frames) share: hand them to a write; `slice()` them to keep them,
+ * since a kept view keeps the whole buffer alive.
  *
  * @example
  * ```ts
