@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { createClient } from "@redis/client";
 import { freePort, withTimeout } from "../_helpers.ts";
 
 /** True if `redis-server` can run here; under CI=true its absence is an error. */
@@ -103,5 +104,28 @@ export class RedisServer {
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Resolves once some process subscribes to `topic`'s channel on the Redis at `url` (the default
+ * `wsd:` prefix): a server subscribes when its first client arrives, after that client's `open`,
+ * and what is published before reaches no one (at-most-once; only a resume with `since` recovers
+ * it).
+ */
+export async function channelSubscribed(url: string, topic: string, ms: number): Promise<void> {
+  const redis = createClient({ url });
+  await redis.connect();
+  try {
+    const deadline = Date.now() + ms;
+    for (let i = 0; i < 1000; i++) {
+      const reply = await redis.sendCommand(["PUBSUB", "NUMSUB", `wsd:c:${topic}`]) as unknown[];
+      if (Number(reply[1]) > 0) return;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no process subscribed to ${topic} within ${ms} ms`);
+  } finally {
+    await redis.close();
   }
 }

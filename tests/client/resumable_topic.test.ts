@@ -22,8 +22,7 @@ import { connect } from "../../src/client.ts";
 import { ReconnectingClient } from "../../src/client/reconnecting.ts";
 import { ResumableTopic } from "../../src/client/resume.ts";
 import { serve, type Server } from "../../src/server.ts";
-import { createClient } from "@redis/client";
-import { redisAvailable, RedisServer } from "../backplane/_redis.ts";
+import { channelSubscribed, redisAvailable, RedisServer } from "../backplane/_redis.ts";
 import { freePort } from "../_helpers.ts";
 
 const runtime = thisRuntime();
@@ -62,26 +61,6 @@ function until(
 }
 
 /** Every message, recovered and not-recovered event of a topic, as the application sees them. */
-/**
- * Resolves once some process subscribes to `topic`'s Redis channel: a relay subscribes when its
- * first client arrives, after that client's `open`, and what is published before reaches no one
- * (at-most-once; only a resume with `since` recovers it).
- */
-async function relaySubscribed(url: string, topic: string): Promise<void> {
-  const redis = createClient({ url });
-  await redis.connect();
-  try {
-    for (let i = 0; i < 500; i++) {
-      const reply = await redis.sendCommand(["PUBSUB", "NUMSUB", `wsd:c:${topic}`]) as unknown[];
-      if (Number(reply[1]) > 0) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no process subscribed to ${topic} within 5 s`);
-  } finally {
-    await redis.close();
-  }
-}
-
 function record(feed: ResumableTopic) {
   const got: string[] = [];
   const outcomes: string[] = [];
@@ -211,7 +190,7 @@ describe(`ResumableTopic over a reconnecting client and Redis on ${runtime}`, {
       feed.attach(client);
       const { got, outcomes, arrived } = record(feed);
       await withTimeout(new Promise((r) => client!.once("open", r)), 10_000, "the first open");
-      await relaySubscribed(redis.url, "feed");
+      await channelSubscribed(redis.url, "feed", 5000);
 
       // A numbered sequence, one message every 2 ms, while the relay dies and comes back.
       const N = 300;

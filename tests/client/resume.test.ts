@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { describe, it } from "node:test";
-import { createClient } from "@redis/client";
 import { redisBackplane } from "../../src/backplane/redis.ts";
 import {
   formatPosition,
@@ -18,6 +17,7 @@ import {
 import { ReconnectingClient } from "../../src/client/reconnecting.ts";
 import { serve, type Server } from "../../src/server.ts";
 import { freePort, withTimeout } from "../_helpers.ts";
+import { channelSubscribed } from "../backplane/_redis.ts";
 
 const REDIS = "/usr/bin/redis-server";
 
@@ -58,28 +58,6 @@ async function feedServer(port: number, redisUrl: string): Promise<Server> {
   });
   await withTimeout(up, 10_000, "the backplane to connect");
   return server;
-}
-
-/**
- * Resolves once Redis has `n` subscribers of the topic's channel: before that, a message published
- * elsewhere in the cluster does not reach the subscribing process (live subscriptions promise
- * nothing earlier).
- */
-async function subscribedOnRedis(url: string, topic: string, n: number): Promise<void> {
-  const admin = createClient({ url });
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 10_000;
-    for (let i = 0; i < 1000; i++) {
-      const counts = await admin.pubSubNumSub(`wsd:c:${topic}`);
-      if (Number(Object.values(counts)[0] ?? 0) >= n) return;
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`Redis never had ${n} subscriber(s) of ${topic}`);
-  } finally {
-    await admin.close();
-  }
 }
 
 describe("ReconnectingClient with a recoverable topic", () => {
@@ -133,7 +111,7 @@ describe("ReconnectingClient with a recoverable topic", () => {
         10_000,
         "the first connection",
       );
-      await subscribedOnRedis(redis.url, "feed", 1);
+      await channelSubscribed(redis.url, "feed", 10_000);
       for (let i = 1; i <= 5; i++) publisher.publish("feed", `m${i}`);
       await arrived(5);
       // The server the client talks to goes away; the cluster goes on publishing.
