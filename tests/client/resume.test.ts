@@ -4,8 +4,6 @@
  * replays what was published while the client was away. Needs redis-server.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import process from "node:process";
 import { describe, it } from "node:test";
 import { redisBackplane } from "../../src/backplane/redis.ts";
 import {
@@ -17,36 +15,7 @@ import {
 import { ReconnectingClient } from "../../src/client/reconnecting.ts";
 import { serve, type Server } from "../../src/server.ts";
 import { freePort, withTimeout } from "../_helpers.ts";
-import { channelSubscribed } from "../backplane/_redis.ts";
-
-const REDIS = "/usr/bin/redis-server";
-
-/** Starts redis-server on a free port; undefined (after a loud skip) if it is not installed. */
-async function startRedis(): Promise<{ url: string; child: ChildProcess } | undefined> {
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(REDIS)) {
-    const why = "redis-server is missing: apt-get install -y redis-server";
-    if (process.env.CI === "true") throw new Error(why);
-    console.warn(`\n!!! SKIPPING the resume test: ${why} !!!\n`);
-    return undefined;
-  }
-  const port = await freePort();
-  const child = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await withTimeout(
-    new Promise<void>((resolve) => {
-      let out = "";
-      child.stdout!.on("data", (b: Uint8Array) => {
-        out += new TextDecoder().decode(b);
-        if (/Ready to accept connections/.test(out)) resolve();
-      });
-    }),
-    10_000,
-    "redis-server to start",
-  );
-  return { url: `redis://127.0.0.1:${port}`, child };
-}
+import { channelSubscribed, redisAvailable, RedisServer } from "../backplane/_redis.ts";
 
 /** A server whose clients subscribe to the recoverable topic "feed", from `?since=` if given. */
 async function feedServer(port: number, redisUrl: string): Promise<Server> {
@@ -60,12 +29,11 @@ async function feedServer(port: number, redisUrl: string): Promise<Server> {
   return server;
 }
 
-describe("ReconnectingClient with a recoverable topic", () => {
+describe("ReconnectingClient with a recoverable topic", { skip: !redisAvailable() }, () => {
   it("resumes from its last offset after the server went away: nothing missed, nothing twice", {
     timeout: 60_000,
   }, async () => {
-    const redis = await startRedis();
-    if (!redis) return;
+    const redis = await RedisServer.start();
     const port = await freePort();
     const servers: Server[] = [];
     let client: ReconnectingClient | undefined;
@@ -134,7 +102,7 @@ describe("ReconnectingClient with a recoverable topic", () => {
     } finally {
       await client?.close();
       for (const s of servers) await s.close();
-      redis.child.kill("SIGKILL");
+      await redis.stop();
     }
   });
 });
