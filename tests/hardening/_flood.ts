@@ -15,7 +15,8 @@ export function rss(): number {
 /**
  * Collectors may run late (Bun's always, Node 24's after a burst): garbage of a flood, long dead,
  * would pass for retained memory. Where the runtime offers a collection (`Bun.gc`, or `gc` under
- * `--expose-gc`, which the Node test commands pass), each sample runs one first.
+ * `--expose-gc`, which the Node test commands and `npm run test:deno` pass), each sample runs one
+ * first. Without it, a whole Deno suite's heap let one flood's garbage reach 101 MiB of RSS.
  */
 const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
 const collect: ((force: boolean) => void) | undefined = g.Bun?.gc ??
