@@ -36,7 +36,6 @@ interface BunSocket {
   terminate(): void;
   pause?(): void;
   resume?(): void;
-  setNoDelay?(noDelay?: boolean): boolean;
 }
 
 interface BunSocketHandler {
@@ -153,9 +152,10 @@ class BunConn implements Conn {
   /** @internal Events before `setHandlers`. */
   _early: Early | undefined = undefined;
 
+  // No setNoDelay: Bun sets TCP_NODELAY itself on every socket it accepts or connects, and a
+  // second setsockopt cost each handshake a system call.
   constructor(socket: BunSocket) {
     this._s = socket;
-    socket.setNoDelay?.(true);
   }
 
   // Read on demand: an idle socket should not hold the strings.
