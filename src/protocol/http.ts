@@ -91,7 +91,21 @@ function findHeadEnd(buf: Uint8Array, from: number): number {
   return -1;
 }
 
+/**
+ * WHATWG's "latin1" is windows-1252: it differs from ISO-8859-1 only in bytes 0x80-0x9F, most of
+ * which it maps above U+00FF. Native decoding is 1.5-4× faster than `String.fromCharCode` (measured
+ * on Node, Deno and Bun), so a head is decoded so and only redone byte by byte if one of those
+ * bytes showed.
+ */
+const windows1252 = new TextDecoder("latin1");
+const ABOVE_LATIN1 = /[\u0100-\uffff]/;
+
 function latin1(buf: Uint8Array, end: number): string {
+  const s = windows1252.decode(end === buf.length ? buf : buf.subarray(0, end));
+  return ABOVE_LATIN1.test(s) ? exactLatin1(buf, end) : s;
+}
+
+function exactLatin1(buf: Uint8Array, end: number): string {
   let s = "";
   for (let i = 0; i < end; i += 4096) {
     s += String.fromCharCode.apply(
@@ -293,7 +307,11 @@ export function requestUrl(scheme: string, host: string | null, target: string):
 /** True if a comma-separated header value contains `token`, compared case-insensitively. */
 export function hasToken(value: string | null, token: string): boolean {
   if (value === null) return false;
-  return value.split(",").some((t) => t.trim().toLowerCase() === token);
+  // The usual value is the token alone: no list to split.
+  if (value.length === token.length && value.toLowerCase() === token) return true;
+  const parts = value.split(",");
+  for (let i = 0; i < parts.length; i++) if (parts[i].trim().toLowerCase() === token) return true;
+  return false;
 }
 
 /** Reason phrases of the registered statuses (RFC 9110 and its registry); others go without. */

@@ -131,6 +131,16 @@ describe("HeadReader", () => {
     });
   });
 
+  it("decodes bytes 0x80-0xFF as ISO-8859-1, not windows-1252, with and without rest", () => {
+    const high = new Uint8Array(128).map((_, i) => 0x80 + i);
+    const expected = "GET / HTTP/1.1\r\nX-A: " + String.fromCharCode(...high);
+    const bytes = concat(enc.encode("GET / HTTP/1.1\r\nX-A: "), high, enc.encode("\r\n\r\n"));
+    for (const rest of [new Uint8Array(0), REST]) {
+      const r = new HeadReader().push(concat(bytes, rest));
+      assert.deepEqual(r, { done: true, head: expected, rest });
+    }
+  });
+
   it("handles a head longer than 4096 bytes", () => {
     const head = "GET / HTTP/1.1\r\nX-Long: " + "v".repeat(10000);
     const r = new HeadReader().push(enc.encode(head + "\r\n\r\nrest"));
