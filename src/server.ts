@@ -472,7 +472,7 @@ export function createServer<Data = unknown>(
     fallback: handler && !options.resources ? { handler, pattern: DEFAULT_PATTERN } : undefined,
     topics,
     raw,
-    handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+    timeouts: Upgrade.timeouts(options, raw),
     admitting: new Map(),
   };
   server._accept = (conn, parsed) => new Upgrade(ctx, conn, parsed);

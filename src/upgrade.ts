@@ -41,6 +41,7 @@ import type { Topics } from "./topics.ts";
 import type { Conn, ConnHandlers } from "./transport/conn.ts";
 import { DEFAULT_CLOSE_TIMEOUT, type SocketOwner, WS, type WSConfig } from "./ws.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { type Deadline, Deadlines } from "./deadlines.ts";
 
 /** A registered resource, its pattern, and the settings its sockets share (made on first use). */
 export type Route<Data> = Resource<Data> & {
@@ -74,9 +75,18 @@ export interface UpgradeContext<Data> {
   fallback: Route<Data> | undefined;
   topics: Topics;
   raw: RawOptions | undefined;
-  handshakeTimeout: number;
+  /** The handshake timeout, the wait for a refused client to go, and raw detection. */
+  timeouts: UpgradeTimeouts<Data>;
   /** Connections past the request checks and not yet open, per pattern: they count as clients. */
   admitting: Map<string, number>;
+}
+
+/** The timeouts of one server's connections before they open, one queue per duration. */
+export interface UpgradeTimeouts<Data> {
+  handshake: Deadlines<Conn>;
+  refused: Deadlines<Conn>;
+  /** Present when raw clients are served. */
+  detect: Deadlines<Upgrade<Data>> | undefined;
 }
 
 /** Default {@link RawOptions.detectTimeout}. */
@@ -133,8 +143,8 @@ export class Upgrade<Data> implements ConnHandlers {
   #holding: string | undefined;
   /** Request path, for the `refused` event. */
   #path = "";
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #detectTimer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Deadline<Conn> | undefined;
+  #detectTimer: Deadline<Upgrade<Data>> | undefined;
   #detected: Uint8Array = NO_BYTES;
   #body: { req: RequestHead<HeaderFields>; href: string; rest: Uint8Array } | undefined;
   #bodyLength = 0;
@@ -148,14 +158,8 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#conn = conn;
     ctx.server._handshaking(conn, true);
     this.#phase = ctx.raw && !parsed ? Phase.Detect : Phase.Head;
-    this.#timer = setTimeout(destroyConn, ctx.handshakeTimeout, conn);
-    if (this.#phase === Phase.Detect) {
-      this.#detectTimer = setTimeout(
-        Upgrade.#detectExpired,
-        ctx.raw!.detectTimeout ?? DEFAULT_DETECT_TIMEOUT,
-        this,
-      );
-    }
+    this.#timer = ctx.timeouts.handshake.arm(conn);
+    if (this.#phase === Phase.Detect) this.#detectTimer = ctx.timeouts.detect!.arm(this);
     conn.setHandlers(this);
     if (parsed) this.#request(parsed.req, parsed.rest);
   }
@@ -197,8 +201,8 @@ export class Upgrade<Data> implements ConnHandlers {
   /** @internal ConnHandlers */
   closed(): void {
     this.#phase = Phase.Done;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#detectTimer);
+    this.#timer?.cancel();
+    this.#detectTimer?.cancel();
     this.#release();
     this.#ctx.server._handshaking(this.#conn, false);
   }
@@ -214,6 +218,19 @@ export class Upgrade<Data> implements ConnHandlers {
 
   /** @internal ConnHandlers */
   drain(): void {}
+
+  /** The timeouts of a server with these options. */
+  static timeouts<D>(options: ServeOptions<D>, raw: RawOptions | undefined): UpgradeTimeouts<D> {
+    return {
+      handshake: new Deadlines(
+        options.handshakeTimeout ?? DEFAULTS.server.handshakeTimeout,
+        destroyConn,
+      ),
+      refused: new Deadlines(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT, destroyConn),
+      detect: raw &&
+        new Deadlines(raw.detectTimeout ?? DEFAULT_DETECT_TIMEOUT, Upgrade.#detectExpired<D>),
+    };
+  }
 
   static #detectExpired<D>(self: Upgrade<D>): void {
     if (self.#phase !== Phase.Detect) return;
@@ -248,21 +265,17 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#release();
     // Nothing more is read from a refused client: what it still sends is not even looked at.
     this.#conn.pause();
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#conn.write([answer]);
     this.#conn.end();
-    this.#timer = setTimeout(
-      destroyConn,
-      this.#ctx.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
-      this.#conn,
-    );
+    this.#timer = this.#ctx.timeouts.refused.arm(this.#conn);
   }
 
   #detect(chunk: Uint8Array): void {
     const detected = this.#detected = concatBytes([this.#detected, chunk]);
     const http = looksLikeHttp(detected);
     if (http === undefined) return;
-    clearTimeout(this.#detectTimer);
+    this.#detectTimer?.cancel();
     this.#detected = NO_BYTES;
     if (http) {
       this.#phase = Phase.Head;
@@ -423,7 +436,7 @@ export class Upgrade<Data> implements ConnHandlers {
   /** Admission passed: the handshake timeout no longer applies. */
   #admitted(): void {
     this.#phase = Phase.Done;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#ctx.server._handshaking(this.#conn, false);
   }
 

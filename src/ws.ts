@@ -31,6 +31,7 @@ import { ConnLimiter, type ResolvedConnLimits } from "./ops/limits.ts";
 import type { ResourceCounters, TrafficStats } from "./ops/stats.ts";
 import { installInspect } from "./inspect.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { type Deadline, Deadlines } from "./deadlines.ts";
 import type {
   ReadyState,
   SendCallback,
@@ -102,7 +103,9 @@ export interface WSInit<Data> {
  * rather than a field, since a socket spends seconds of its life closing and an idle one none.
  * `WS._closed` removes the entry.
  */
-const closeTimers = new Map<WS<unknown>, ReturnType<typeof setTimeout>>();
+const closeTimers = new Map<WS<unknown>, Deadline<WS<unknown>>>();
+/** The close timeouts, one queue per `closeTimeout` value. */
+const closeQueues = new Map<number, Deadlines<WS<unknown>>>();
 
 /** What the handshake agreed beyond the defaults: made only when it agreed on something. */
 interface Agreed {
@@ -719,7 +722,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
     this.#state = "closed";
     const closeTimer = closeTimers.get(this as WS<unknown>);
     if (closeTimer !== undefined) {
-      clearTimeout(closeTimer);
+      closeTimer.cancel();
       closeTimers.delete(this as WS<unknown>);
     }
     const limiter = this.#limiter;
@@ -819,16 +822,19 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   #armCloseTimer(): void {
     const ws = this as WS<unknown>;
     if (closeTimers.has(ws)) return;
-    closeTimers.set(
-      ws,
-      setTimeout(WS.#closeTimedOut, this.closeTimeout, ws, this.#driver?.written ?? 0),
-    );
+    closeTimers.set(ws, WS.#closeQueue(this.closeTimeout).arm(ws, this.#driver?.written ?? 0));
+  }
+
+  static #closeQueue(ms: number): Deadlines<WS<unknown>> {
+    let queue = closeQueues.get(ms);
+    if (queue === undefined) closeQueues.set(ms, queue = new Deadlines(ms, WS.#closeTimedOut));
+    return queue;
   }
 
   static #closeTimedOut(ws: WS<unknown>, progress: number): void {
     const written = ws.#driver?.written ?? 0;
     if (written > progress && ws.#state !== "closed") {
-      closeTimers.set(ws, setTimeout(WS.#closeTimedOut, ws.closeTimeout, ws, written));
+      closeTimers.set(ws, WS.#closeQueue(ws.closeTimeout).arm(ws, written));
       return;
     }
     ws.#driver?.terminate();
