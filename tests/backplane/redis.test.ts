@@ -477,6 +477,7 @@ describe("redis backplane", { skip: !redisAvailable() }, () => {
       const door = new Door(await freePort(), redis.port);
       await door.open();
       const s = await start(redis, { url: door.url });
+      servers.push(s); // closed by after() too if this test fails first (close() is idempotent)
       try {
         await isUp(s.backplane!);
         const c = await join(s, "/kept");
