@@ -1,5 +1,6 @@
 /**
- * Transport over `Bun.listen`/`Bun.connect`, for plain TCP on Bun (TLS goes through `node:tls`).
+ * Transport over `Bun.listen`/`Bun.connect` on Bun: plain TCP, and TLS for servers (clients' TLS
+ * goes through `node:tls`).
  *
  * Bun's sockets do not buffer: `write` hands what it can to the kernel at once and returns how
  * many bytes it took; the rest is queued here and written from the `drain` handler. One shared
@@ -39,6 +40,7 @@ interface BunSocket {
 }
 
 interface BunSocketHandler {
+  handshake?(socket: BunSocket, success: boolean, error: Error | null): void;
   open(socket: BunSocket): void;
   data(socket: BunSocket, data: Uint8Array): void;
   drain(socket: BunSocket): void;
@@ -58,7 +60,12 @@ type BunAddress = { hostname: string; port: number } | { unix: string };
 
 interface BunNamespace {
   listen(
-    o: BunAddress & { reusePort?: boolean; allowHalfOpen?: boolean; socket: BunSocketHandler },
+    o: BunAddress & {
+      tls?: { cert: string; key: string };
+      reusePort?: boolean;
+      allowHalfOpen?: boolean;
+      socket: BunSocketHandler;
+    },
   ): BunTcpListener;
   connect(
     o: BunAddress & { allowHalfOpen?: boolean; socket: BunSocketHandler },
@@ -453,8 +460,8 @@ const socketHandler: BunSocketHandler = {
 };
 
 /** The server side: the same, plus telling the server about each new connection. */
-function serverHandler(onConn: (conn: Conn) => void): BunSocketHandler {
-  return {
+function serverHandler(onConn: (conn: Conn) => void, tls: boolean): BunSocketHandler {
+  const handler: BunSocketHandler = {
     ...socketHandler,
     open(socket) {
       const conn = new BunConn(socket);
@@ -462,10 +469,14 @@ function serverHandler(onConn: (conn: Conn) => void): BunSocketHandler {
       onConn(conn);
     },
   };
+  // With a handshake handler, Bun opens a TLS socket when it accepts it, not after the TLS
+  // handshake: the server's handshake timeout then also covers a client that never starts one.
+  if (tls) handler.handshake = () => {};
+  return handler;
 }
 
 /**
- * The `Bun.listen`/`Bun.connect` transport (TLS: `node:tls`).
+ * The `Bun.listen`/`Bun.connect` transport (a client's TLS: `node:tls`).
  *
  * @example
  * ```ts
@@ -476,13 +487,13 @@ export const bunTransport: Transport = {
   name: "Bun.listen + node:tls",
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
-    if (options.tls) return nodeTransport.listen(options, onConn);
     try {
       const listener = bun().listen({
         ...bunAddress(options),
+        tls: options.tls,
         reusePort: options.reusePort,
         allowHalfOpen: true,
-        socket: serverHandler(onConn),
+        socket: serverHandler(onConn, options.tls !== undefined),
       });
       const { path } = options;
       return Promise.resolve({

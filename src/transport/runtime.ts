@@ -42,7 +42,7 @@ const denoRuntimeTransport: Transport = {
 
 /**
  * The transport for this runtime: `node:net`/`node:tls` on Node, `Bun.listen`/`Bun.connect` on
- * Bun (`node:tls` for TLS), and on Deno `node:net` to listen and `Deno.connect` to connect.
+ * Bun (`node:tls` for a client's TLS), and on Deno `node:net` to listen and `Deno.connect` to connect.
  *
  * @example
  * ```ts
