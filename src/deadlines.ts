@@ -70,8 +70,8 @@ export class Deadlines<T> {
   }
 
   /** Stops a timeout; one that already expired or was cancelled is left alone. */
-  cancel(d: Deadline<T> | undefined): void {
-    if (d === undefined || d.at < 0) return;
+  cancel(d: Deadline<T>): void {
+    if (d.at < 0) return;
     this.#unlink(d);
     if (this.#head === undefined) {
       clearTimeout(this.#timer);

@@ -20,6 +20,7 @@ import type {
   ConnHandlers,
   Listener,
   ListenOptions,
+  ServerTls,
   Transport,
 } from "./conn.ts";
 import { nodeTransport } from "./node.ts";
@@ -61,7 +62,7 @@ type BunAddress = { hostname: string; port: number } | { unix: string };
 interface BunNamespace {
   listen(
     o: BunAddress & {
-      tls?: { cert: string; key: string };
+      tls?: ServerTls;
       reusePort?: boolean;
       allowHalfOpen?: boolean;
       socket: BunSocketHandler;
