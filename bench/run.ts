@@ -20,7 +20,10 @@
  * from the JSON, measuring nothing), `--baseline DIR` (instead of the peers, measure the wsdriver
  * of another checkout in DIR, e.g. an older commit with its npm build, to compare two builds),
  * `--stats-cost` (instead of the peers, measure this build with `stats: false`, the servers told by
- * `WSDRIVER_BENCH_STATS=off`: what the server's counters cost, issue 16 -> bench/STATS_COST.md).
+ * `WSDRIVER_BENCH_STATS=off`: what the server's counters cost, issue 16 -> bench/STATS_COST.md),
+ * `--floor` (instead of wsdriver, measure `servers/floor.mjs`, a minimal JavaScript server: which
+ * of issue 15's targets any JavaScript server reaches on each runtime -> bench/FLOOR.md),
+ * `--vs-floor` (instead of the peers, measure that minimal server: what wsdriver costs above it).
  *
  * A full run also draws the ratios as an SVG chart next to the markdown (`bench/chart.svg`).
  *
@@ -53,6 +56,7 @@ import {
   BENCH,
   BUILD,
   DENO,
+  floorServers,
   NODE,
   npm,
   ROOT,
@@ -78,11 +82,13 @@ interface Options {
   out: string | undefined;
   baseline: string | undefined;
   statsCost: boolean;
+  floor: boolean;
+  vsFloor: boolean;
 }
 
 const USAGE = `usage: deno run -A bench/run.ts [--quick] [--only deno,bun,node,ref]
   [--scenarios ID,...] [--runs N] [--duration S] [--warmup S] [--out FILE] [--no-ref]
-  [--build-npm] [--profile] [--render-only] [--baseline DIR | --stats-cost]`;
+  [--build-npm] [--profile] [--render-only] [--baseline DIR | --stats-cost | --floor | --vs-floor]`;
 
 function parseOptions(args: string[]): Options {
   const o: Options = {
@@ -99,6 +105,8 @@ function parseOptions(args: string[]): Options {
     out: undefined,
     baseline: undefined,
     statsCost: false,
+    floor: false,
+    vsFloor: false,
   };
   let runs: number | undefined, warmup: number | undefined, duration: number | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -123,6 +131,8 @@ function parseOptions(args: string[]): Options {
     else if (a === "--out") o.out = value();
     else if (a === "--baseline") o.baseline = Deno.realPathSync(value());
     else if (a === "--stats-cost") o.statsCost = true;
+    else if (a === "--floor") o.floor = true;
+    else if (a === "--vs-floor") o.vsFloor = true;
     else if (a === "--only") {
       o.only = new Set(value().split(",").map((s) => s.trim()).filter(Boolean));
       for (const r of o.only) {
@@ -147,9 +157,12 @@ function parseOptions(args: string[]): Options {
   o.runs = runs ?? o.runs;
   o.warmup = warmup ?? o.warmup;
   o.duration = duration ?? o.duration;
-  if (o.baseline && o.statsCost) usage("--baseline and --stats-cost exclude each other");
-  // Two wsdriver builds (or settings) are compared: the C server's ceiling is beside the point.
-  if (!o.ref || o.baseline || o.statsCost) o.only.delete("ref");
+  if (Number(!!o.baseline) + Number(o.statsCost) + Number(o.floor) + Number(o.vsFloor) > 1) {
+    usage("--baseline, --stats-cost, --floor and --vs-floor exclude each other");
+  }
+  // Two builds (or settings) are compared, or the floor measured: the C server's ceiling is beside
+  // the point.
+  if (!o.ref || o.baseline || o.statsCost || o.floor || o.vsFloor) o.only.delete("ref");
   return o;
 }
 
@@ -245,10 +258,12 @@ async function makeCertificate(): Promise<{ cert: string; key: string } | undefi
 
 async function main(): Promise<number> {
   const o = parseOptions(Deno.args);
-  const report = o.statsCost ? "STATS_COST" : "RESULTS";
+  const report = o.statsCost ? "STATS_COST" : o.floor ? "FLOOR" : "RESULTS";
   const mdPath = o.out ??
     (o.baseline
       ? `${BUILD}/BASELINE.md`
+      : o.vsFloor
+      ? `${BUILD}/VS_FLOOR.md`
       : o.quick
       ? `${BUILD}/${report}.quick.md`
       : `${BENCH}/${report}.md`);
@@ -263,10 +278,20 @@ async function main(): Promise<number> {
   // Who wsdriver is compared with: the peers, a baseline build, or itself with stats off.
   const view: View = {
     statsCost: o.statsCost,
+    floor: o.floor,
     peers: SERVERS.filter((s) => s.role === "peer"),
     titles: { ...RUNTIME_TITLE },
   };
-  if (o.baseline) {
+  if (o.floor) {
+    for (const [rt, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]] as const) {
+      view.titles[rt] = `${name}: minimal JS server vs ${RUNTIME_TITLE[rt].split(" vs ")[1]}`;
+    }
+  } else if (o.vsFloor) {
+    view.peers = floorServers("peer");
+    for (const [rt, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]] as const) {
+      view.titles[rt] = `${name}: wsdriver vs the minimal JS server`;
+    }
+  } else if (o.baseline) {
     view.peers = baselineServers(o.baseline);
     for (const rt of ["node", "deno", "bun"] as const) {
       view.titles[rt] = `${rt}: this build vs the baseline`;
@@ -303,7 +328,7 @@ async function main(): Promise<number> {
     }
   }
 
-  if (o.only.has("node")) {
+  if (o.only.has("node") && !o.floor) {
     if (o.buildNpm) {
       console.error("bench: npm run build");
       const b = await run([DENO, "run", "-A", `${ROOT}/scripts/build_npm.ts`]);
@@ -341,14 +366,17 @@ async function main(): Promise<number> {
 
   const scenarios = measuredFor(o.scenarios);
   const rts = (["node", "deno", "bun", "ref"] as const).filter((r) => o.only.has(r));
-  const all = o.baseline || o.statsCost
+  const all = o.floor
+    ? [...floorServers("wsdriver"), ...SERVERS.filter((s) => s.role !== "wsdriver")]
+    : o.baseline || o.statsCost || o.vsFloor
     ? [...SERVERS.filter((s) => s.role === "wsdriver"), ...view.peers]
     : SERVERS;
   const servers = all.filter((s) => rts.includes(s.runtime));
   // The C server is a throughput ceiling: its memory use says nothing about the harness, and it
   // speaks neither TLS nor permessage-deflate; Deno's own WebSocket has no permessage-deflate.
   const runs = (spec: (typeof servers)[number], sc: (typeof scenarios)[number]) =>
-    !(spec.role === "ref" && sc.args[0] === "idle") && !sc.without?.includes(spec.id);
+    !(spec.role === "ref" && sc.args[0] === "idle") && !sc.without?.includes(spec.id) &&
+    !(spec.noDeflate && sc.serverEnv?.BENCH_DEFLATE);
   const profileDir = o.profile ? `${BUILD}/profiles` : undefined;
   if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
   const tls = scenarios.some((sc) => sc.tls) ? await makeCertificate() : undefined;

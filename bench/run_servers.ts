@@ -1,7 +1,7 @@
 /**
  * The benchmark's servers: wsdriver on each runtime and its peer (`ws`, `Deno.upgradeWebSocket`,
- * `Bun.serve`), the C reference server, and the stand-ins for the peers of `--baseline` and
- * `--stats-cost`; and where the runner finds its tools.
+ * `Bun.serve`), the C reference server, the stand-ins for the peers of `--baseline` and
+ * `--stats-cost` and for wsdriver of `--floor`; and where the runner finds its tools.
  *
  * @module
  */
@@ -29,6 +29,8 @@ export interface ServerSpec {
   role: "wsdriver" | "peer" | "ref";
   cmd: (profileDir?: string) => string[];
   env?: () => Record<string, string>;
+  /** Speaks no permessage-deflate: the scenarios that need it are not measured on it. */
+  noDeflate?: boolean;
 }
 
 function cpuProf(dir: string | undefined): string[] {
@@ -115,6 +117,29 @@ export function baselineServers(dir: string): ServerSpec[] {
       env: () => ({ WSDRIVER_MODULE: `file://${dir}/npm/esm/mod.js` }),
     },
   ];
+}
+
+/**
+ * `servers/floor.mjs`, the least a JavaScript WebSocket server does, on each runtime: with
+ * `--floor` it stands in for wsdriver (`role` "wsdriver"), to show which of issue 15's targets any
+ * JavaScript server on that runtime can reach; with `--vs-floor` for the peers, to show what
+ * wsdriver costs above it.
+ */
+export function floorServers(role: "wsdriver" | "peer"): ServerSpec[] {
+  const file = `${BENCH}/servers/floor.mjs`;
+  const cmds: Record<Runtime, (p?: string) => string[]> = {
+    deno: () => [DENO, "run", "-A", file],
+    bun: () => [BUN, file],
+    node: (p) => [NODE, ...cpuProf(p), file],
+  };
+  return (["deno", "bun", "node"] as const).map((rt) => ({
+    id: `floor-${rt}`,
+    label: "minimal JS server",
+    runtime: rt,
+    role,
+    cmd: cmds[rt],
+    noDeflate: true,
+  }));
 }
 
 /** This build's wsdriver servers with `stats: false`, standing in for the peers. */
