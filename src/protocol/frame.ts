@@ -38,6 +38,13 @@ export interface FrameSink {
 }
 
 const NO_BYTES = new Uint8Array(0);
+/**
+ * The masking key of the piece being unmasked, filled from the parser's key before each call. A
+ * parser keeps its key as a number: a typed array of its own was two allocations per connection
+ * (the header scratch with it), about 400 bytes of garbage for a client that only says hello and
+ * closes.
+ */
+const KEY = new Uint8Array(4);
 
 const enum State {
   Header,
@@ -59,24 +66,19 @@ export class FrameParser {
   #sink: FrameSink;
   #requireMask: boolean;
   #state = State.Header;
-  /** Header bytes of a header split across chunks. */
+  /** Header bytes of a header split across chunks, allocated on the first such header. */
   #hdr: Uint8Array = NO_BYTES;
   #hdrLen = 0;
   #remaining = 0;
   #masked = false;
-  #key: Uint8Array = NO_BYTES;
+  /** The masking key's bytes, first byte lowest. */
+  #key = 0;
   #keyOffset = 0;
 
   /** Delivers frames to `sink`; with `requireMask`, unmasked frames are a protocol error (server side). */
   constructor(sink: FrameSink, options: { requireMask: boolean }) {
     this.#sink = sink;
     this.#requireMask = options.requireMask;
-  }
-
-  /** Header and key space, allocated on first use: an idle connection holds none. */
-  #scratch(): void {
-    this.#hdr = new Uint8Array(14);
-    this.#key = new Uint8Array(4);
   }
 
   /** Stops parsing for good; later input is ignored. */
@@ -99,7 +101,12 @@ export class FrameParser {
         const piece = chunk.subarray(pos, pos + n);
         pos += n;
         if (this.#masked) {
-          applyMask(piece, this.#key, this.#keyOffset);
+          const k = this.#key;
+          KEY[0] = k;
+          KEY[1] = k >>> 8;
+          KEY[2] = k >>> 16;
+          KEY[3] = k >>> 24;
+          applyMask(piece, KEY, this.#keyOffset);
           this.#keyOffset = (this.#keyOffset + n) & 3;
         }
         this.#remaining -= n;
@@ -117,7 +124,7 @@ export class FrameParser {
       if (this.#hdrLen > 0 || avail < 2 || avail < headerSize(chunk[pos + 1])) {
         const want = this.#hdrLen < 2 ? 2 : headerSize(this.#hdr[1]);
         const take = Math.min(want - this.#hdrLen, avail);
-        if (this.#hdr === NO_BYTES) this.#scratch();
+        if (this.#hdr === NO_BYTES) this.#hdr = new Uint8Array(14);
         this.#hdr.set(chunk.subarray(pos, pos + take), this.#hdrLen);
         this.#hdrLen += take;
         pos += take;
@@ -164,11 +171,7 @@ export class FrameParser {
     }
     this.#masked = masked;
     if (masked) {
-      if (this.#key === NO_BYTES) this.#scratch();
-      this.#key[0] = buf[p];
-      this.#key[1] = buf[p + 1];
-      this.#key[2] = buf[p + 2];
-      this.#key[3] = buf[p + 3];
+      this.#key = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
       this.#keyOffset = 0;
     }
     if (!this.#sink.frameHeader((b0 & 0x80) !== 0, (b0 >> 4) & 7, b0 & 0x0f, length)) return false;

@@ -129,18 +129,36 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A NUL, or a CR or LF that is not part of a CRLF line end. */
 const STRAY = /\0|\r(?!\n)|(?<!\r)\n/;
 
-/** Header fields as a flat list: lower-cased name, value, name, value, … */
-function parseFields(lines: string[]): string[] {
+/**
+ * Header fields as a flat list: lower-cased name, value, name, value, …, from the lines of `head`
+ * after index `from` (the start of the first header line). The head is scanned in place: a list of
+ * lines and trimmed copies of values were a third of a handshake's garbage from header parsing.
+ * Values lose their optional whitespace (spaces and tabs, RFC 9110 §5.5) at both ends.
+ */
+function parseFields(head: string, from: number): string[] {
   const fields: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new HttpParseError(`malformed header line`);
-    const name = line.slice(0, colon);
+  const end = head.length;
+  // No header lines: the head ends with its first line, not with a CRLF (an empty line).
+  if (from === end && head.charCodeAt(end - 1) !== 10) return fields;
+  let pos = from;
+  for (;;) {
+    let eol = head.indexOf("\r\n", pos);
+    if (eol < 0) eol = end;
+    const colon = head.indexOf(":", pos);
+    if (colon <= pos || colon > eol) throw new HttpParseError(`malformed header line`);
+    const name = head.slice(pos, colon);
     if (!TOKEN.test(name)) throw new HttpParseError(`invalid header name`);
-    fields.push(name.toLowerCase(), line.slice(colon + 1).trim());
+    let a = colon + 1, b = eol;
+    while (a < b && isOws(head.charCodeAt(a))) a++;
+    while (b > a && isOws(head.charCodeAt(b - 1))) b--;
+    fields.push(name.toLowerCase(), head.slice(a, b));
+    if (eol === end) return fields;
+    pos = eol + 2;
   }
-  return fields;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
 }
 
 function fieldsToHeaders(fields: readonly string[]): Headers {
@@ -199,10 +217,13 @@ export class HeaderFields implements HeaderLookup {
   }
 }
 
-function splitHead(head: string): string[] {
+function checkHead(head: string): void {
   if (STRAY.test(head)) throw new HttpParseError("stray CR, LF or NUL in the head");
-  return head.split("\r\n");
 }
+
+/** The request and status lines, matched on the whole head up to their CRLF: no copy of a line. */
+const REQUEST_LINE = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)(?:\r\n|$)/;
+const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: ([^\r]*))?(?:\r\n|$)/;
 
 /**
  * Parses a request head (without the final blank line), with its headers as {@link HeaderFields}.
@@ -213,14 +234,14 @@ function splitHead(head: string): string[] {
  * ```
  */
 export function parseRequestFields(head: string): RequestHead<HeaderFields> {
-  const lines = splitHead(head);
-  const m = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)$/.exec(lines[0]);
+  checkHead(head);
+  const m = REQUEST_LINE.exec(head);
   if (!m) throw new HttpParseError("malformed request line");
   return {
     method: m[1],
     target: m[2],
     version: m[3],
-    headers: new HeaderFields(parseFields(lines)),
+    headers: new HeaderFields(parseFields(head, m[0].length)),
   };
 }
 
@@ -246,14 +267,14 @@ export function parseRequestHead(head: string): RequestHead {
  * ```
  */
 export function parseResponseHead(head: string): ResponseHead {
-  const lines = splitHead(head);
-  const m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  checkHead(head);
+  const m = STATUS_LINE.exec(head);
   if (!m) throw new HttpParseError("malformed status line");
   return {
     version: m[1],
     status: Number(m[2]),
     statusText: m[3] ?? "",
-    headers: fieldsToHeaders(parseFields(lines)),
+    headers: fieldsToHeaders(parseFields(head, m[0].length)),
   };
 }
 

@@ -109,6 +109,8 @@ export interface WireProtocol {
 export const DEFAULT_MAX_PAYLOAD: number = DEFAULTS.server.maxPayload;
 
 const EMPTY = new Uint8Array(0);
+/** The payload of a close frame without a reason, as `#queueClose` fills it. */
+const CLOSE_CODE = new Uint8Array(2);
 const textEncoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the message, not a byte order mark to strip.
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -315,6 +317,12 @@ export class Protocol extends WireState implements WireProtocol {
   }
 
   #queue(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
+    if (this.side === "server" && fin && !rsv1 && payload.length + 4 <= SLAB_FRAME_LIMIT) {
+      // Like a small message: into the frame slab, without a buffer or an options object.
+      const start = encodeIntoSlab(opcode, payload);
+      this._pushRange(frameSlab.buf, start, frameSlab.pos);
+      return;
+    }
     const chunks = encodeFrame(opcode, payload, {
       fin,
       rsv1,
@@ -325,6 +333,17 @@ export class Protocol extends WireState implements WireProtocol {
     }
   }
 
+  /**
+   * Queues a close frame without a reason. `#queue` copies the payload, so the code goes through
+   * one shared array instead of a new one per close.
+   */
+  #queueClose(code: number | undefined): void {
+    if (code === undefined) return this.#queue(Opcode.Close, EMPTY, true);
+    CLOSE_CODE[0] = code >>> 8;
+    CLOSE_CODE[1] = code & 0xff;
+    this.#queue(Opcode.Close, CLOSE_CODE, true);
+  }
+
   /** Fails the connection: queue a close frame with `closeCode`, stop reading, report. */
   #fail(code: string, message: string, closeCode: number): false {
     if (this._failed) return false;
@@ -333,7 +352,7 @@ export class Protocol extends WireState implements WireProtocol {
     m?.parser.stop();
     if (!this._closeSent) {
       this._closeSent = true;
-      this.#queue(Opcode.Close, encodeClosePayload(closeCode), true);
+      this.#queueClose(closeCode);
     }
     this._closeCode = closeCode;
     this._state = "closed";
@@ -537,8 +556,7 @@ export class Protocol extends WireState implements WireProtocol {
       if (!this._closeSent) {
         this._closeSent = true;
         // Echo the peer's code, as RFC 6455 §5.5.1 suggests; an empty close gets an empty reply.
-        const echo = parsed.code === CloseCode.NoStatus ? undefined : parsed.code;
-        this.#queue(Opcode.Close, encodeClosePayload(echo), true);
+        this.#queueClose(parsed.code === CloseCode.NoStatus ? undefined : parsed.code);
       }
       this._state = "closed";
       this.#in!.parser.stop();

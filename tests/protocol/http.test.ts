@@ -212,6 +212,12 @@ describe("parseRequestHead", () => {
     assert.equal(r.headers.get("x-b"), "");
   });
 
+  it("trims only spaces and tabs (RFC 9110 OWS): other bytes at the ends are the value's", () => {
+    const r = parseRequestFields("GET / HTTP/1.1\r\nX-A: \u00a0v\u00a0 \r\nX-B: \u000bw");
+    assert.equal(r.headers.get("x-a"), "\u00a0v\u00a0");
+    assert.equal(r.headers.get("x-b"), "\u000bw");
+  });
+
   it("keeps a colon inside the value", () => {
     const r = parseRequestHead("GET / HTTP/1.1\r\nHost: example.com:8080");
     assert.equal(r.headers.get("host"), "example.com:8080");
