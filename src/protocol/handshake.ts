@@ -169,6 +169,16 @@ export interface RejectedRequest {
 
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
+/** A refusal of {@link checkClientRequest} (a module function: a closure per request was garbage). */
+function reject(
+  status: number,
+  code: string,
+  body: string,
+  headers = new Headers(),
+): RejectedRequest {
+  return { ok: false, status, headers, body, code };
+}
+
 /**
  * Validates an upgrade request on the server side.
  *
@@ -181,8 +191,6 @@ const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 export function checkClientRequest(
   req: RequestHead<HeaderLookup>,
 ): AcceptedRequest | RejectedRequest {
-  const reject = (status: number, code: string, body: string, headers = new Headers()) =>
-    ({ ok: false, status, headers, body, code }) as const;
   if (req.method !== "GET") {
     return reject(
       405,
@@ -247,6 +255,52 @@ function intoSlab(head: string): Uint8Array {
   return buf.subarray(start, start + written);
 }
 
+/** The fixed parts of the usual 101, its fields sorted and lower case as `Headers` gives them. */
+const ACCEPT_FIRST = headEncoder.encode(
+  "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ",
+);
+const EXTENSIONS_FIELD = "\r\nsec-websocket-extensions: ";
+const PROTOCOL_FIELD = "\r\nsec-websocket-protocol: ";
+const ACCEPT_LAST = "\r\nupgrade: websocket\r\n\r\n";
+
+/**
+ * Writes ASCII `s` at `buf[at]`; the index after it, or -1 at the first character above U+007F
+ * (which UTF-8 encodes in more than one byte).
+ */
+function ascii(buf: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    buf[at + i] = c;
+  }
+  return at + s.length;
+}
+
+/**
+ * The usual 101 written byte by byte into the slab, or undefined if a value is not ASCII: no head
+ * string to build and encode, no views but the one returned (about 350 bytes of garbage fewer per
+ * handshake on Node).
+ */
+function acceptIntoSlab(
+  accept: string,
+  protocol: string,
+  extensions: string,
+): Uint8Array | undefined {
+  let n = ACCEPT_FIRST.length + accept.length + ACCEPT_LAST.length;
+  if (extensions) n += EXTENSIONS_FIELD.length + extensions.length;
+  if (protocol !== "") n += PROTOCOL_FIELD.length + protocol.length;
+  const buf = frameSlab.reserve(n);
+  const start = frameSlab.pos;
+  buf.set(ACCEPT_FIRST, start);
+  let at = ascii(buf, start + ACCEPT_FIRST.length, accept);
+  if (extensions && at >= 0) at = ascii(buf, ascii(buf, at, EXTENSIONS_FIELD), extensions);
+  if (protocol !== "" && at >= 0) at = ascii(buf, ascii(buf, at, PROTOCOL_FIELD), protocol);
+  if (at < 0) return undefined;
+  ascii(buf, at, ACCEPT_LAST);
+  frameSlab.commit(n);
+  return buf.subarray(start, start + n);
+}
+
 /**
  * Serializes the server's `101 Switching Protocols`. Without `extra`, the bytes are a view of a
  * buffer that other small writes (frames) share: hand them to a write; `slice()` them to keep them,
@@ -265,9 +319,11 @@ export function encodeAcceptResponse(
 ): Uint8Array {
   if (extra === undefined) {
     // The common answer, built directly: the same bytes as through Headers (sorted, lower case).
-    let head = `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ${
-      acceptKey(key)
-    }\r\n`;
+    const accept = acceptKey(key);
+    const fast = acceptIntoSlab(accept, protocol, extensions ?? "");
+    if (fast !== undefined) return fast;
+    let head =
+      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n`;
     if (extensions) head += `sec-websocket-extensions: ${extensions}\r\n`;
     if (protocol !== "") head += `sec-websocket-protocol: ${protocol}\r\n`;
     return intoSlab(`${head}upgrade: websocket\r\n\r\n`);

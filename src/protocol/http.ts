@@ -79,9 +79,13 @@ export class HeadReader {
     }
     this.#buf = undefined;
     if (end > this.#max) return { done: true, error: "too-large" };
-    return { done: true, head: latin1(buf, end - 4), rest: buf.subarray(end) };
+    // Usually nothing follows the head in its read: no view of nothing.
+    const rest = end === buf.length ? NO_REST : buf.subarray(end);
+    return { done: true, head: latin1(buf, end - 4), rest };
   }
 }
+
+const NO_REST = new Uint8Array(0);
 
 /** Index just past `\r\n\r\n`, or -1. */
 function findHeadEnd(buf: Uint8Array, from: number): number {
@@ -101,8 +105,12 @@ const windows1252 = new TextDecoder("latin1");
 const ABOVE_LATIN1 = /[\u0100-\uffff]/;
 
 function latin1(buf: Uint8Array, end: number): string {
-  const s = windows1252.decode(end === buf.length ? buf : buf.subarray(0, end));
-  return ABOVE_LATIN1.test(s) ? exactLatin1(buf, end) : s;
+  // A head's read usually ends with its blank line: decoding the read whole and cutting the
+  // string costs less than a view of the read without those four bytes.
+  const whole = buf.length === end + 4;
+  const s = windows1252.decode(whole || end === buf.length ? buf : buf.subarray(0, end));
+  if (ABOVE_LATIN1.test(s)) return exactLatin1(buf, end);
+  return whole ? s.slice(0, end) : s;
 }
 
 function exactLatin1(buf: Uint8Array, end: number): string {

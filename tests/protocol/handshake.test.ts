@@ -527,4 +527,35 @@ describe("encodeAcceptResponse", () => {
     assert.equal(res.headers.get("sec-websocket-accept"), ACCEPT);
     assert.equal(res.headers.has("content-length"), false);
   });
+
+  it("writes the usual 101 with a protocol and extensions as Headers would order them", () => {
+    const ext = "permessage-deflate; server_max_window_bits=12";
+    // The same answer through the general path (extra headers): fields sorted, lower case.
+    const viaHeaders = (protocol: string, extensions: string) =>
+      dec.decode(encodeAcceptResponse(KEY, protocol, {}, extensions));
+    for (const [protocol, extensions] of [["", ""], ["chat", ""], ["", ext], ["chat", ext]]) {
+      const bytes = encodeAcceptResponse(KEY, protocol, undefined, extensions || undefined);
+      assert.equal(
+        dec.decode(bytes),
+        viaHeaders(protocol, extensions),
+        `${protocol} ${extensions}`,
+      );
+    }
+  });
+
+  it("encodes a protocol above U+007F as UTF-8, as before", () => {
+    const bytes = encodeAcceptResponse(KEY, "ch\u00e2t");
+    assert.equal(dec.decode(bytes), viaNothing("ch\u00e2t"));
+    const res = parseResponseHead(headOf(bytes));
+    assert.equal(res.status, 101);
+  });
 });
+
+function viaNothing(protocol: string): string {
+  return "HTTP/1.1 101 Switching Protocols\r\n" +
+    "connection: Upgrade\r\n" +
+    `sec-websocket-accept: ${ACCEPT}\r\n` +
+    `sec-websocket-protocol: ${protocol}\r\n` +
+    "upgrade: websocket\r\n" +
+    "\r\n";
+}
