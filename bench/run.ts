@@ -60,6 +60,8 @@ import {
   NODE,
   npm,
   ROOT,
+  type Runtime,
+  RUNTIME_NAME,
   RUNTIME_TITLE,
   SERVERS,
   statsOffServers,
@@ -275,32 +277,30 @@ async function main(): Promise<number> {
     : mdPath === `${BENCH}/RESULTS.md`
     ? `${BENCH}/chart.svg`
     : mdPath.replace(/\.md$/, "") + ".svg";
-  // Who wsdriver is compared with: the peers, a baseline build, or itself with stats off.
+  // Who is compared with whom: wsdriver (or the floor) with the peers, a baseline build, itself
+  // with stats off, or the floor.
   const view: View = {
     statsCost: o.statsCost,
     floor: o.floor,
     peers: SERVERS.filter((s) => s.role === "peer"),
     titles: { ...RUNTIME_TITLE },
   };
-  if (o.floor) {
-    for (const [rt, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]] as const) {
-      view.titles[rt] = `${name}: minimal JS server vs ${RUNTIME_TITLE[rt].split(" vs ")[1]}`;
+  const retitle = (title: (rt: Runtime, name: string) => string) => {
+    for (const rt of ["node", "deno", "bun"] as const) {
+      view.titles[rt] = title(rt, RUNTIME_NAME[rt]);
     }
+  };
+  if (o.floor) {
+    retitle((rt, name) => `${name}: minimal JS server vs ${RUNTIME_TITLE[rt].split(" vs ")[1]}`);
   } else if (o.vsFloor) {
     view.peers = floorServers("peer");
-    for (const [rt, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]] as const) {
-      view.titles[rt] = `${name}: wsdriver vs the minimal JS server`;
-    }
+    retitle((_, name) => `${name}: wsdriver vs the minimal JS server`);
   } else if (o.baseline) {
     view.peers = baselineServers(o.baseline);
-    for (const rt of ["node", "deno", "bun"] as const) {
-      view.titles[rt] = `${rt}: this build vs the baseline`;
-    }
+    retitle((rt) => `${rt}: this build vs the baseline`);
   } else if (o.statsCost) {
     view.peers = statsOffServers();
-    for (const [rt, name] of [["node", "Node"], ["deno", "Deno"], ["bun", "Bun"]] as const) {
-      view.titles[rt] = `${name}: stats on ÷ off`;
-    }
+    retitle((_, name) => `${name}: stats on ÷ off`);
   }
   if (o.renderOnly) {
     const res = JSON.parse(await Deno.readTextFile(jsonPath)) as Results;

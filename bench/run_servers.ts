@@ -153,6 +153,13 @@ export function statsOffServers(): ServerSpec[] {
   }));
 }
 
+/** Each runtime's name in titles. */
+export const RUNTIME_NAME: Readonly<Record<Runtime, string>> = {
+  node: "Node",
+  deno: "Deno",
+  bun: "Bun",
+};
+
 /** The section titles of the peers proper. */
 export const RUNTIME_TITLE: Readonly<Record<Runtime, string>> = {
   node: "Node vs `ws`",
