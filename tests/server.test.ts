@@ -429,6 +429,32 @@ describe("serve: data around the handshake", () => {
   });
 });
 
+describe("serve: the closing handshake", () => {
+  it("closes the TCP connection once both close frames are out, without waiting for the client's FIN", async () => {
+    let closed!: Promise<CloseArgs>;
+    const server = await start({ closeTimeout: 30_000 }, (ws) => {
+      closed = once<CloseArgs>(ws, "close", 5000);
+    });
+    // Half-open allowed: the client never ends its side, not even when the server's FIN arrives.
+    const socket = net.connect({ port: server.port, host: "127.0.0.1", allowHalfOpen: true });
+    await once(socket, "connect");
+    const raw = new RawClient(socket);
+    try {
+      const at = await rawUpgrade(raw);
+      const ended = once(socket, "end");
+      raw.write(clientFrame(0x8, new Uint8Array([0x03, 0xe8])));
+      // Waiting for the client's FIN, the server would report the close after its closeTimeout.
+      assert.deepEqual(await closed, [1000, "", true]);
+      await ended;
+      const frames = decodeFrames(raw.received.subarray(at));
+      assert.deepEqual(frames.map((f) => [f.opcode, [...f.payload]]), [[0x8, [0x03, 0xe8]]]);
+    } finally {
+      raw.destroy();
+      await server.close();
+    }
+  });
+});
+
 describe("serve: handshake timeout", () => {
   it("drops a client that sends nothing, and one that sends its head too slowly", async () => {
     const server = await start({ handshakeTimeout: 300 });

@@ -222,6 +222,9 @@ class TunnelConn implements Conn {
   end(): void {
     this.#conn.end();
   }
+  close(): void {
+    this.#conn.close();
+  }
   destroy(): void {
     this.#conn.destroy();
   }

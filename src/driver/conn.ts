@@ -60,6 +60,13 @@ export abstract class ConnDriver<P extends WireProtocol>
 
   /** True when the connection ended cleanly as far as this protocol is concerned. */
   protected abstract endedCleanly(proto: P): boolean;
+  /**
+   * Whether the transport, once it should close, closes without waiting for the peer's EOF. A
+   * failed connection half-closes instead: its peer may still be sending, and a close with bytes
+   * unread makes the kernel answer with a reset, which can discard the close frame before the peer
+   * reads it.
+   */
+  protected abstract closesAtOnce(proto: P): boolean;
 
   get remoteAddress(): string {
     return this.#conn.remoteAddress;
@@ -159,8 +166,10 @@ export abstract class ConnDriver<P extends WireProtocol>
       this.#sink._backpressure();
       this.pause(PAUSE_BACKPRESSURE);
     }
-    if (proto.shouldCloseTransport) conn.end();
-    else if (proto.state === "closed" && this.#flags & TRANSPORT_ENDED) conn.end();
+    if (proto.shouldCloseTransport) {
+      if (this.closesAtOnce(proto)) conn.close();
+      else conn.end();
+    } else if (proto.state === "closed" && this.#flags & TRANSPORT_ENDED) conn.end();
   }
 
   pause(reason: number): void {

@@ -25,6 +25,11 @@ export class RawDriver extends ConnDriver<RawProtocol> {
     return proto.closeSent || proto.closeReceived;
   }
 
+  /** A raw stream has no closing handshake: the peer may still be sending when we end. */
+  protected closesAtOnce(): boolean {
+    return false;
+  }
+
   /** A frame slab holds WebSocket frames: a raw connection frames the payload by itself. */
   sendRange(_buf: Uint8Array, _start: number, _end: number, payload: string | Uint8Array): void {
     this.proto.sendEncoded(NO_CHUNKS, payload);

@@ -22,6 +22,11 @@ export class WireDriver extends ConnDriver<Protocol> {
     return proto.closeSent && proto.closeReceived;
   }
 
+  /** RFC 6455 §5.5.1: after the closing handshake, the server closes TCP immediately. */
+  protected closesAtOnce(proto: Protocol): boolean {
+    return proto.closeSent && proto.closeReceived && !proto.failed;
+  }
+
   sendRange(buf: Uint8Array, start: number, end: number): void {
     this.proto.sendRange(buf, start, end);
   }

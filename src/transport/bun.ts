@@ -100,6 +100,8 @@ const CLOSED = 8;
 const CLOSE_REPORTED = 16;
 /** Events that arrived before `setHandlers` are being replayed. */
 const REPLAYING = 32;
+/** `close()` was called: once the queue is flushed, close instead of half-closing. */
+const CLOSE_AT_END = 64;
 
 /** Events held until `setHandlers`: rare (a peer that speaks before the server listens). */
 interface Early {
@@ -341,12 +343,19 @@ class BunConn implements Conn {
     if (this._q === undefined) this._shut();
   }
 
-  /** @internal Everything is written after `end()`: FIN, and close if the peer ended too. */
+  close(): void {
+    if (this._f & CLOSED) return;
+    this._f |= CLOSE_AT_END;
+    if (this._f & WRITE_SHUT) this._s.end();
+    else this.end();
+  }
+
+  /** @internal Everything is written after `end()`: FIN, and close if nothing more is read. */
   _shut(): void {
     if (this._f & (WRITE_SHUT | CLOSED)) return;
     this._f |= WRITE_SHUT;
-    // Both directions done: close the socket (Bun's end() closes it entirely).
-    if (this._f & READ_EOF) this._s.end();
+    // Bun's end() closes the socket entirely.
+    if (this._f & (READ_EOF | CLOSE_AT_END)) this._s.end();
     else this._s.shutdown(); // shutdown(true) would shut the read side
   }
 
@@ -413,8 +422,10 @@ class BunConn implements Conn {
   _onClose(error?: Error): void {
     const f = this._f;
     if (f & CLOSE_REPORTED) return;
-    // Once our side is shut, Bun closes at the peer's FIN without an `end` event: report the EOF.
-    const eof = error === undefined && (f & (CLOSED | WRITE_SHUT | READ_EOF)) === WRITE_SHUT;
+    // Once our side is shut, Bun closes at the peer's FIN without an `end` event: report the EOF
+    // (unless the close is our own, from `close()`).
+    const eof = error === undefined &&
+      (f & (CLOSED | WRITE_SHUT | READ_EOF | CLOSE_AT_END)) === WRITE_SHUT;
     this._f = f | CLOSED | CLOSE_REPORTED | (eof ? READ_EOF : 0);
     if (error && !this._err) this._err = error;
     this._dropQueue();

@@ -35,8 +35,14 @@ export interface Conn {
   setHandlers(handlers: ConnHandlers): void;
   /** Writes chunks in order; `callback` runs once they are written (or the write failed). */
   write(chunks: readonly Uint8Array[], callback?: (error?: Error) => void): void;
-  /** Sends what is buffered, then EOF. */
+  /** Sends what is buffered, then EOF; the connection closes once the peer's EOF arrives. */
   end(): void;
+  /**
+   * Sends what is buffered, then closes without waiting for the peer's EOF: for when nothing more
+   * is to be read, as once a server's closing handshake is complete (RFC 6455 §5.5.1: the server
+   * closes the TCP connection immediately). Bytes the peer sends afterwards are not read.
+   */
+  close(): void;
   /** Closes at once, dropping anything buffered. */
   destroy(): void;
   /** Stops delivering data until `resume`. */

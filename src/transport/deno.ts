@@ -72,7 +72,12 @@ class DenoConn implements Conn {
   #written = 0;
   #writing = false;
   #ending = false;
+  /** `close()` was called: once the queue is written, close instead of half-closing. */
+  #closeAtEnd = false;
+  /** `closeWrite` was called. */
   #writeClosed = false;
+  /** `closeWrite` is done: our FIN (and TLS close_notify) went out. */
+  #writeShut = false;
   #readClosed = false;
   #closed = false;
   #paused = false;
@@ -194,13 +199,21 @@ class DenoConn implements Conn {
     } catch {
       // The peer may already be gone; the read side reports how it ended.
     }
-    if (this.#readClosed) this.#close();
+    this.#writeShut = true;
+    if (this.#readClosed || this.#closeAtEnd) this.#close();
   }
 
   end(): void {
     if (this.#ending || this.#closed) return;
     this.#ending = true;
     if (!this.#writing) this.#shutdownWrite();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closeAtEnd = true;
+    if (this.#writeShut) this.#close();
+    else this.end();
   }
 
   destroy(): void {

@@ -70,6 +70,8 @@ function newBacklog(): Backlog {
 const DRAIN_LISTENER = 1;
 /** `destroy()` was called. */
 const DESTROYED = 2;
+/** `close()` was called: destroyed once `end()` has sent everything and the FIN. */
+const CLOSE_AT_END = 4;
 
 class NodeConn implements Conn {
   #socket: net.Socket;
@@ -114,6 +116,9 @@ class NodeConn implements Conn {
   static #onClose(this: Tagged): void {
     const conn = this[CONN];
     conn.#handlers?.closed(conn.#error);
+  }
+  static #onFinish(this: Tagged): void {
+    this[CONN].destroy();
   }
   static #onDrain(this: Tagged): void {
     const conn = this[CONN];
@@ -269,6 +274,17 @@ class NodeConn implements Conn {
     }
     // Ending twice makes node:net build an ERR_STREAM_ALREADY_FINISHED error (with its stack).
     if (!this.#socket.writableEnded) this.#socket.end();
+  }
+
+  close(): void {
+    if (this.#flags & (CLOSE_AT_END | DESTROYED)) return;
+    this.#flags |= CLOSE_AT_END;
+    const s = this.#socket;
+    // `finish`: node:net wrote everything and shut the write side; reading the peer's EOF first
+    // would cost a wake-up and a read for nothing.
+    if (s.writableFinished) return this.destroy();
+    s.once("finish", NodeConn.#onFinish);
+    this.end();
   }
 
   destroy(): void {
