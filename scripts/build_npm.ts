@@ -303,10 +303,13 @@ if (runTests) {
   if (testJs.length === 0) fail(`no *.test.js files found under ${relative(ESM_DIR)}/tests`);
   // --expose-gc: memory tests collect before sampling RSS (see tests/hardening/_flood.ts).
   const nodeArgs = ["--expose-gc", "--test", ...testJs.map(relative)];
+  // Under npm, node_modules/.bin comes first on PATH, and the node22 devDependency puts a `node`
+  // there: the machine's Node is the one running npm.
+  const node = Deno.env.get("npm_node_execpath") ?? "node";
   console.log(
-    `\n=== node --test: ${testJs.length} test file(s) from ${relative(ESM_DIR)}/tests ===`,
+    `\n=== ${node} --test: ${testJs.length} test file(s) from ${relative(ESM_DIR)}/tests ===`,
   );
-  const { code } = await new Deno.Command("node", {
+  const { code } = await new Deno.Command(node, {
     args: nodeArgs,
     cwd: ROOT,
     stdin: "inherit",

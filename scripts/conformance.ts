@@ -85,7 +85,8 @@ function echoCommand(runtime: Runtime, deflate: boolean): string[] {
   const args = ["echo", "--port", "0", "--host", "127.0.0.1", ...(deflate ? ["--deflate"] : [])];
   if (runtime === "deno") return [bin("deno"), "run", "-A", join(ROOT, "cli.ts"), ...args];
   if (runtime === "bun") return [bin("bun"), join(ROOT, "cli.ts"), ...args];
-  return ["node", join(ROOT, "npm", "esm", "cli.js"), ...args];
+  // The machine's Node (under npm, `node` on PATH is the node22 devDependency's).
+  return [Deno.env.get("npm_node_execpath") ?? "node", join(ROOT, "npm", "esm", "cli.js"), ...args];
 }
 
 async function output(cmd: string[]): Promise<{ code: number; out: string }> {

@@ -195,10 +195,11 @@ const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 export function cliCommand(runtime: "deno" | "bun" | "node"): string[] {
   if (runtime === "deno") return [bin("deno"), "run", "-A", join(ROOT, "cli.ts")];
   if (runtime === "bun") return [bin("bun"), join(ROOT, "cli.ts")];
-  return [
-    process.execPath.endsWith("node") ? process.execPath : "node",
-    join(ROOT, "npm", "esm", "cli.js"),
-  ];
+  // The machine's Node: under npm, `node` on PATH is the node22 devDependency's.
+  const node = process.execPath.endsWith("node")
+    ? process.execPath
+    : process.env.npm_node_execpath ?? "node";
+  return [node, join(ROOT, "npm", "esm", "cli.js")];
 }
 
 /** True if the Node build exists (npm run build). */
