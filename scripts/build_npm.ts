@@ -19,6 +19,7 @@
  * `@internal` members stripped.
  */
 import ts from "typescript";
+import { machineNode } from "../tests/_node_bin.ts";
 
 const ROOT = Deno.realPathSync(new URL("..", import.meta.url));
 const OUT_DIR = `${ROOT}/npm`;
@@ -303,9 +304,7 @@ if (runTests) {
   if (testJs.length === 0) fail(`no *.test.js files found under ${relative(ESM_DIR)}/tests`);
   // --expose-gc: memory tests collect before sampling RSS (see tests/hardening/_flood.ts).
   const nodeArgs = ["--expose-gc", "--test", ...testJs.map(relative)];
-  // Under npm, node_modules/.bin comes first on PATH, and the node22 devDependency puts a `node`
-  // there: the machine's Node is the one running npm.
-  const node = Deno.env.get("npm_node_execpath") ?? "node";
+  const node = machineNode();
   console.log(
     `\n=== ${node} --test: ${testJs.length} test file(s) from ${relative(ESM_DIR)}/tests ===`,
   );

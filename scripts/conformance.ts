@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCases, FULL_LIMITS, SCALED_LIMITS, selectCases } from "../tests/conformance/cases.ts";
 import { runSuiteAgainstServer } from "../tests/conformance/fuzzing_client.ts";
+import { machineNode } from "../tests/_node_bin.ts";
 import { type CaseResult, markdownReport, type ReportColumn } from "../tests/conformance/runner.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -85,8 +86,7 @@ function echoCommand(runtime: Runtime, deflate: boolean): string[] {
   const args = ["echo", "--port", "0", "--host", "127.0.0.1", ...(deflate ? ["--deflate"] : [])];
   if (runtime === "deno") return [bin("deno"), "run", "-A", join(ROOT, "cli.ts"), ...args];
   if (runtime === "bun") return [bin("bun"), join(ROOT, "cli.ts"), ...args];
-  // The machine's Node (under npm, `node` on PATH is the node22 devDependency's).
-  return [Deno.env.get("npm_node_execpath") ?? "node", join(ROOT, "npm", "esm", "cli.js"), ...args];
+  return [machineNode(), join(ROOT, "npm", "esm", "cli.js"), ...args];
 }
 
 async function output(cmd: string[]): Promise<{ code: number; out: string }> {

@@ -11,6 +11,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { connect } from "../src/client.ts";
 import type { WS } from "../src/ws.ts";
+import { machineNode } from "./_node_bin.ts";
 
 /** The repository root: the nearest ancestor of this file with a deno.json. */
 export const ROOT: string = (() => {
@@ -195,10 +196,8 @@ const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 export function cliCommand(runtime: "deno" | "bun" | "node"): string[] {
   if (runtime === "deno") return [bin("deno"), "run", "-A", join(ROOT, "cli.ts")];
   if (runtime === "bun") return [bin("bun"), join(ROOT, "cli.ts")];
-  // The machine's Node: under npm, `node` on PATH is the node22 devDependency's.
-  const node = process.execPath.endsWith("node")
-    ? process.execPath
-    : process.env.npm_node_execpath ?? "node";
+  // On Node, the Node under test (the LTS runs use other versions than the machine's).
+  const node = thisRuntime() === "node" ? process.execPath : machineNode();
   return [node, join(ROOT, "npm", "esm", "cli.js")];
 }
 
