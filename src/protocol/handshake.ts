@@ -256,9 +256,9 @@ function intoSlab(head: string): Uint8Array {
 }
 
 /** The fixed parts of the usual 101, its fields sorted and lower case as `Headers` gives them. */
-const ACCEPT_FIRST = headEncoder.encode(
-  "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ",
-);
+const ACCEPT_FIRST_TEXT =
+  "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ";
+const ACCEPT_FIRST = headEncoder.encode(ACCEPT_FIRST_TEXT);
 const EXTENSIONS_FIELD = "\r\nsec-websocket-extensions: ";
 const PROTOCOL_FIELD = "\r\nsec-websocket-protocol: ";
 const ACCEPT_LAST = "\r\nupgrade: websocket\r\n\r\n";
@@ -322,11 +322,11 @@ export function encodeAcceptResponse(
     const accept = acceptKey(key);
     const fast = acceptIntoSlab(accept, protocol, extensions ?? "");
     if (fast !== undefined) return fast;
-    let head =
-      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n`;
-    if (extensions) head += `sec-websocket-extensions: ${extensions}\r\n`;
-    if (protocol !== "") head += `sec-websocket-protocol: ${protocol}\r\n`;
-    return intoSlab(`${head}upgrade: websocket\r\n\r\n`);
+    // A value above U+007F: the same parts, encoded as UTF-8.
+    let head = ACCEPT_FIRST_TEXT + accept;
+    if (extensions) head += EXTENSIONS_FIELD + extensions;
+    if (protocol !== "") head += PROTOCOL_FIELD + protocol;
+    return intoSlab(head + ACCEPT_LAST);
   }
   const headers = new Headers(extra);
   if (extensions) headers.set("Sec-WebSocket-Extensions", extensions);
