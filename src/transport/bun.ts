@@ -12,7 +12,7 @@
  * @module
  */
 
-import { coalesce, concatBytes } from "../protocol/bytes.ts";
+import { coalesce } from "../protocol/bytes.ts";
 import { Slab } from "../protocol/slab.ts";
 import type {
   Conn,
@@ -23,6 +23,7 @@ import type {
   ServerTls,
   Transport,
 } from "./conn.ts";
+import { Gather } from "./gather.ts";
 import { nodeTransport } from "./node.ts";
 
 /** The slice of a Bun socket used here, typed locally so the build needs no Bun types. */
@@ -82,8 +83,9 @@ function bun(): BunNamespace {
 }
 
 /**
- * Up to this many bytes, the chunks of one write are joined into one buffer: Bun has no writev,
- * so each chunk written separately is a system call (and, with Nagle off, a TCP segment).
+ * Chunks written while others wait in the queue are joined up to this size: what waits then costs
+ * about its bytes, not a queue entry per small frame. Writes that find the queue empty are
+ * gathered (see {@link Gather}).
  */
 const COALESCE_LIMIT = 64 * 1024;
 
@@ -223,42 +225,38 @@ class BunConn implements Conn {
       if (callback) (queue.cbs ??= []).push(this._out + this._qBytes, callback);
       return;
     }
-    let data: Uint8Array;
     if (n === 1) {
-      data = chunks[0];
-    } else if (n === 0) {
-      data = new Uint8Array(0);
-    } else {
-      let total = 0;
-      for (let i = 0; i < n; i++) total += chunks[i].length;
-      if (total <= COALESCE_LIMIT) {
-        data = concatBytes(chunks, total);
-      } else {
-        // Large: write the chunks (small ones joined) one by one, queueing from the first that
-        // does not fit.
-        const parts = coalesce(chunks, COALESCE_LIMIT);
-        const m = parts.length;
-        let i = 0;
-        for (; i < m; i++) {
-          const c = parts[i];
-          const w = c.length === 0 ? 0 : this._s.write(c);
-          if (w < 0) return this._writeFailed(callback);
-          this._out += w;
-          if (w < c.length) {
-            this._queue(w === 0 ? c : c.subarray(w));
-            break;
-          }
-        }
-        for (i++; i < m; i++) this._queue(parts[i]);
-        this._afterDirect(callback);
-        return;
+      const data = chunks[0];
+      const w = data.length === 0 ? 0 : this._s.write(data);
+      if (w < 0) return this._writeFailed(callback);
+      this._out += w;
+      if (w < data.length) this._queue(w === 0 ? data : data.subarray(w));
+    } else if (n > 1 && !this._send(chunks, false)) {
+      return this._writeFailed(callback);
+    }
+    this._afterDirect(callback);
+  }
+
+  /**
+   * @internal Writes `chunks` gathered (see {@link Gather}) until the kernel takes no more, and
+   * queues the rest. False if the socket refused a write (it is closing); the rest is queued then
+   * only with `requeue` (a flush keeps what it could not write counted in `bufferedAmount`).
+   */
+  _send(chunks: readonly Uint8Array[], requeue: boolean): boolean {
+    const s = this._s;
+    const g = new Gather(chunks);
+    while (!g.done) {
+      const piece = g.next();
+      const w = piece.length === 0 ? 0 : s.write(piece);
+      if (w < 0 && !requeue) return false;
+      if (w > 0) this._out += w;
+      if (w < piece.length) {
+        const rest = g.rest(piece, w < 0 ? 0 : w);
+        for (let i = 0; i < rest.length; i++) this._queue(rest[i]);
+        return w >= 0;
       }
     }
-    const w = data.length === 0 ? 0 : this._s.write(data);
-    if (w < 0) return this._writeFailed(callback);
-    this._out += w;
-    if (w < data.length) this._queue(w === 0 ? data : data.subarray(w));
-    this._afterDirect(callback);
+    return true;
   }
 
   /** @internal After a write that found the queue empty: the callback, now or once flushed. */
@@ -289,33 +287,11 @@ class BunConn implements Conn {
     const queue = this._q;
     if (queue === undefined) return true;
     const q = queue.chunks;
-    const s = this._s;
-    let i = 0;
-    let wrote = 0;
-    // Small queued chunks are joined so that one call writes them all.
-    while (i < q.length) {
-      let c = q[i];
-      if (i + 1 < q.length && c.length < COALESCE_LIMIT) {
-        let j = i, total = 0;
-        while (j < q.length && total + q[j].length <= COALESCE_LIMIT) total += q[j++].length;
-        if (j - i > 1) {
-          c = concatBytes(q.slice(i, j), total);
-          q.splice(i, j - i, c);
-        }
-      }
-      const w = s.write(c);
-      if (w < 0) break;
-      wrote += w;
-      if (w < c.length) {
-        q[i] = c.subarray(w);
-        break;
-      }
-      i++;
-    }
-    if (i > 0) q.splice(0, i);
-    this._qBytes -= wrote;
-    this._out += wrote;
-    if (q.length === 0) this._q = undefined;
+    // What the kernel does not take goes back into the (emptied) queue, in order.
+    queue.chunks = [];
+    this._qBytes = 0;
+    if (!this._send(q, true)) return false;
+    if (queue.chunks.length === 0) this._q = undefined;
     const cbs = queue.cbs;
     if (cbs !== undefined) {
       let k = 0;
