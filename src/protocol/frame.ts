@@ -29,8 +29,18 @@ export const Opcode = {
 export interface FrameSink {
   /** A frame header was read; `length` is the payload length announced by the peer. */
   frameHeader(fin: boolean, rsv: number, opcode: number, length: number): boolean;
-  /** A piece of the current frame's payload, already unmasked. Pieces are views of the input. */
+  /**
+   * A piece of the current frame's payload, already unmasked: a view of the input, or of the sink's
+   * own memory that {@link frameInto} returned for it.
+   */
   frameData(data: Uint8Array): boolean;
+  /**
+   * Where to unmask the next `length` payload bytes (a masked piece of at least 1 KiB): a view of
+   * exactly `length` bytes of the sink's own memory, or undefined for a view of the input, unmasked
+   * in place. A sink that would copy the piece anyway (to join a message's pieces) saves a pass
+   * over it.
+   */
+  frameInto?(length: number): Uint8Array | undefined;
   /** The current frame's payload is complete. */
   frameEnd(): boolean;
   /** The framing itself is broken; the parser has stopped. */
@@ -46,6 +56,9 @@ const NO_BYTES = new Uint8Array(0);
  */
 const KEY = new Uint8Array(4);
 
+/** Pieces from this size on are offered to {@link FrameSink.frameInto}; smaller ones cost more to ask about than to copy. */
+const INTO_MIN = 1024;
+
 const enum State {
   Header,
   Payload,
@@ -54,7 +67,8 @@ const enum State {
 
 /**
  * Incremental frame parser. Payload bytes are delivered as views of the pushed chunks (no copy)
- * and unmasked in place, so a pushed chunk must not be reused by the caller afterwards.
+ * and unmasked in place (unless the sink takes them into its own memory, see
+ * {@link FrameSink.frameInto}), so a pushed chunk must not be reused by the caller afterwards.
  *
  * @example
  * ```ts
@@ -98,7 +112,7 @@ export class FrameParser {
     while (pos < len) {
       if (this.#state === State.Payload) {
         const n = Math.min(this.#remaining, len - pos);
-        const piece = chunk.subarray(pos, pos + n);
+        let piece = chunk.subarray(pos, pos + n);
         pos += n;
         if (this.#masked) {
           const k = this.#key;
@@ -106,7 +120,13 @@ export class FrameParser {
           KEY[1] = k >>> 8;
           KEY[2] = k >>> 16;
           KEY[3] = k >>> 24;
-          applyMask(piece, KEY, this.#keyOffset);
+          const into = n >= INTO_MIN ? this.#sink.frameInto?.(n) : undefined;
+          if (into !== undefined) {
+            maskInto(piece, KEY, into, 0, this.#keyOffset);
+            piece = into;
+          } else {
+            applyMask(piece, KEY, this.#keyOffset);
+          }
           this.#keyOffset = (this.#keyOffset + n) & 3;
         }
         this.#remaining -= n;

@@ -48,8 +48,9 @@ export function applyMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): voi
 }
 
 /**
- * Copies `src` into `dst` at `dstOffset`, masked with `key` (client frames: the caller's buffer
- * must not be modified, so masking and copying happen in one pass).
+ * Copies `src` into `dst` at `dstOffset`, masked with `key` from byte `keyOffset` of the key, in one
+ * pass: the caller's buffer is not modified (a client's frames), or the bytes are wanted elsewhere
+ * anyway (a message's pieces, joined).
  *
  * @example
  * ```ts
@@ -62,7 +63,11 @@ export function maskInto(
   key: Uint8Array,
   dst: Uint8Array,
   dstOffset: number,
+  keyOffset = 0,
 ): void {
-  dst.set(src, dstOffset);
-  applyMask(dst.subarray(dstOffset, dstOffset + src.length), key, 0);
+  const len = src.length;
+  const to = dst.subarray(dstOffset, dstOffset + len);
+  if (len >= SIMD_MIN && simdMask(src, key, keyOffset, to)) return;
+  to.set(src);
+  applyMask(to, key, keyOffset);
 }

@@ -89,8 +89,9 @@ export function keyWord(key: Uint8Array, offset: number): number {
 }
 
 /**
- * XORs `data` in place with `key` from byte `keyOffset` of the key, like `applyMask`; false (and
- * `data` untouched) where WebAssembly SIMD is not available.
+ * XORs `data` with `key` from byte `keyOffset` of the key, like `applyMask`, in place or into `out`
+ * (as long as `data`: one pass less than copying, then masking in place); false (and nothing
+ * written) where WebAssembly SIMD is not available.
  *
  * @example
  * ```ts
@@ -98,7 +99,12 @@ export function keyWord(key: Uint8Array, offset: number): number {
  * if (!simdMask(data, new Uint8Array([1, 2, 3, 4]), 0)) console.log("mask in JavaScript");
  * ```
  */
-export function simdMask(data: Uint8Array, key: Uint8Array, keyOffset: number): boolean {
+export function simdMask(
+  data: Uint8Array,
+  key: Uint8Array,
+  keyOffset: number,
+  out: Uint8Array = data,
+): boolean {
   const k = kernel === undefined ? (kernel = load()) : kernel;
   if (k === null) return false;
   const heap = k.heap, len = data.length;
@@ -107,11 +113,10 @@ export function simdMask(data: Uint8Array, key: Uint8Array, keyOffset: number): 
   for (let off = 0; off < len; off += BLOCK) {
     const n = Math.min(BLOCK, len - off);
     const whole = n & ~15;
-    const piece = data.subarray(off, off + whole);
-    heap.set(piece);
+    heap.set(data.subarray(off, off + whole));
     k.mask(0, whole, word);
-    piece.set(heap.subarray(0, whole));
-    for (let i = off + whole; i < off + n; i++) data[i] ^= key[(keyOffset + i) & 3];
+    out.set(heap.subarray(0, whole), off);
+    for (let i = off + whole; i < off + n; i++) out[i] = data[i] ^ key[(keyOffset + i) & 3];
   }
   return true;
 }

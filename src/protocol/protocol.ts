@@ -466,26 +466,43 @@ export class Protocol extends WireState implements WireProtocol {
       m.msgFirstShared = m.shared;
       return true;
     }
-    let buf = m.msgBuf;
-    if (buf === undefined || end > buf.length) {
-      // Growing fourfold, each byte is copied about 1.3 times, and the buffer never exceeds
-      // maxPayload (the frame headers were checked against it) nor 16 times what arrived. In the
-      // message's last frame it is sized to the announced end at once when that is within 16
-      // times what arrived: a 1 MiB frame read in 64 KiB pieces is copied once, as a list of
-      // views would be.
-      let size = Math.max(end, 4 * len, 1024);
-      if (m.frameFin && (size > m.msgEnd || m.msgEnd <= 16 * end)) size = m.msgEnd;
-      const grown = new Uint8Array(Math.min(size, this.maxPayload));
-      if (buf === undefined) {
-        grown.set(m.msgFirst!);
-        m.msgFirst = undefined;
-      } else {
-        grown.set(buf.subarray(0, len));
-      }
-      m.msgBuf = buf = grown;
+    const buf = m.msgBuf;
+    // Unmasked straight into place by the parser (see frameInto): nothing to copy.
+    if (
+      buf !== undefined && data.buffer === buf.buffer && data.byteOffset === buf.byteOffset + len
+    ) {
+      return true;
     }
-    buf.set(data, len);
+    this.#room(m, len, end).set(data, len);
     return true;
+  }
+
+  /** @internal FrameSink: a data message's later pieces are unmasked straight into its buffer. */
+  frameInto(length: number): Uint8Array | undefined {
+    const m = this.#in!;
+    if (m.frameOpcode >= 0x8 || m.msgLen === 0) return undefined;
+    const len = m.msgLen;
+    return this.#room(m, len, len + length).subarray(len, len + length);
+  }
+
+  /** The message buffer, grown to hold `end` bytes with its first `len` in place. */
+  #room(m: Incoming, len: number, end: number): Uint8Array {
+    let buf = m.msgBuf;
+    if (buf !== undefined && end <= buf.length) return buf;
+    // Growing fourfold, each byte is copied about 1.3 times, and the buffer never exceeds
+    // maxPayload (the frame headers were checked against it) nor 16 times what arrived. In the
+    // message's last frame it is sized to the announced end at once when that is within 16 times
+    // what arrived: a 1 MiB frame read in 64 KiB pieces is copied once, as a list of views would be.
+    let size = Math.max(end, 4 * len, 1024);
+    if (m.frameFin && (size > m.msgEnd || m.msgEnd <= 16 * end)) size = m.msgEnd;
+    const grown = new Uint8Array(Math.min(size, this.maxPayload));
+    if (buf === undefined) {
+      grown.set(m.msgFirst!);
+      m.msgFirst = undefined;
+    } else {
+      grown.set(buf.subarray(0, len));
+    }
+    return m.msgBuf = buf = grown;
   }
 
   /** @internal FrameSink */

@@ -402,6 +402,36 @@ describe("FrameParser: splits", () => {
     assertBytes(input.subarray(6), payload, "unmasked in place");
   });
 
+  it("unmasks pieces of 1 KiB and more into the sink's memory when it offers some", () => {
+    const key = new Uint8Array([9, 8, 7, 6]);
+    const payload = randomBytes(mulberry32(5), 5000);
+    const input = frameBytes(Opcode.Binary, payload, { mask: key });
+    const sent = input.slice();
+    const r = recorder();
+    const target = new Uint8Array(payload.length);
+    const asked: number[] = [];
+    let at = 0;
+    r.frameInto = (length) => {
+      asked.push(length);
+      if (asked.length === 1) return undefined; // the first piece: a view, unmasked in place
+      const view = target.subarray(at, at + length);
+      at += length;
+      return view;
+    };
+    const parser = new FrameParser(r, { requireMask: true });
+    // Pieces of 1000 (too small to be offered), 1500, 1500 and 1000 payload bytes.
+    for (const [from, to] of [[0, 1008], [1008, 2508], [2508, 4008], [4008, input.length]]) {
+      parser.push(input.subarray(from, to));
+    }
+    assert.deepEqual(asked, [1500, 1500]);
+    assert.equal(r.pieces[0].buffer, input.buffer, "a small piece stays a view of the input");
+    assert.equal(r.pieces[1].buffer, input.buffer, "declined: a view of the input");
+    assert.equal(r.pieces[2].buffer, target.buffer, "taken: a view of the sink's memory");
+    assertBytes(r.frames[0].data, payload, "payload");
+    assertBytes(target.subarray(0, 1500), payload.subarray(2500, 4000), "unmasked into place");
+    assertBytes(input.subarray(2508, 4008), sent.subarray(2508, 4008), "input left masked");
+  });
+
   it("reads all three RSV bits and every opcode (validation is the caller's job)", () => {
     const bytes = new Uint8Array([0xf3, 0x00, 0x7f, 0x00, 0x0b, 0x00]);
     const r = parseSplit(bytes, [], false);
