@@ -56,7 +56,10 @@ const NO_BYTES = new Uint8Array(0);
  */
 const KEY = new Uint8Array(4);
 
-/** Pieces from this size on are offered to {@link FrameSink.frameInto}; smaller ones cost more to ask about than to copy. */
+/**
+ * Pieces from this size on are offered to {@link FrameSink.frameInto}; for smaller ones the call
+ * costs about what the pass it saves does.
+ */
 const INTO_MIN = 1024;
 
 const enum State {
