@@ -487,7 +487,7 @@ export class Protocol extends WireState implements WireProtocol {
 
   /** The message buffer, grown to hold `end` bytes with its first `len` in place. */
   #room(m: Incoming, len: number, end: number): Uint8Array {
-    let buf = m.msgBuf;
+    const buf = m.msgBuf;
     if (buf !== undefined && end <= buf.length) return buf;
     // Growing fourfold, each byte is copied about 1.3 times, and the buffer never exceeds
     // maxPayload (the frame headers were checked against it) nor 16 times what arrived. In the
@@ -502,7 +502,7 @@ export class Protocol extends WireState implements WireProtocol {
     } else {
       grown.set(buf.subarray(0, len));
     }
-    return m.msgBuf = buf = grown;
+    return m.msgBuf = grown;
   }
 
   /** @internal FrameSink */
