@@ -133,46 +133,47 @@ export class HttpParseError extends Error {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A NUL, or a CR or LF that is not part of a CRLF line end. */
 const STRAY = /\0|\r(?!\n)|(?<!\r)\n/;
 
+/** 1 for the characters of an RFC 9110 token (`tchar`), by char code below 128. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 48; c < 58; c++) TCHAR[c] = 1;
+for (let c = 65; c < 91; c++) TCHAR[c] = TCHAR[c + 32] = 1;
+
 /**
- * Header fields as a flat list: lower-cased name, value, name, value, …, from the lines of `head`
- * after index `from` (the start of the first header line). The head is scanned in place: a list of
- * lines and trimmed copies of values were a third of a handshake's garbage from header parsing.
- * Values lose their optional whitespace (spaces and tabs, RFC 9110 §5.5) at both ends.
+ * Where the header fields of `head` are, from index `from` (the start of the first header line):
+ * for each field, the start and end of its name and of its value, four numbers in one array. No
+ * string is made: a server looks up a few fields of a request and slices only those (as strings,
+ * the fields were a fifth of a handshake's JavaScript time on Bun). Values lose their optional
+ * whitespace (spaces and tabs, RFC 9110 §5.5) at both ends.
  */
-function parseFields(head: string, from: number): string[] {
-  const fields: string[] = [];
+function parseFields(head: string, from: number): number[] {
+  const at: number[] = [];
   const end = head.length;
   // No header lines: the head ends with its first line, not with a CRLF (an empty line).
-  if (from === end && head.charCodeAt(end - 1) !== 10) return fields;
+  if (from === end && head.charCodeAt(end - 1) !== 10) return at;
   let pos = from;
   for (;;) {
     let eol = head.indexOf("\r\n", pos);
     if (eol < 0) eol = end;
-    const colon = head.indexOf(":", pos);
-    if (colon <= pos || colon > eol) throw new HttpParseError(`malformed header line`);
-    const name = head.slice(pos, colon);
-    if (!TOKEN.test(name)) throw new HttpParseError(`invalid header name`);
+    let colon = pos;
+    for (let c; colon < eol && (c = head.charCodeAt(colon)) !== 58; colon++) {
+      if (c > 127 || TCHAR[c] === 0) throw new HttpParseError(`invalid header name`);
+    }
+    if (colon === pos || colon === eol) throw new HttpParseError(`malformed header line`);
     let a = colon + 1, b = eol;
     while (a < b && isOws(head.charCodeAt(a))) a++;
     while (b > a && isOws(head.charCodeAt(b - 1))) b--;
-    fields.push(name.toLowerCase(), head.slice(a, b));
-    if (eol === end) return fields;
+    at.push(pos, colon, a, b);
+    if (eol === end) return at;
     pos = eol + 2;
   }
 }
 
 function isOws(c: number): boolean {
   return c === 32 || c === 9;
-}
-
-function fieldsToHeaders(fields: readonly string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
-  return headers;
 }
 
 /** Header lookup by lower-case name, as `Headers` does it. */
@@ -184,9 +185,10 @@ export interface HeaderLookup {
 }
 
 /**
- * Header fields as the peer sent them, looked up by scanning: a server answers an upgrade with a
- * few lookups, so neither a handshake nor an idle connection pays for a `Headers` object that
- * nobody reads. {@link HeaderFields.toHeaders} builds one when it is wanted.
+ * Header fields as the peer sent them, looked up by scanning the head: a server answers an upgrade
+ * with a few lookups, so neither a handshake nor an idle connection pays for a `Headers` object
+ * (or a string per field) that nobody reads. {@link HeaderFields.toHeaders} builds one when it is
+ * wanted.
  *
  * @example
  * ```ts
@@ -195,43 +197,119 @@ export interface HeaderLookup {
  * ```
  */
 export class HeaderFields implements HeaderLookup {
-  readonly #fields: readonly string[];
+  readonly #text: string;
+  /** Per field: name start, name end, value start, value end in `#text`. */
+  readonly #at: readonly number[];
 
-  /** `fields`: lower-case name, value, name, value, … */
-  constructor(fields: readonly string[]) {
-    this.#fields = fields;
+  /** `text`: a head; `at`: where its fields are, as `parseFields` gives them. */
+  private constructor(text: string, at: readonly number[]) {
+    this.#text = text;
+    this.#at = at;
+  }
+
+  /** @internal The fields of `head` from index `from` on; throws HttpParseError. */
+  static _parse(head: string, from: number): HeaderFields {
+    return new HeaderFields(head, parseFields(head, from));
+  }
+
+  /**
+   * Fields from a list of names and values, e.g. `node:http`'s `rawHeaders`.
+   *
+   * @example
+   * ```ts
+   * HeaderFields.fromList(["Host", "example.com"]).get("host"); // "example.com"
+   * ```
+   */
+  static fromList(list: readonly string[]): HeaderFields {
+    let text = "";
+    const at: number[] = [];
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const name = list[i], value = list[i + 1];
+      at.push(text.length, text.length + name.length);
+      text += name;
+      at.push(text.length, text.length + value.length);
+      text += value;
+    }
+    return new HeaderFields(text, at);
   }
 
   /** The value of header `name` (lower case); repeated headers are joined with `", "`. */
   get(name: string): string | null {
-    const f = this.#fields;
+    const at = this.#at, text = this.#text;
     let value: string | null = null;
-    for (let i = 0; i < f.length; i += 2) {
-      if (f[i] === name) value = value === null ? f[i + 1] : `${value}, ${f[i + 1]}`;
+    for (let i = 0; i < at.length; i += 4) {
+      if (!isName(text, at[i], at[i + 1], name)) continue;
+      const v = text.slice(at[i + 2], at[i + 3]);
+      value = value === null ? v : `${value}, ${v}`;
     }
     return value;
   }
 
   /** True if header `name` (lower case) is present. */
   has(name: string): boolean {
-    const f = this.#fields;
-    for (let i = 0; i < f.length; i += 2) if (f[i] === name) return true;
+    const at = this.#at, text = this.#text;
+    for (let i = 0; i < at.length; i += 4) if (isName(text, at[i], at[i + 1], name)) return true;
     return false;
   }
 
   /** The fields as a new `Headers` object. */
   toHeaders(): Headers {
-    return fieldsToHeaders(this.#fields);
+    const at = this.#at, text = this.#text;
+    const headers = new Headers();
+    for (let i = 0; i < at.length; i += 4) {
+      headers.append(text.slice(at[i], at[i + 1]), text.slice(at[i + 2], at[i + 3]));
+    }
+    return headers;
   }
+}
+
+/** True if `text[from..to)` is `name` (lower case), compared without regard to ASCII case. */
+function isName(text: string, from: number, to: number, name: string): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = text.charCodeAt(from + i);
+    if ((c >= 65 && c <= 90 ? c | 32 : c) !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function checkHead(head: string): void {
   if (STRAY.test(head)) throw new HttpParseError("stray CR, LF or NUL in the head");
 }
 
-/** The request and status lines, matched on the whole head up to their CRLF: no copy of a line. */
-const REQUEST_LINE = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)(?:\r\n|$)/;
+/** The status line, matched on the whole head up to its CRLF: no copy of a line. */
 const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: ([^\r]*))?(?:\r\n|$)/;
+/** A character of `\S` above U+00FF (a latin1 head has none). */
+const SPACE = /\s/;
+
+/**
+ * Where the request line `METHOD SP target SP HTTP/d.d` ends (before its CRLF, or at the end of the
+ * head), with `method` upper-case letters and `target` without white space (`\S`); -1 if it is
+ * not such a line. Scanned by hand: a regular expression's match array and captures were a
+ * twentieth of a handshake's garbage on Node.
+ */
+function requestLineEnd(head: string, sp1: number, sp2: number): number {
+  if (sp1 <= 0 || sp2 <= sp1 + 1) return -1;
+  for (let i = 0; i < sp1; i++) {
+    const c = head.charCodeAt(i);
+    if (c < 65 || c > 90) return -1;
+  }
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = head.charCodeAt(i);
+    if ((c >= 9 && c <= 13) || c === 32 || c === 160 || (c > 255 && SPACE.test(head[i]))) return -1;
+  }
+  const end = sp2 + 9;
+  if (
+    !head.startsWith("HTTP/", sp2 + 1) || !isDigit(head.charCodeAt(sp2 + 6)) ||
+    head.charCodeAt(sp2 + 7) !== 46 || !isDigit(head.charCodeAt(sp2 + 8)) ||
+    (end !== head.length && !head.startsWith("\r\n", end))
+  ) return -1;
+  return end;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 /**
  * Parses a request head (without the final blank line), with its headers as {@link HeaderFields}.
@@ -243,13 +321,14 @@ const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: ([^\r]*))?(?:\r\n|$)/;
  */
 export function parseRequestFields(head: string): RequestHead<HeaderFields> {
   checkHead(head);
-  const m = REQUEST_LINE.exec(head);
-  if (!m) throw new HttpParseError("malformed request line");
+  const sp1 = head.indexOf(" "), sp2 = sp1 < 0 ? -1 : head.indexOf(" ", sp1 + 1);
+  const end = requestLineEnd(head, sp1, sp2);
+  if (end < 0) throw new HttpParseError("malformed request line");
   return {
-    method: m[1],
-    target: m[2],
-    version: m[3],
-    headers: new HeaderFields(parseFields(head, m[0].length)),
+    method: head.slice(0, sp1),
+    target: head.slice(sp1 + 1, sp2),
+    version: head.slice(sp2 + 1, end),
+    headers: HeaderFields._parse(head, end === head.length ? end : end + 2),
   };
 }
 
@@ -282,7 +361,7 @@ export function parseResponseHead(head: string): ResponseHead {
     version: m[1],
     status: Number(m[2]),
     statusText: m[3] ?? "",
-    headers: fieldsToHeaders(parseFields(head, m[0].length)),
+    headers: HeaderFields._parse(head, m[0].length).toHeaders(),
   };
 }
 
@@ -333,14 +412,22 @@ export function requestUrl(scheme: string, host: string | null, target: string):
   return { href: url.href, pathname: url.pathname, search: url.search };
 }
 
-/** True if a comma-separated header value contains `token`, compared case-insensitively. */
+/**
+ * True if a comma-separated header value contains `token` (lower case), compared case-insensitively
+ * (ASCII case: a token is ASCII) and in place: no list to split and no lower-cased copies.
+ */
 export function hasToken(value: string | null, token: string): boolean {
   if (value === null) return false;
-  // The usual value is the token alone: no list to split.
-  if (value.length === token.length && value.toLowerCase() === token) return true;
-  const parts = value.split(",");
-  for (let i = 0; i < parts.length; i++) if (parts[i].trim().toLowerCase() === token) return true;
-  return false;
+  for (let from = 0;;) {
+    let to = value.indexOf(",", from);
+    if (to < 0) to = value.length;
+    let a = from, b = to;
+    while (a < b && isOws(value.charCodeAt(a))) a++;
+    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+    if (isName(value, a, b, token)) return true;
+    if (to === value.length) return false;
+    from = to + 1;
+  }
 }
 
 /** Reason phrases of the registered statuses (RFC 9110 and its registry); others go without. */

@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_HEAD_SIZE,
   encodeResponse,
   hasToken,
+  HeaderFields,
   HeadReader,
   HttpParseError,
   parseRequestFields,
@@ -344,6 +345,60 @@ describe("hasToken", () => {
     assert.equal(hasToken("upgrades", "upgrade"), false);
     assert.equal(hasToken("keep-alive", "upgrade"), false);
     assert.equal(hasToken("websocket/13", "websocket"), false);
+  });
+
+  it("folds ASCII case only: a token is ASCII (RFC 9110), so no other letter lower-cases into one", () => {
+    // "\u212A" (KELVIN SIGN) lower-cases to "k", and "\u0130" to "i" and a combining dot.
+    assert.equal(hasToken("websoc\u212Aet", "websocket"), false);
+    assert.equal(hasToken("x, websoc\u212Aet", "websocket"), false);
+    assert.equal(hasToken("x,\tWebSocket\t, y", "websocket"), true);
+    assert.equal(hasToken("WEBSOCKET", "websocket"), true);
+    assert.equal(hasToken("webs[cket", "websocket"), false);
+  });
+});
+
+describe("HeaderFields", () => {
+  const head = "GET / HTTP/1.1\r\nHOST: a\r\nX-Hostname: b\r\nHos: c\r\nhost:d\r\nX-Empty:\r\n" +
+    "UpGrade:  websocket\t";
+  const { headers } = parseRequestFields(head);
+
+  it("looks names up by their whole name, whatever their case, joining repeats with ', '", () => {
+    assert.equal(headers.get("host"), "a, d");
+    assert.equal(headers.get("x-hostname"), "b");
+    assert.equal(headers.get("hos"), "c");
+    assert.equal(headers.get("upgrade"), "websocket");
+    assert.equal(headers.get("x-empty"), "");
+    assert.equal(headers.get("hostname"), null);
+    assert.equal(headers.has("x-empty"), true);
+    assert.equal(headers.has("ho"), false);
+  });
+
+  it("builds Headers with every field, and takes node:http's rawHeaders list", () => {
+    assert.deepEqual([...headers.toHeaders()], [
+      ["hos", "c"],
+      ["host", "a, d"],
+      ["upgrade", "websocket"],
+      ["x-empty", ""],
+      ["x-hostname", "b"],
+    ]);
+    const list = HeaderFields.fromList(["Host", "a", "SEC-WEBSOCKET-KEY", "k", "host", "b"]);
+    assert.equal(list.get("host"), "a, b");
+    assert.equal(list.get("sec-websocket-key"), "k");
+    assert.equal(list.has("hostsec-websocket-key"), false);
+    assert.deepEqual([...list.toHeaders()], [["host", "a, b"], ["sec-websocket-key", "k"]]);
+    assert.equal(HeaderFields.fromList([]).get("host"), null);
+  });
+
+  it("refuses a header name with a character outside the token set, ASCII or not", () => {
+    for (const name of ["X\u00e9", "X\u0100", "X@", 'X"', "X/"]) {
+      assert.throws(() => parseRequestFields(`GET / HTTP/1.1\r\n${name}: v`), HttpParseError, name);
+    }
+    assert.equal(
+      parseRequestFields("GET / HTTP/1.1\r\nX-!#$%&'*+-.^_`|~09az: v").headers.has(
+        "x-!#$%&'*+-.^_`|~09az",
+      ),
+      true,
+    );
   });
 });
 
