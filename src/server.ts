@@ -39,7 +39,7 @@ import { type PublishOptions, Topics } from "./topics.ts";
 import type { Conn, Listener } from "./transport/conn.ts";
 import { nodeConnFromSocket } from "./transport/node.ts";
 import { defaultTransport } from "./transport/runtime.ts";
-import { type Route, Upgrade, type UpgradeContext } from "./upgrade.ts";
+import { type Route, Upgrade, type UpgradeContext, type UpgradeTimeouts } from "./upgrade.ts";
 import { type SendData, WS } from "./ws.ts";
 import { installInspect } from "./inspect.ts";
 import { DEFAULTS } from "./defaults.ts";
@@ -95,7 +95,6 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   #byResource = new Map<string, Set<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
-  #handshaking = new Set<Conn>();
   #sweeper: Sweeper;
   /** Watches raw clients, which have their own idle timeout. */
   #rawSweeper: Sweeper | undefined;
@@ -173,7 +172,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     const stats: ServerStats = {
       ...total,
       uptime: now() - this.#createdAt,
-      handshaking: this.#handshaking.size,
+      handshaking: this._pending ? this._pending.handshake.size + this._pending.refused.size : 0,
       refused: Object.fromEntries([...this.#refused].sort((a, b) => a[0] - b[0])),
       slowConsumerDrops: this.topics.slowConsumerDrops,
       topics: topics.topics,
@@ -247,6 +246,12 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.emit("connection", ws);
   }
 
+  /**
+   * @internal The timeouts of connections not yet open (set by {@link createServer}): their queues
+   * are the list of those connections, which `close` destroys and `stats` counts.
+   */
+  _pending: UpgradeTimeouts<Data> | undefined;
+
   /** @internal Takes over a new connection (set by {@link createServer}). */
   _accept: (conn: Conn, parsed?: { req: RequestHead<HeaderFields>; rest: Uint8Array }) => void =
     () => {};
@@ -271,14 +276,11 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
    * the same checks, admission and handler as for the server's own connections.
    */
   handleUpgrade(req: NodeUpgradeRequest, socket: unknown, head: Uint8Array): void {
-    const raw = req.rawHeaders ?? [];
-    const fields: string[] = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) fields.push(raw[i].toLowerCase(), raw[i + 1]);
     const parsed: RequestHead<HeaderFields> = {
       method: req.method ?? "GET",
       target: req.url ?? "/",
       version: `HTTP/${req.httpVersion ?? "1.1"}`,
-      headers: new HeaderFields(fields),
+      headers: HeaderFields.fromList(req.rawHeaders ?? []),
     };
     this._accept(nodeConnFromSocket(socket), { req: parsed, rest: new Uint8Array(head) });
   }
@@ -336,12 +338,6 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   }
 
   /** @internal */
-  _handshaking(conn: Conn, active: boolean): void {
-    if (active) this.#handshaking.add(conn);
-    else this.#handshaking.delete(conn);
-  }
-
-  /** @internal */
   _admitted(ws: WS<Data>, pattern: string): void {
     this.clients.add(ws);
     // The `serve` handler's clients are all clients: no second set to keep.
@@ -393,8 +389,8 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     this.#sweeper.stop();
     this.#rawSweeper?.stop();
     for (const sweeper of this.#resourceSweepers?.values() ?? []) sweeper.stop();
-    for (const conn of this.#handshaking) conn.destroy();
-    this.#handshaking.clear();
+    for (const conn of this._pending?.handshake.targets() ?? []) conn.destroy();
+    for (const conn of this._pending?.refused.targets() ?? []) conn.destroy();
     const waits: Promise<void>[] = [];
     for (const ws of this.clients) {
       if (ws.readyState === "closed") continue;
@@ -472,7 +468,7 @@ export function createServer<Data = unknown>(
     fallback: handler && !options.resources ? { handler, pattern: DEFAULT_PATTERN } : undefined,
     topics,
     raw,
-    timeouts: Upgrade.timeouts(options, raw),
+    timeouts: server._pending = Upgrade.timeouts(options, raw),
     admitting: new Map(),
   };
   server._accept = (conn, parsed) => new Upgrade(ctx, conn, parsed);

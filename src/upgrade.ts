@@ -55,7 +55,6 @@ export interface UpgradeHost<Data> extends SocketOwner<Data> {
   readonly clients: ReadonlySet<WS<Data>>;
   clientsOf(pattern: string): ReadonlySet<WS<Data>>;
   readonly _connLimits: ResolvedConnLimits | undefined;
-  _handshaking(conn: Conn, active: boolean): void;
   _refused(info: RefusedInfo): void;
   _admitAddress(
     conn: { readonly remoteAddress: string },
@@ -156,7 +155,6 @@ export class Upgrade<Data> implements ConnHandlers {
   ) {
     this.#ctx = ctx;
     this.#conn = conn;
-    ctx.server._handshaking(conn, true);
     this.#phase = ctx.raw && !parsed ? Phase.Detect : Phase.Head;
     this.#timer = ctx.timeouts.handshake.arm(conn);
     if (this.#phase === Phase.Detect) this.#detectTimer = ctx.timeouts.detect!.arm(this);
@@ -204,7 +202,6 @@ export class Upgrade<Data> implements ConnHandlers {
     this.#timer?.cancel();
     this.#detectTimer?.cancel();
     this.#release();
-    this.#ctx.server._handshaking(this.#conn, false);
   }
 
   /** Gives back the admission slot held while hooks run (a hook that never settles included). */
@@ -437,7 +434,6 @@ export class Upgrade<Data> implements ConnHandlers {
   #admitted(): void {
     this.#phase = Phase.Done;
     this.#timer?.cancel();
-    this.#ctx.server._handshaking(this.#conn, false);
   }
 
   /** Bytes that followed the head, and any that arrived during admission. */
@@ -502,7 +498,7 @@ export class Upgrade<Data> implements ConnHandlers {
     const raw = this.#ctx.raw!, conn = this.#conn;
     const host = conn.remoteAddress.includes(":") ? `[${conn.remoteAddress}]` : conn.remoteAddress;
     const url = `tcp://${host}:${conn.remotePort}`;
-    const request = new ServerRequest(raw.path ?? "/", "", new HeaderFields([]), url);
+    const request = new ServerRequest(raw.path ?? "/", "", HeaderFields.fromList([]), url);
     this.#path = request.path;
     const admitted = this.#admission(request, undefined, url, [], this.#refuseRaw);
     if (admitted === undefined) return;
