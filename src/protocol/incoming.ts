@@ -37,7 +37,8 @@ export class Incoming {
   /** The message's length once the data frame being read is complete. */
   msgEnd = 0;
   utf8: Utf8Validator | undefined = undefined;
-  ctrlParts: Uint8Array[] | undefined = undefined;
+  /** The control frame's payload so far: its one part (the usual case), or its parts. */
+  ctrl: Uint8Array | Uint8Array[] | undefined = undefined;
 
   /** Frames parsed go to `sink`; `requireMask`: see {@link FrameParser}. */
   constructor(sink: FrameSink, requireMask: boolean) {

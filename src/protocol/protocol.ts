@@ -358,7 +358,7 @@ export class Protocol extends WireState implements WireProtocol {
     this._state = "closed";
     if (m !== undefined) {
       m.msgFirst = m.msgBuf = undefined;
-      m.ctrlParts = undefined;
+      m.ctrl = undefined;
     }
     this.#handler.error(new ProtocolError(code, message, closeCode));
     return false;
@@ -445,7 +445,10 @@ export class Protocol extends WireState implements WireProtocol {
   frameData(data: Uint8Array): boolean {
     const m = this.#in!;
     if (m.frameOpcode >= 0x8) {
-      (m.ctrlParts ??= []).push(m.shared ? new Uint8Array(data) : data);
+      const part = m.shared ? new Uint8Array(data) : data, ctrl = m.ctrl;
+      if (ctrl === undefined) m.ctrl = part;
+      else if (Array.isArray(ctrl)) ctrl.push(part);
+      else m.ctrl = [ctrl, part];
       return true;
     }
     // Compressed text can only be checked once inflated, at the end of the message.
@@ -509,8 +512,9 @@ export class Protocol extends WireState implements WireProtocol {
   frameEnd(): boolean {
     const m = this.#in!;
     if (m.frameOpcode >= 0x8) {
-      const payload = m.ctrlParts ? concatBytes(m.ctrlParts) : EMPTY;
-      m.ctrlParts = undefined;
+      const ctrl = m.ctrl;
+      m.ctrl = undefined;
+      const payload = ctrl === undefined ? EMPTY : Array.isArray(ctrl) ? concatBytes(ctrl) : ctrl;
       return this.#control(m.frameOpcode, payload);
     }
     if (!m.frameFin) return true;
