@@ -411,10 +411,58 @@ let poolPos = 0;
  * ```
  */
 export function randomMask(): Uint8Array {
+  const k = maskOffset();
+  return pool.subarray(k, k + 4);
+}
+
+/** Where 4 fresh random bytes start in `pool` (which this may replace: read it afterwards). */
+function maskOffset(): number {
   if (poolPos + 4 > pool.length) {
     pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
     poolPos = 0;
   }
   poolPos += 4;
-  return pool.subarray(poolPos - 4, poolPos);
+  return poolPos - 4;
+}
+
+/** Up to this many payload bytes, a masked frame in the slab is masked byte by byte. */
+const MASK_LOOP_MAX = 256;
+
+/**
+ * Encodes a final masked frame (a client's) with a payload of at most {@link SLAB_FRAME_LIMIT} - 8
+ * bytes into {@link frameSlab}, masked with a fresh random key, and returns where it starts; it
+ * ends at the slab's new `pos`. A client's pongs and small messages then cost no buffer each, and
+ * those it sends in a row are one contiguous range (a ping flood's pongs had been a buffer each,
+ * queued one by one while the peer did not read).
+ *
+ * @example
+ * ```ts
+ * const start = encodeMaskedIntoSlab(Opcode.Pong, new Uint8Array([1, 2]));
+ * const frame = frameSlab.buf.subarray(start, frameSlab.pos); // 8 bytes: 0x8a, 0x82, key, payload
+ * ```
+ */
+export function encodeMaskedIntoSlab(opcode: number, payload: Uint8Array): number {
+  const n = payload.length;
+  const hlen = n < 126 ? 6 : 8;
+  const buf = frameSlab.reserve(hlen + n);
+  const start = frameSlab.pos;
+  buf[start] = 0x80 | opcode;
+  let p = start + 2;
+  if (n < 126) {
+    buf[start + 1] = 0x80 | n;
+  } else {
+    buf[start + 1] = 0x80 | 126;
+    buf[p++] = n >>> 8;
+    buf[p++] = n & 0xff;
+  }
+  const k = maskOffset(), key = pool;
+  buf[p] = key[k];
+  buf[p + 1] = key[k + 1];
+  buf[p + 2] = key[k + 2];
+  buf[p + 3] = key[k + 3];
+  p += 4;
+  if (n > MASK_LOOP_MAX) maskInto(payload, key.subarray(k, k + 4), buf, p);
+  else for (let i = 0; i < n; i++) buf[p + i] = payload[i] ^ key[k + (i & 3)];
+  frameSlab.commit(hlen + n);
+  return start;
 }

@@ -16,6 +16,7 @@ import type { PerMessageDeflate } from "./deflate.ts";
 import {
   encodeFrame,
   encodeIntoSlab,
+  encodeMaskedIntoSlab,
   encodeTextFrame,
   encodeTextIntoSlab,
   frameSlab,
@@ -205,14 +206,17 @@ export class Protocol extends WireState implements WireProtocol {
 
   /** Queues a binary message (`compress` as for {@link sendText}). */
   sendBinary(data: Uint8Array, compress?: boolean): void {
+    const server = this.side === "server";
     if (
-      this.side === "server" && data.length + 4 <= SLAB_FRAME_LIMIT &&
+      data.length + (server ? 4 : 8) <= SLAB_FRAME_LIMIT &&
       (this.deflate === undefined ||
         (compress !== true && data.length < this.deflate.threshold) || compress === false)
     ) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
-      const start = encodeIntoSlab(Opcode.Binary, data);
+      const start = server
+        ? encodeIntoSlab(Opcode.Binary, data)
+        : encodeMaskedIntoSlab(Opcode.Binary, data);
       this._pushRange(frameSlab.buf, start, frameSlab.pos);
       return;
     }
@@ -317,9 +321,13 @@ export class Protocol extends WireState implements WireProtocol {
   }
 
   #queue(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
-    if (this.side === "server" && fin && !rsv1 && payload.length + 4 <= SLAB_FRAME_LIMIT) {
+    const server = this.side === "server";
+    // The header is at most 4 bytes, and the masking key 4 more.
+    if (fin && !rsv1 && payload.length + (server ? 4 : 8) <= SLAB_FRAME_LIMIT) {
       // Like a small message: into the frame slab, without a buffer or an options object.
-      const start = encodeIntoSlab(opcode, payload);
+      const start = server
+        ? encodeIntoSlab(opcode, payload)
+        : encodeMaskedIntoSlab(opcode, payload);
       this._pushRange(frameSlab.buf, start, frameSlab.pos);
       return;
     }

@@ -6,10 +6,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   encodeFrame,
+  encodeMaskedIntoSlab,
   FrameParser,
   type FrameSink,
+  frameSlab,
   Opcode,
   randomMask,
+  SLAB_FRAME_LIMIT,
 } from "../../src/protocol/frame.ts";
 import { mulberry32, randomBytes } from "../_helpers.ts";
 
@@ -284,6 +287,39 @@ describe("randomMask", () => {
     }
     // 3000 random 32-bit keys: a collision is possible but more than a few is not.
     assert.ok(seen.size > 2990, `only ${seen.size} distinct keys`);
+  });
+});
+
+describe("encodeMaskedIntoSlab", () => {
+  it("writes a final masked frame that unmasks to the payload, for every header size", () => {
+    for (const n of [0, 1, 3, 125, 126, 255, 256, 257, 1000, SLAB_FRAME_LIMIT - 8]) {
+      const payload = randomBytes(mulberry32(n + 1), n);
+      const start = encodeMaskedIntoSlab(Opcode.Binary, payload);
+      const frame = frameSlab.buf.slice(start, frameSlab.pos);
+      const hlen = n < 126 ? 6 : 8;
+      assert.equal(frame.length, hlen + n, `length ${n}`);
+      assert.equal(frame[0], 0x80 | Opcode.Binary);
+      assert.equal(frame[1] & 0x80, 0x80, "mask bit");
+      assert.equal(n < 126 ? frame[1] & 0x7f : (frame[2] << 8) | frame[3], n);
+      if (n >= 126) assert.equal(frame[1] & 0x7f, 126);
+      const key = frame.subarray(hlen - 4, hlen);
+      const unmasked = frame.slice(hlen).map((b, i) => b ^ key[i & 3]);
+      assert.deepEqual(unmasked, payload, `payload ${n}`);
+    }
+  });
+
+  it("gives each frame a fresh key, leaves the payload alone, and lays frames end to end", () => {
+    const payload = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const keys = new Set<string>();
+    let end = -1;
+    for (let i = 0; i < 200; i++) {
+      const start = encodeMaskedIntoSlab(Opcode.Pong, payload);
+      if (end >= 0 && start !== 0) assert.equal(start, end, "right after the previous frame");
+      end = frameSlab.pos;
+      keys.add([...frameSlab.buf.subarray(start + 2, start + 6)].join(","));
+    }
+    assert.ok(keys.size > 195, `only ${keys.size} distinct keys`);
+    assert.deepEqual([...payload], [1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
 
