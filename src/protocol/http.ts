@@ -105,12 +105,11 @@ const windows1252 = new TextDecoder("latin1");
 const ABOVE_LATIN1 = /[\u0100-\uffff]/;
 
 function latin1(buf: Uint8Array, end: number): string {
-  // A head's read usually ends with its blank line: decoding the read whole and cutting the
-  // string costs less than a view of the read without those four bytes.
-  const whole = buf.length === end + 4;
-  const s = windows1252.decode(whole || end === buf.length ? buf : buf.subarray(0, end));
+  // Exactly the head's bytes: a server keeps the head for the connection's life, and a string
+  // cut from a longer one keeps that one too, plus 32 bytes of its own (V8's sliced strings).
+  const s = windows1252.decode(end === buf.length ? buf : buf.subarray(0, end));
   if (ABOVE_LATIN1.test(s)) return exactLatin1(buf, end);
-  return whole ? s.slice(0, end) : s;
+  return s;
 }
 
 function exactLatin1(buf: Uint8Array, end: number): string {

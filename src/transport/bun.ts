@@ -104,6 +104,8 @@ const CLOSE_REPORTED = 16;
 const REPLAYING = 32;
 /** `close()` was called: once the queue is flushed, close instead of half-closing. */
 const CLOSE_AT_END = 64;
+/** The peer's EOF came with the close and is reported with it. */
+const EOF_UNREPORTED = 128;
 
 /** Events held until `setHandlers`: rare (a peer that speaks before the server listens). */
 interface Early {
@@ -412,15 +414,35 @@ class BunConn implements Conn {
       early.close = true;
       return;
     }
-    // Bun reports the close from inside end()/close(); a node:net socket reports it later.
-    queueMicrotask(eof ? () => this._closeAfterEof() : () => this._h!.closed(this._err));
+    // Bun reports the close from inside end()/close(); a node:net socket reports it later. One
+    // microtask reports every close of this turn: no closure per socket.
+    if (eof) this._f |= EOF_UNREPORTED;
+    if (closing.push(this) === 1) queueMicrotask(reportCloses);
   }
 
   /** @internal */
-  _closeAfterEof(): void {
+  _reportClose(): void {
     const h = this._h!;
-    h.end();
+    if (this._f & EOF_UNREPORTED) h.end();
     h.closed(this._err);
+  }
+}
+
+/** Sockets whose close is reported in the next microtask, in the order they closed. */
+let closing: BunConn[] = [];
+
+function reportCloses(): void {
+  const list = closing;
+  closing = [];
+  for (let i = 0; i < list.length; i++) {
+    try {
+      list[i]._reportClose();
+    } catch (err) {
+      // Surfaces as it would from a microtask of its own, and the other sockets still hear.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   }
 }
 

@@ -283,7 +283,8 @@ class NodeConn implements Conn {
     // `finish`: node:net wrote everything and shut the write side; reading the peer's EOF first
     // would cost a wake-up and a read for nothing.
     if (s.writableFinished) return this.destroy();
-    s.once("finish", NodeConn.#onFinish);
+    // `on`, not `once`: a stream finishes once, and `once` wraps the listener in a closure.
+    s.on("finish", NodeConn.#onFinish);
     this.end();
   }
 

@@ -17,6 +17,8 @@ class Recorder implements ConnHandlers {
   ended = false;
   closes: Array<Error | undefined> = [];
   drains = 0;
+  /** `end` and `close`, in the order they came. */
+  log: string[] = [];
   #waiters: Array<() => void> = [];
   data(chunk: Uint8Array): void {
     this.chunks.push(chunk);
@@ -24,11 +26,13 @@ class Recorder implements ConnHandlers {
   }
   end(): void {
     this.ended = true;
+    this.log.push("end");
     if (!this.halfOpen) this.conn?.end();
     this.#wake();
   }
   closed(error?: Error): void {
     this.closes.push(error);
+    this.log.push("close");
     this.#wake();
   }
   drain(): void {
@@ -260,6 +264,35 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       assert.equal(s.closes.length, 1);
       assert.equal(c.closes[0], undefined);
       assert.equal(s.closes[0], undefined);
+    });
+
+    it("reports each of many closes in one turn once, an EOF before its close", async () => {
+      const pairs = [];
+      for (let i = 0; i < 8; i++) pairs.push(await pair(transport));
+      // The clients end in one turn: each server conn sees EOF, ends (the recorder does), closes.
+      for (const p of pairs) p.client.end();
+      for (const p of pairs) {
+        await p.s.until(() => p.s.closes.length === 1, "server close");
+        await p.c.until(() => p.c.closes.length === 1, "client close");
+      }
+      // The servers close in one turn: each client sees EOF, then its close.
+      const more = [];
+      for (let i = 0; i < 8; i++) more.push(await pair(transport));
+      for (const p of more) p.server.close();
+      for (const p of more) {
+        await p.c.until(() => p.c.closes.length === 1, "client close");
+        await p.s.until(() => p.s.closes.length === 1, "server close");
+      }
+      await sleep(20);
+      for (const p of pairs) {
+        assert.deepEqual(p.s.log, ["end", "close"]);
+        assert.deepEqual(p.s.closes, [undefined]);
+      }
+      for (const p of more) {
+        assert.deepEqual(p.c.log, ["end", "close"]);
+        assert.deepEqual(p.s.closes, [undefined]);
+        assert.equal(p.c.closes.length, 1);
+      }
     });
 
     it("destroy drops buffered data, fails pending callbacks and closes once", async () => {
