@@ -446,6 +446,53 @@ export function encodeMaskedIntoSlab(opcode: number, payload: Uint8Array): numbe
   const hlen = n < 126 ? 6 : 8;
   const buf = frameSlab.reserve(hlen + n);
   const start = frameSlab.pos;
+  buf.set(payload, start + hlen);
+  maskedFrame(buf, start, opcode, n);
+  frameSlab.commit(hlen + n);
+  return start;
+}
+
+/**
+ * Encodes a final masked text frame (a client's) of at most ({@link SLAB_FRAME_LIMIT} - 8) / 3
+ * characters into {@link frameSlab}, and returns where it starts (see
+ * {@link encodeMaskedIntoSlab}).
+ *
+ * @example
+ * ```ts
+ * const start = encodeMaskedTextIntoSlab("hi");
+ * const frame = frameSlab.buf.subarray(start, frameSlab.pos); // 0x81, 0x82, key, masked "hi"
+ * ```
+ */
+export function encodeMaskedTextIntoSlab(text: string): number {
+  const n = text.length, max = n * 3;
+  const slot = max < 126 ? 6 : 8;
+  const buf = frameSlab.reserve(slot + max);
+  const start = frameSlab.pos;
+  let i = 0;
+  // Short ASCII, the common case, is copied char by char (as in encodeTextIntoSlab).
+  if (n < 126) {
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) break;
+      buf[start + slot + i] = c;
+    }
+  }
+  const written = n < 126 && i === n
+    ? n
+    : utf8Encoder.encodeInto(text, buf.subarray(start + slot, start + slot + max)).written;
+  const hlen = written < 126 ? 6 : 8;
+  // The header slot was sized for the worst case: close the gap, so that frames stay contiguous.
+  if (hlen < slot) buf.copyWithin(start + hlen, start + slot, start + slot + written);
+  maskedFrame(buf, start, Opcode.Text, written);
+  frameSlab.commit(hlen + written);
+  return start;
+}
+
+/**
+ * Writes the header of a final masked frame of `n` payload bytes (under 64 KiB) at `buf[start]`,
+ * with a fresh random key, and masks the payload that follows it in place.
+ */
+function maskedFrame(buf: Uint8Array, start: number, opcode: number, n: number): void {
   buf[start] = 0x80 | opcode;
   let p = start + 2;
   if (n < 126) {
@@ -461,8 +508,6 @@ export function encodeMaskedIntoSlab(opcode: number, payload: Uint8Array): numbe
   buf[p + 2] = key[k + 2];
   buf[p + 3] = key[k + 3];
   p += 4;
-  if (n > MASK_LOOP_MAX) maskInto(payload, key.subarray(k, k + 4), buf, p);
-  else for (let i = 0; i < n; i++) buf[p + i] = payload[i] ^ key[k + (i & 3)];
-  frameSlab.commit(hlen + n);
-  return start;
+  if (n > MASK_LOOP_MAX) applyMask(buf.subarray(p, p + n), key.subarray(k, k + 4));
+  else for (let i = 0; i < n; i++) buf[p + i] ^= key[k + (i & 3)];
 }

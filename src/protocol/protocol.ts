@@ -17,6 +17,7 @@ import {
   encodeFrame,
   encodeIntoSlab,
   encodeMaskedIntoSlab,
+  encodeMaskedTextIntoSlab,
   encodeTextFrame,
   encodeTextIntoSlab,
   frameSlab,
@@ -192,12 +193,14 @@ export class Protocol extends WireState implements WireProtocol {
     if (this.deflate === undefined && text.length <= TEXT_IN_PLACE_LIMIT) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
-      if (this.side === "server" && text.length * 3 + 4 <= SLAB_FRAME_LIMIT) {
-        const start = encodeTextIntoSlab(text);
+      const server = this.side === "server";
+      // The header is at most 4 bytes, and a client's masking key 4 more.
+      if (text.length * 3 + (server ? 4 : 8) <= SLAB_FRAME_LIMIT) {
+        const start = server ? encodeTextIntoSlab(text) : encodeMaskedTextIntoSlab(text);
         this._pushRange(frameSlab.buf, start, frameSlab.pos);
         return;
       }
-      const frame = encodeTextFrame(text, this.side === "client" ? randomMask() : undefined);
+      const frame = encodeTextFrame(text, server ? undefined : randomMask());
       this._push(frame);
       return;
     }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   encodeFrame,
   encodeMaskedIntoSlab,
+  encodeMaskedTextIntoSlab,
   FrameParser,
   type FrameSink,
   frameSlab,
@@ -320,6 +321,46 @@ describe("encodeMaskedIntoSlab", () => {
     }
     assert.ok(keys.size > 195, `only ${keys.size} distinct keys`);
     assert.deepEqual([...payload], [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+describe("encodeMaskedTextIntoSlab", () => {
+  it("writes a final masked text frame of the UTF-8, ASCII or not, for every header size", () => {
+    const texts = [
+      "",
+      "hi",
+      "a".repeat(41),
+      "a".repeat(42),
+      "a".repeat(125),
+      "a".repeat(126),
+      "é".repeat(62),
+      "é".repeat(63),
+      "x€😀".repeat(50),
+      "ab\u0000\u007f",
+      "😀".repeat(Math.floor((SLAB_FRAME_LIMIT - 8) / 6)),
+      "z".repeat(Math.floor((SLAB_FRAME_LIMIT - 8) / 3)),
+    ];
+    for (const text of texts) {
+      const want = new TextEncoder().encode(text);
+      const start = encodeMaskedTextIntoSlab(text);
+      const frame = frameSlab.buf.slice(start, frameSlab.pos);
+      const n = want.length, hlen = n < 126 ? 6 : 8;
+      assert.equal(frame.length, hlen + n, `length of ${text.length} chars`);
+      assert.equal(frame[0], 0x81);
+      assert.equal(frame[1] & 0x80, 0x80, "mask bit");
+      assert.equal(n < 126 ? frame[1] & 0x7f : (frame[2] << 8) | frame[3], n);
+      const key = frame.subarray(hlen - 4, hlen);
+      assert.deepEqual(frame.slice(hlen).map((b, i) => b ^ key[i & 3]), want);
+    }
+  });
+
+  it("lays frames end to end in the slab", () => {
+    let end = -1;
+    for (let i = 0; i < 300; i++) {
+      const start = encodeMaskedTextIntoSlab(i % 2 ? "é".repeat(50) : "hello");
+      if (end >= 0 && start !== 0) assert.equal(start, end);
+      end = frameSlab.pos;
+    }
   });
 });
 
