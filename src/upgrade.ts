@@ -48,6 +48,8 @@ export type Route<Data> = Resource<Data> & {
   pattern: string;
   config?: WSConfig<Data>;
   rawConfig?: WSConfig<Data>;
+  /** The admission of a connection without hooks, the same for all of them. */
+  admitted?: Admitted<Data>;
 };
 
 /** What an upgrade needs of its server (a `Server`): admission, counting, and the sockets' owner. */
@@ -284,17 +286,27 @@ export class Upgrade<Data> implements ConnHandlers {
   }
 
   #head(chunk: Uint8Array): void {
-    const r = (this.#reader ??= new HeadReader(this.#ctx.options.maxHeadSize)).push(chunk);
+    const max = this.#ctx.options.maxHeadSize;
+    const whole = this.#reader === undefined ? HeadReader.whole(chunk, max) : undefined;
+    if (whole !== undefined) {
+      const end = whole.length + 4;
+      return this.#parse(whole, end === chunk.length ? NO_BYTES : chunk.subarray(end));
+    }
+    const r = (this.#reader ??= new HeadReader(max)).push(chunk);
     if (!r.done) return;
     this.#reader = undefined;
     if ("error" in r) return this.#reject(431, "request head too large");
+    this.#parse(r.head, r.rest);
+  }
+
+  #parse(head: string, rest: Uint8Array): void {
     let req;
     try {
-      req = parseRequestFields(r.head);
+      req = parseRequestFields(head);
     } catch (err) {
       return this.#reject(400, (err as HttpParseError).message);
     }
-    this.#request(req, r.rest, r.head);
+    this.#request(req, rest, head);
   }
 
   /** `head`: the head as text, kept (instead of the parsed fields) by an upgraded socket. */
@@ -369,7 +381,8 @@ export class Upgrade<Data> implements ConnHandlers {
     }
     if (!options.accept && !resource.accept) {
       this.#admitted();
-      return { resource, data: undefined };
+      // Nothing attached: one result per resource serves every connection (it is only read).
+      return resource.admitted ??= { resource, data: undefined };
     }
     const conn = this.#conn;
     const info: UpgradeInfo = {

@@ -59,6 +59,22 @@ export class HeadReader {
     this.#max = maxSize;
   }
 
+  /**
+   * The head, when `chunk` holds all of it within `maxSize` bytes (the usual first read of a
+   * request): no reader and no result object to make. One char per byte, so the bytes after it
+   * start at the head's length + 4. Undefined otherwise: then a reader takes the chunk.
+   *
+   * @example
+   * ```ts
+   * const head = HeadReader.whole(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+   * // "GET / HTTP/1.1\r\nHost: a"
+   * ```
+   */
+  static whole(chunk: Uint8Array, maxSize = DEFAULT_MAX_HEAD_SIZE): string | undefined {
+    const end = findHeadEnd(chunk, 0);
+    return end < 0 || end > maxSize ? undefined : latin1(chunk, end - 4);
+  }
+
   /** Adds bytes; says whether the head is complete, too large, or needs more. */
   push(chunk: Uint8Array): HeadResult {
     let buf: Uint8Array;
@@ -324,9 +340,10 @@ export function parseRequestFields(head: string): RequestHead<HeaderFields> {
   const end = requestLineEnd(head, sp1, sp2);
   if (end < 0) throw new HttpParseError("malformed request line");
   return {
-    method: head.slice(0, sp1),
+    // The usual method and version as constants: no string cut for them.
+    method: sp1 === 3 && head.startsWith("GET") ? "GET" : head.slice(0, sp1),
     target: head.slice(sp1 + 1, sp2),
-    version: head.slice(sp2 + 1, end),
+    version: head.startsWith("HTTP/1.1", sp2 + 1) ? "HTTP/1.1" : head.slice(sp2 + 1, end),
     headers: HeaderFields._parse(head, end === head.length ? end : end + 2),
   };
 }

@@ -186,7 +186,50 @@ describe("HeadReader", () => {
   });
 });
 
+describe("HeadReader.whole", () => {
+  it("gives the head of a chunk that holds all of it, the rest starting at its length + 4", () => {
+    assert.equal(HeadReader.whole(ALL), HEAD);
+    assert.deepEqual(ALL.subarray(HEAD.length + 4), REST);
+    assert.equal(HeadReader.whole(enc.encode(HEAD + "\r\n\r\n")), HEAD);
+  });
+
+  it("gives nothing for a partial head or one over the limit, as the reader would wait or refuse", () => {
+    assert.equal(HeadReader.whole(enc.encode(HEAD + "\r\n")), undefined);
+    assert.equal(HeadReader.whole(ALL, HEAD_END - 1), undefined);
+    assert.equal(HeadReader.whole(ALL, HEAD_END), HEAD);
+    const r = new HeadReader(HEAD_END - 1).push(ALL);
+    assert.ok(r.done && "error" in r);
+  });
+
+  it("decodes bytes 0x80-0xFF as ISO-8859-1, as the reader does", () => {
+    const bytes = new Uint8Array([
+      ...enc.encode("GET /"),
+      0x80,
+      0x9f,
+      0xe9,
+      ...enc.encode(" HTTP/1.1\r\n\r\n"),
+    ]);
+    assert.equal(HeadReader.whole(bytes), "GET /\u0080\u009f\u00e9 HTTP/1.1");
+  });
+});
+
 describe("parseRequestHead", () => {
+  it("gives the usual method and version, and others as sent", () => {
+    for (
+      const [line, method, version] of [
+        ["GET / HTTP/1.1", "GET", "HTTP/1.1"],
+        ["GETS / HTTP/1.1", "GETS", "HTTP/1.1"],
+        ["GET / HTTP/1.0", "GET", "HTTP/1.0"],
+        ["POST /x HTTP/2.0", "POST", "HTTP/2.0"],
+      ]
+    ) {
+      const r = parseRequestFields(line + "\r\nHost: a");
+      assert.equal(r.method, method);
+      assert.equal(r.version, version);
+      assert.equal(r.headers.get("host"), "a");
+    }
+  });
+
   it("parses the request line and headers", () => {
     const r = parseRequestHead(HEAD);
     assert.equal(r.method, "GET");
