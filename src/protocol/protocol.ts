@@ -194,8 +194,7 @@ export class Protocol extends WireState implements WireProtocol {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
       const server = this.side === "server";
-      // The header is at most 4 bytes, and a client's masking key 4 more.
-      if (text.length * 3 + (server ? 4 : 8) <= SLAB_FRAME_LIMIT) {
+      if (text.length * 3 <= this.#slabMax()) {
         const start = server ? encodeTextIntoSlab(text) : encodeMaskedTextIntoSlab(text);
         this._pushRange(frameSlab.buf, start, frameSlab.pos);
         return;
@@ -209,18 +208,14 @@ export class Protocol extends WireState implements WireProtocol {
 
   /** Queues a binary message (`compress` as for {@link sendText}). */
   sendBinary(data: Uint8Array, compress?: boolean): void {
-    const server = this.side === "server";
     if (
-      data.length + (server ? 4 : 8) <= SLAB_FRAME_LIMIT &&
+      data.length <= this.#slabMax() &&
       (this.deflate === undefined ||
         (compress !== true && data.length < this.deflate.threshold) || compress === false)
     ) {
       this.#assertCanSend();
       this.#assertNoFragmentInProgress();
-      const start = server
-        ? encodeIntoSlab(Opcode.Binary, data)
-        : encodeMaskedIntoSlab(Opcode.Binary, data);
-      this._pushRange(frameSlab.buf, start, frameSlab.pos);
+      this.#pushSlab(Opcode.Binary, data);
       return;
     }
     this.#sendData(Opcode.Binary, data, compress);
@@ -323,15 +318,26 @@ export class Protocol extends WireState implements WireProtocol {
     this.#queue(opcode, payload, true);
   }
 
+  /**
+   * The largest payload of a frame that goes into the frame slab: its header takes up to 4 bytes
+   * of {@link SLAB_FRAME_LIMIT}, and a client's masking key 4 more.
+   */
+  #slabMax(): number {
+    return SLAB_FRAME_LIMIT - (this.side === "server" ? 4 : 8);
+  }
+
+  /** Queues a final frame of at most {@link #slabMax} payload bytes from the frame slab. */
+  #pushSlab(opcode: number, payload: Uint8Array): void {
+    const start = this.side === "server"
+      ? encodeIntoSlab(opcode, payload)
+      : encodeMaskedIntoSlab(opcode, payload);
+    this._pushRange(frameSlab.buf, start, frameSlab.pos);
+  }
+
   #queue(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
-    const server = this.side === "server";
-    // The header is at most 4 bytes, and the masking key 4 more.
-    if (fin && !rsv1 && payload.length + (server ? 4 : 8) <= SLAB_FRAME_LIMIT) {
+    if (fin && !rsv1 && payload.length <= this.#slabMax()) {
       // Like a small message: into the frame slab, without a buffer or an options object.
-      const start = server
-        ? encodeIntoSlab(opcode, payload)
-        : encodeMaskedIntoSlab(opcode, payload);
-      this._pushRange(frameSlab.buf, start, frameSlab.pos);
+      this.#pushSlab(opcode, payload);
       return;
     }
     const chunks = encodeFrame(opcode, payload, {
