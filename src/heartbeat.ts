@@ -9,6 +9,7 @@ import { now } from "./clock.ts";
 import { TimeoutError } from "./errors.ts";
 import type { WS } from "./ws.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { SocketList } from "./socket_list.ts";
 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
@@ -44,11 +45,11 @@ export class Sweeper {
   readonly heartbeat: HeartbeatOptions | undefined;
   /** Close a socket after this many milliseconds without a data message either way. */
   readonly idleTimeout: number | undefined;
-  #sockets = new Set<WS>();
+  /** The sockets watched; its cursor is where the sweep under way stands. */
+  #sockets = new SocketList<WS>("_sweepSlot");
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tick: number;
-  /** Where the sweep under way stands (undefined between sweeps). */
-  #iter: Iterator<WS> | undefined;
+  #sweeping = false;
   #sweepStart = 0;
   #sliceDelay = 0;
 
@@ -61,22 +62,26 @@ export class Sweeper {
     if (periods.length === 0) this.#tick = 0;
   }
 
-  /** Watches `ws` until it closes. */
+  /** Watches `ws` until {@link remove}. */
   add(ws: WS): void {
     if (this.#tick === 0) return;
-    // Closed sockets are dropped by the next sweep: no listener per socket.
     this.#sockets.add(ws);
-    if (this.#timer === undefined && this.#iter === undefined) {
+    if (this.#timer === undefined && !this.#sweeping) {
       this.#sweepStart = now();
       this.#timer = setTimeout(this.#slice, this.#tick);
     }
+  }
+
+  /** Stops watching `ws` (it closed): a closed socket is not kept until the next sweep. */
+  remove(ws: WS): void {
+    this.#sockets.remove(ws);
   }
 
   /** Stops the timer. */
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#iter = undefined;
+    this.#sweeping = false;
     this.#sockets.clear();
   }
 
@@ -84,27 +89,30 @@ export class Sweeper {
   #slice = (): void => {
     this.#timer = undefined;
     const t = now();
-    if (this.#iter === undefined) {
-      this.#iter = this.#sockets.values();
+    const sockets = this.#sockets;
+    if (!this.#sweeping) {
+      this.#sweeping = true;
+      sockets.cursor = 0;
       this.#sweepStart = t;
-      const slices = Math.ceil(this.#sockets.size / SLICE_SOCKETS);
+      const slices = Math.ceil(sockets.size / SLICE_SOCKETS);
       this.#sliceDelay = slices > 1 ? Math.max(1, this.#tick / 2 / slices) : 0;
     }
-    const iter = this.#iter, began = performance.now();
+    const began = performance.now();
     for (let n = 1;; n++) {
-      const next = iter.next();
-      if (next.done) {
-        this.#iter = undefined;
+      if (sockets.cursor >= sockets.size) {
+        this.#sweeping = false;
+        sockets.cursor = 0;
         break;
       }
-      this.#visit(next.value, t);
+      // Past the cursor before the visit, which may close the socket (and so remove it).
+      this.#visit(sockets.items[sockets.cursor++], t);
       if (n >= SLICE_SOCKETS || ((n & 15) === 0 && performance.now() - began > SLICE_BUDGET_MS)) {
         break;
       }
     }
-    if (this.#iter !== undefined) {
+    if (this.#sweeping) {
       this.#timer = setTimeout(this.#slice, this.#sliceDelay);
-    } else if (this.#sockets.size > 0) {
+    } else if (sockets.size > 0) {
       this.#timer = setTimeout(this.#slice, Math.max(0, this.#sweepStart + this.#tick - now()));
     }
   };
@@ -112,7 +120,7 @@ export class Sweeper {
   #visit(ws: WS, t: number): void {
     const hb = this.heartbeat, idle = this.idleTimeout;
     if (ws.readyState === "closed") {
-      this.#sockets.delete(ws);
+      this.#sockets.remove(ws);
       return;
     }
     if (ws.readyState !== "open") return;

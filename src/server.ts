@@ -28,6 +28,8 @@ import {
   type ServerStats,
 } from "./ops/stats.ts";
 import { Router } from "./router.ts";
+import { SocketList } from "./socket_list.ts";
+import { ClientSet } from "./client_set.ts";
 import type {
   ConnectionHandler,
   NodeUpgradeRequest,
@@ -86,13 +88,16 @@ export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT: number = DEFAULTS.server.handshak
  * ```
  */
 export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
-  /** Connected clients (open or closing). */
-  readonly clients: Set<WS<Data>> = new Set();
+  #clients = new SocketList<WS<Data>>("_clientSlot");
+  /** Connected clients (open or closing): a live, read-only set. */
+  readonly clients: ReadonlySet<WS<Data>> = new ClientSet(this.#clients);
   /** Topics and their subscribers; see {@link WS.subscribe}. */
   readonly topics: Topics;
   /** The backplane given to {@link serve}, if any. */
   backplane: Backplane | undefined;
-  #byResource = new Map<string, Set<WS<Data>>>();
+  /** Clients of each resource other than the `serve` handler's, counted, and their views. */
+  #inResource = new Map<string, number>();
+  #views = new Map<string, ClientSet<WS<Data>>>();
   #listener: Listener | undefined;
   #secure: boolean;
   #sweeper: Sweeper;
@@ -303,7 +308,13 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
   /** Clients of the resource registered at `pattern` (e.g. `"/chat/:room"`). */
   clientsOf(pattern: string): ReadonlySet<WS<Data>> {
     if (pattern === DEFAULT_PATTERN) return this.clients;
-    return this.#byResource.get(pattern) ?? new Set();
+    let view = this.#views.get(pattern);
+    if (view === undefined) {
+      const counts = this.#inResource;
+      view = new ClientSet(this.#clients, pattern, () => counts.get(pattern) ?? 0);
+      this.#views.set(pattern, view);
+    }
+    return view;
   }
 
   /**
@@ -339,21 +350,27 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
 
   /** @internal */
   _admitted(ws: WS<Data>, pattern: string): void {
-    this.clients.add(ws);
-    // The `serve` handler's clients are all clients: no second set to keep.
+    this.#clients.add(ws);
+    // The `serve` handler's clients are all clients: nothing more to count.
     if (pattern !== DEFAULT_PATTERN) {
-      let set = this.#byResource.get(pattern);
-      if (!set) this.#byResource.set(pattern, set = new Set());
-      set.add(ws);
+      this.#inResource.set(pattern, (this.#inResource.get(pattern) ?? 0) + 1);
     }
-    if (ws.kind === "raw" && this.#rawSweeper) this.#rawSweeper.add(ws as WS);
-    else (this.#resourceSweepers?.get(pattern) ?? this.#sweeper).add(ws as WS);
+    this.#sweeperOf(ws).add(ws as WS);
+  }
+
+  /** The sweeper that watches `ws`. */
+  #sweeperOf(ws: WS<Data>): Sweeper {
+    if (ws.kind === "raw" && this.#rawSweeper) return this.#rawSweeper;
+    return this.#resourceSweepers?.get(ws._resource) ?? this.#sweeper;
   }
 
   /** @internal A client closed (WS's owner hook). */
   _forget(ws: WS<Data>, code: number, reason: string, wasClean: boolean): void {
-    this.clients.delete(ws);
-    if (ws._resource !== DEFAULT_PATTERN) this.#byResource.get(ws._resource)?.delete(ws);
+    const pattern = ws._resource;
+    if (this.#clients.remove(ws) && pattern !== DEFAULT_PATTERN) {
+      this.#inResource.set(pattern, this.#inResource.get(pattern)! - 1);
+    }
+    this.#sweeperOf(ws).remove(ws as WS);
     this._countersOf(ws._resource)?.closed(ws, code);
     const byAddress = this.#addressOf;
     const address = byAddress?.get(ws);

@@ -208,6 +208,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   }
   /** @internal When the socket opened (see `now`), for the server's `disconnect` event. */
   _openedAt = 0;
+  /** @internal Its place in its server's list of clients (see `SocketList`); -1: in none. */
+  _clientSlot = -1;
+  /** @internal Its place in the list of the sweeper that watches it; -1: in none. */
+  _sweepSlot = -1;
 
   #state: ReadyState = "connecting";
   /** What the socket sends through, from open on. */

@@ -601,7 +601,15 @@ describe("serve: clients and shutdown", () => {
       a = await opened(server.url);
       b = await opened(server.url);
       assert.equal(server.clients.size, 2);
-      assert.deepEqual(new Set(serverSide), server.clients);
+      assert.deepEqual(new Set(server.clients), new Set(serverSide));
+      assert.deepEqual([...server.clients.values()].length, 2);
+      let visited = 0;
+      server.clients.forEach((ws, same, set) => {
+        assert.equal(ws, same);
+        assert.equal(set, server.clients);
+        visited++;
+      });
+      assert.equal(visited, 2);
       // `a` opened before `b` connected, so the first server-side socket is a's.
       const first = serverSide[0];
       const closed = once<CloseArgs>(first, "close");
