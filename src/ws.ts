@@ -98,12 +98,6 @@ export interface WSInit<Data> {
   data?: Data;
 }
 
-/**
- * The close timers of sockets in their closing handshake (see `WS.#armCloseTimer`): a side table
- * rather than a field, since a socket spends seconds of its life closing and an idle one none.
- * `WS._closed` removes the entry.
- */
-const closeTimers = new Map<WS<unknown>, Deadline<WS<unknown>>>();
 /** The close timeouts, one queue per `closeTimeout` value. */
 const closeQueues = new Map<number, Deadlines<WS<unknown>>>();
 
@@ -214,6 +208,12 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _sweepSlot = -1;
 
   #state: ReadyState = "connecting";
+  /**
+   * The closing handshake's timeout (see `#armCloseTimer`). A field and not a side table keyed by
+   * socket: JavaScriptCore keeps keys deleted from a small `Map` reachable until its next full
+   * collection (see `socket_list.ts`), and every socket passes through here once.
+   */
+  #closeTimer: Deadline<WS<unknown>> | undefined;
   /** What the socket sends through, from open on. */
   #driver: Driver | undefined;
   /** What a client's socket holds while it connects. */
@@ -724,10 +724,10 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   _closed(code: number, reason: string, wasClean: boolean, error?: WSError): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    const closeTimer = closeTimers.get(this as WS<unknown>);
+    const closeTimer = this.#closeTimer;
     if (closeTimer !== undefined) {
       closeTimer.cancel();
-      closeTimers.delete(this as WS<unknown>);
+      this.#closeTimer = undefined;
     }
     const limiter = this.#limiter;
     if (limiter) clearTimeout(limiter.timer);
@@ -825,8 +825,8 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
    */
   #armCloseTimer(): void {
     const ws = this as WS<unknown>;
-    if (closeTimers.has(ws)) return;
-    closeTimers.set(ws, WS.#closeQueue(this.closeTimeout).arm(ws, this.#driver?.written ?? 0));
+    if (this.#closeTimer !== undefined) return;
+    this.#closeTimer = WS.#closeQueue(this.closeTimeout).arm(ws, this.#driver?.written ?? 0);
   }
 
   static #closeQueue(ms: number): Deadlines<WS<unknown>> {
@@ -838,7 +838,7 @@ export class WS<Data = unknown> extends Emitter<WSEvents> {
   static #closeTimedOut(ws: WS<unknown>, progress: number): void {
     const written = ws.#driver?.written ?? 0;
     if (written > progress && ws.#state !== "closed") {
-      closeTimers.set(ws, WS.#closeQueue(ws.closeTimeout).arm(ws, written));
+      ws.#closeTimer = WS.#closeQueue(ws.closeTimeout).arm(ws, written);
       return;
     }
     ws.#driver?.terminate();
