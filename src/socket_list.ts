@@ -4,7 +4,7 @@
  * connection. JavaScriptCore keeps the keys deleted from a small `Set` or `Map` reachable from the
  * tables it rehashed since its last full collection: with a `Set` of clients, every socket that
  * opened and closed between two collections survived the young-generation collection and was
- * marked again and again until the next full one (Bun's handshakes: 6.8% of their rate).
+ * marked again and again until the next full one (on Bun, about 6% of the handshake rate).
  *
  * @module
  */
