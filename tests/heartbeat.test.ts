@@ -108,4 +108,43 @@ describe("heartbeat", () => {
       await server.close();
     }
   });
+
+  it("lets go of a closed socket at once, not at its next sweep", async (t) => {
+    const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
+    const collect = g.Bun ? () => g.Bun!.gc(true) : g.gc;
+    if (!collect) return t.skip("needs a collector to call: run with --expose-gc");
+    // The sweep period is 5 s: no sweep runs while this test does.
+    const refs: WeakRef<WS>[] = [];
+    let closed = 0;
+    const server = await serve(
+      { port: 0, hostname: "127.0.0.1", heartbeat: { interval: 10_000, timeout: 10_000 } },
+      (ws) => {
+        refs.push(new WeakRef(ws));
+        ws.on("close", () => closed++);
+      },
+    );
+    const N = 40;
+    try {
+      for (let i = 0; i < N; i++) {
+        const client = connect(server.url);
+        await once(client, "open", 5000);
+        client.close(1000);
+        await once(client, "close", 5000);
+      }
+      for (let i = 0; i < 100 && closed < N; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(closed, N, "every server-side socket closed");
+      assert.equal(server.clients.size, 0);
+      let alive = N;
+      // A few rounds: sockets' last callbacks run in later turns, and a collector scanning the
+      // stack conservatively (JavaScriptCore) may keep one or two a round longer.
+      for (let round = 0; round < 5 && alive > N / 10; round++) {
+        await new Promise((r) => setTimeout(r, 20));
+        collect();
+        alive = refs.filter((r) => r.deref() !== undefined).length;
+      }
+      assert.ok(alive <= N / 10, `${alive} of ${N} closed sockets still reachable`);
+    } finally {
+      await server.close();
+    }
+  });
 });
