@@ -56,7 +56,8 @@ export class ClientSet<T extends Listed> implements ReadonlySet<T> {
   }
 
   values(): SetIterator<T> {
-    return new Set(this.#snapshot()).values();
+    // An array's iterator walks the snapshot as a Set's would, without a Set built for it.
+    return this.#snapshot().values() as unknown as SetIterator<T>;
   }
 
   keys(): SetIterator<T> {
@@ -64,7 +65,9 @@ export class ClientSet<T extends Listed> implements ReadonlySet<T> {
   }
 
   entries(): ReturnType<Set<T>["entries"]> {
-    return new Set(this.#snapshot()).entries();
+    return this.#snapshot().map((ws): [T, T] => [ws, ws]).values() as unknown as ReturnType<
+      Set<T>["entries"]
+    >;
   }
 
   [Symbol.iterator](): SetIterator<T> {

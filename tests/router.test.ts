@@ -130,6 +130,23 @@ describe("server admission", () => {
       await once(o1, "close");
       const again = connect(`${server.url}/open`);
       await once(again, "open");
+      // One resource's view holds its own clients only; the server's holds all of them.
+      const chat = server.clientsOf("/chat/:room"), open = server.clientsOf("/open");
+      assert.equal(chat, server.clientsOf("/chat/:room"), "one view per resource");
+      assert.deepEqual([chat.size, open.size, server.clients.size], [1, 2, 3]);
+      assert.deepEqual([...chat], [seen[0]]);
+      assert.ok(chat.has(seen[0]) && !open.has(seen[0]) && server.clients.has(seen[0]));
+      assert.equal(new Set([...open, ...chat]).size, 3);
+      assert.ok([...open.entries()].every(([a, b]) => a === b && open.has(a)));
+      // ES2024's set methods, where the runtime has them (not Node 20).
+      type SetMethods = {
+        union(o: ReadonlySet<WS>): Set<WS>;
+        isSubsetOf(o: ReadonlySet<WS>): boolean;
+      };
+      if (typeof (new Set() as unknown as Partial<SetMethods>).union === "function") {
+        assert.equal((open as unknown as SetMethods).union(chat).size, 3);
+        assert.ok((chat as unknown as SetMethods).isSubsetOf(server.clients));
+      }
       for (const c of [ws, o2, again]) c.close();
     } finally {
       await server.close();
