@@ -64,8 +64,13 @@ const encoder = new TextEncoder();
  */
 export class Topics {
   #topics = new Map<string, Set<WS>>();
-  /** The topics each socket joined (sockets that joined none are not here). */
-  #joined = new Map<WS, Set<string>>();
+  /**
+   * The topics each socket joined (sockets that joined none are not here). Weak, though `_leave`
+   * deletes each entry: JavaScriptCore keeps the keys deleted from a small `Map` reachable until
+   * its next full collection (see `socket_list.ts`), a `WeakMap`'s not. With every socket joining a
+   * topic as it opens, Bun's handshakes ran 1.045× faster (6 pairs, 5 higher); Node within noise.
+   */
+  #joined = new WeakMap<WS, Set<string>>();
   #bridge: TopicsBridge | undefined;
   /** What `publish` does with a slow subscriber. */
   readonly slowConsumer: SlowConsumerPolicy;
