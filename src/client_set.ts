@@ -28,17 +28,19 @@ export class ClientSet<T extends Listed> implements ReadonlySet<T> {
   readonly #list: SocketList<T>;
   /** The resource of a view of one resource's clients. */
   readonly #pattern: string | undefined;
-  readonly #count: (() => number) | undefined;
+  /** Clients per resource pattern, for the size of a view of one resource. */
+  readonly #counts: ReadonlyMap<string, number> | undefined;
 
   /** @internal Made by the server. */
-  constructor(list: SocketList<T>, pattern?: string, count?: () => number) {
+  constructor(list: SocketList<T>, pattern?: string, counts?: ReadonlyMap<string, number>) {
     this.#list = list;
     this.#pattern = pattern;
-    this.#count = count;
+    this.#counts = counts;
   }
 
   get size(): number {
-    return this.#count ? this.#count() : this.#list.size;
+    const pattern = this.#pattern;
+    return pattern === undefined ? this.#list.size : this.#counts?.get(pattern) ?? 0;
   }
 
   has(value: T): boolean {

@@ -310,8 +310,7 @@ export class Server<Data = unknown> extends Emitter<ServerEvents<Data>> {
     if (pattern === DEFAULT_PATTERN) return this.clients;
     let view = this.#views.get(pattern);
     if (view === undefined) {
-      const counts = this.#inResource;
-      view = new ClientSet(this.#clients, pattern, () => counts.get(pattern) ?? 0);
+      view = new ClientSet(this.#clients, pattern, this.#inResource);
       this.#views.set(pattern, view);
     }
     return view;
