@@ -16,13 +16,17 @@ import { CloseCode } from "./protocol/close.ts";
 import { checkClientRequest, encodeAcceptResponse, selectProtocol } from "./protocol/handshake.ts";
 import {
   encodeResponse,
-  hasToken,
   HeaderFields,
   HeadReader,
   HttpParseError,
+  isPlainUrl,
   parseRequestFields,
+  plainHref,
   type RequestHead,
+  type RequestUrl,
   requestUrl,
+  targetPath,
+  targetSearch,
 } from "./protocol/http.ts";
 import { type RawFraming, RawType } from "./protocol/raw.ts";
 import { ServerRequest } from "./request.ts";
@@ -312,24 +316,34 @@ export class Upgrade<Data> implements ConnHandlers {
   /** `head`: the head as text, kept (instead of the parsed fields) by an upgraded socket. */
   #request(req: RequestHead<HeaderFields>, rest: Uint8Array, head?: string): void {
     const options = this.#ctx.options;
-    const q = req.target.indexOf("?");
-    this.#path = q < 0 ? req.target : req.target.slice(0, q);
-    const websocket = !options.fetch || hasToken(req.headers.get("upgrade"), "websocket");
+    const target = req.target, host = req.headers.get("host");
+    this.#path = targetPath(target);
+    const websocket = !options.fetch || req.headers.hasToken("upgrade", "websocket");
     const scheme = websocket ? (options.tls ? "wss" : "ws") : (options.tls ? "https" : "http");
-    let url;
-    try {
-      url = requestUrl(scheme, req.headers.get("host"), req.target);
-    } catch {
-      return this.#reject(400, "invalid request target or Host");
+    // The usual target and host are taken as they are, and the URL is built only if asked for.
+    let url: RequestUrl | undefined;
+    if (!isPlainUrl(host, target)) {
+      try {
+        url = requestUrl(scheme, host, target);
+      } catch {
+        return this.#reject(400, "invalid request target or Host");
+      }
+      this.#path = url.pathname;
     }
-    this.#path = url.pathname;
-    if (!websocket) return this.#http(req, url.href, rest);
+    const href = url?.href;
+    if (!websocket) return this.#http(req, href ?? plainHref(scheme, host!, target), rest);
     const check = checkClientRequest(req);
     if (!check.ok) return this.#reject(check.status, check.body, check.headers);
+    const search = url ? url.search : targetSearch(target);
     const request = head !== undefined
-      ? new ServerRequest(url.pathname, url.search, head, scheme)
-      : new ServerRequest(url.pathname, url.search, req.headers, url.href);
-    const admitted = this.#admission(request, req.headers, url.href, check.protocols);
+      ? new ServerRequest(this.#path, search, head, scheme)
+      : new ServerRequest(
+        this.#path,
+        search,
+        req.headers,
+        href ?? plainHref(scheme, host!, target),
+      );
+    const admitted = this.#admission(request, req.headers, href, check.protocols);
     if (admitted === undefined) return;
     if (admitted instanceof Promise) {
       admitted.then((a) => {
@@ -347,7 +361,8 @@ export class Upgrade<Data> implements ConnHandlers {
   #admission(
     request: ServerRequest,
     headers: HeaderFields | undefined,
-    url: string,
+    /** Undefined when the request's head can rebuild it (`ServerRequest._href`). */
+    url: string | undefined,
     protocols: string[],
     refuse: (status: number, body: string, headers?: Headers) => void = this.#refuseHttp,
   ): Admitted<Data> | Promise<Admitted<Data> | undefined> | undefined {
@@ -386,7 +401,7 @@ export class Upgrade<Data> implements ConnHandlers {
     }
     const conn = this.#conn;
     const info: UpgradeInfo = {
-      url,
+      url: url ?? request._href(),
       protocols,
       remoteAddress: conn.remoteAddress,
       remotePort: conn.remotePort,

@@ -13,6 +13,7 @@ import type { HeadersInput } from "./headers.ts";
 import {
   encodeResponse,
   hasToken,
+  HeaderFields,
   type HeaderLookup,
   type RequestHead,
   type ResponseHead,
@@ -169,6 +170,13 @@ export interface RejectedRequest {
 
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
+/** {@link hasToken} on a field, in place when the fields are the request's own text. */
+function listHas(headers: HeaderLookup, name: string, token: string): boolean {
+  return headers instanceof HeaderFields
+    ? headers.hasToken(name, token)
+    : hasToken(headers.get(name), token);
+}
+
 /** A refusal of {@link checkClientRequest} (a module function: a closure per request was garbage). */
 function reject(
   status: number,
@@ -202,8 +210,9 @@ export function checkClientRequest(
   if (req.version !== "HTTP/1.1") {
     return reject(400, "WS_ERR_BAD_HTTP_VERSION", "WebSocket upgrade needs HTTP/1.1");
   }
-  if (!req.headers.has("host")) return reject(400, "WS_ERR_NO_HOST", "missing Host header");
-  if (!hasToken(req.headers.get("upgrade"), "websocket")) {
+  const headers = req.headers;
+  if (!headers.has("host")) return reject(400, "WS_ERR_NO_HOST", "missing Host header");
+  if (!listHas(headers, "upgrade", "websocket")) {
     return reject(
       426,
       "WS_ERR_NOT_UPGRADE",
@@ -211,11 +220,14 @@ export function checkClientRequest(
       new Headers({ Upgrade: "websocket", Connection: "Upgrade, close" }),
     );
   }
-  if (!hasToken(req.headers.get("connection"), "upgrade")) {
+  if (!listHas(headers, "connection", "upgrade")) {
     return reject(400, "WS_ERR_BAD_CONNECTION", "missing Connection: upgrade");
   }
-  const version = req.headers.get("sec-websocket-version");
-  if (version !== "13") {
+  if (
+    headers instanceof HeaderFields
+      ? !headers.is("sec-websocket-version", "13")
+      : headers.get("sec-websocket-version") !== "13"
+  ) {
     return reject(
       426,
       "WS_ERR_BAD_VERSION",
@@ -223,11 +235,11 @@ export function checkClientRequest(
       new Headers({ "Sec-WebSocket-Version": "13" }),
     );
   }
-  const key = req.headers.get("sec-websocket-key");
+  const key = headers.get("sec-websocket-key");
   if (key === null || !KEY.test(key)) {
     return reject(400, "WS_ERR_BAD_KEY", "Sec-WebSocket-Key must be 16 bytes in base64");
   }
-  return { ok: true, key, protocols: splitList(req.headers.get("sec-websocket-protocol")) };
+  return { ok: true, key, protocols: splitList(headers.get("sec-websocket-protocol")) };
 }
 
 /**

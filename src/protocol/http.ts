@@ -159,18 +159,16 @@ for (let c = 65; c < 91; c++) TCHAR[c] = TCHAR[c + 32] = 1;
 
 /**
  * Where the header fields of `head` are, from index `from` (the start of the first header line):
- * for each field, the start and end of its name and of its value, four numbers in one array. No
- * string is made: a server looks up a few fields of a request and slices only those (as strings,
- * the fields were a fifth of a handshake's JavaScript time on Bun). Values lose their optional
- * whitespace (spaces and tabs, RFC 9110 §5.5) at both ends.
+ * for each field, the start and end of its name and of its value, four numbers written into `at`
+ * from index 0; returns how many numbers. Values lose their optional whitespace (spaces and tabs,
+ * RFC 9110 §5.5) at both ends. Throws HttpParseError for a line that is not a field.
  */
-function parseFields(head: string, from: number): number[] {
-  const at: number[] = [];
+function indexFields(head: string, from: number, at: number[]): number {
   const end = head.length;
   // No header lines: the head ends with its first line, not with a CRLF (an empty line).
-  if (from === end && head.charCodeAt(end - 1) !== 10) return at;
-  let pos = from;
-  for (;;) {
+  if (from === end && head.charCodeAt(end - 1) !== 10) return 0;
+  let n = 0;
+  for (let pos = from;;) {
     let eol = head.indexOf("\r\n", pos);
     if (eol < 0) eol = end;
     let colon = pos;
@@ -181,10 +179,22 @@ function parseFields(head: string, from: number): number[] {
     let a = colon + 1, b = eol;
     while (a < b && isOws(head.charCodeAt(a))) a++;
     while (b > a && isOws(head.charCodeAt(b - 1))) b--;
-    at.push(pos, colon, a, b);
-    if (eol === end) return at;
+    at[n] = pos;
+    at[n + 1] = colon;
+    at[n + 2] = a;
+    at[n + 3] = b;
+    n += 4;
+    if (eol === end) return n;
     pos = eol + 2;
   }
+}
+
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return s.length > 0;
 }
 
 function isOws(c: number): boolean {
@@ -200,10 +210,21 @@ export interface HeaderLookup {
 }
 
 /**
- * Header fields as the peer sent them, looked up by scanning the head: a server answers an upgrade
- * with a few lookups, so neither a handshake nor an idle connection pays for a `Headers` object
- * (or a string per field) that nobody reads. {@link HeaderFields.toHeaders} builds one when it is
- * wanted.
+ * The field index of the request head parsed last, shared: a server parses a head and makes its
+ * few lookups before it parses the next, so no head needs an index of its own (one was a tenth of
+ * a Node handshake's garbage). Its length only grows; `indexedCount` numbers of it are valid.
+ */
+const indexed: number[] = [];
+let indexedCount = 0;
+/** Whose fields {@link indexed} holds. */
+let indexedFor: HeaderFields | undefined;
+
+/**
+ * Header fields as the peer sent them, looked up in the head's text: a server answers an upgrade
+ * with a few lookups, so neither a handshake nor an idle connection pays for a `Headers` object or
+ * a string per field. Where the fields are is kept in one index that all heads share (see
+ * {@link indexed}); a head whose index was overwritten is indexed again when next looked up.
+ * {@link HeaderFields.toHeaders} builds a `Headers` when it is wanted.
  *
  * @example
  * ```ts
@@ -213,22 +234,24 @@ export interface HeaderLookup {
  */
 export class HeaderFields implements HeaderLookup {
   readonly #text: string;
-  /** Per field: name start, name end, value start, value end in `#text`. */
-  readonly #at: readonly number[];
+  /** Where the first header line starts in `#text`. */
+  readonly #from: number;
 
-  /** `text`: a head; `at`: where its fields are, as `parseFields` gives them. */
-  private constructor(text: string, at: readonly number[]) {
+  private constructor(text: string, from: number) {
     this.#text = text;
-    this.#at = at;
+    this.#from = from;
   }
 
   /** @internal The fields of `head` from index `from` on; throws HttpParseError. */
   static _parse(head: string, from: number): HeaderFields {
-    return new HeaderFields(head, parseFields(head, from));
+    indexedFor = undefined;
+    indexedCount = indexFields(head, from, indexed);
+    return indexedFor = new HeaderFields(head, from);
   }
 
   /**
-   * Fields from a list of names and values, e.g. `node:http`'s `rawHeaders`.
+   * Fields from a list of names and values, e.g. `node:http`'s `rawHeaders`. A field whose name is
+   * not a token or whose value has a CR or LF is left out (Node's parser lets none through).
    *
    * @example
    * ```ts
@@ -237,22 +260,28 @@ export class HeaderFields implements HeaderLookup {
    */
   static fromList(list: readonly string[]): HeaderFields {
     let text = "";
-    const at: number[] = [];
     for (let i = 0; i + 1 < list.length; i += 2) {
       const name = list[i], value = list[i + 1];
-      at.push(text.length, text.length + name.length);
-      text += name;
-      at.push(text.length, text.length + value.length);
-      text += value;
+      if (!isToken(name) || value.includes("\r") || value.includes("\n")) continue;
+      text += `${text === "" ? "" : "\r\n"}${name}:${value}`;
     }
-    return new HeaderFields(text, at);
+    return new HeaderFields(text, 0);
+  }
+
+  /** The shared index, holding this head's fields (checked already: indexing cannot throw). */
+  #index(): number[] {
+    if (indexedFor !== this) {
+      indexedCount = indexFields(this.#text, this.#from, indexed);
+      indexedFor = this;
+    }
+    return indexed;
   }
 
   /** The value of header `name` (lower case); repeated headers are joined with `", "`. */
   get(name: string): string | null {
-    const at = this.#at, text = this.#text;
+    const at = this.#index(), n = indexedCount, text = this.#text;
     let value: string | null = null;
-    for (let i = 0; i < at.length; i += 4) {
+    for (let i = 0; i < n; i += 4) {
       if (!isName(text, at[i], at[i + 1], name)) continue;
       const v = text.slice(at[i + 2], at[i + 3]);
       value = value === null ? v : `${value}, ${v}`;
@@ -262,16 +291,45 @@ export class HeaderFields implements HeaderLookup {
 
   /** True if header `name` (lower case) is present. */
   has(name: string): boolean {
-    const at = this.#at, text = this.#text;
-    for (let i = 0; i < at.length; i += 4) if (isName(text, at[i], at[i + 1], name)) return true;
+    const at = this.#index(), n = indexedCount, text = this.#text;
+    for (let i = 0; i < n; i += 4) if (isName(text, at[i], at[i + 1], name)) return true;
     return false;
+  }
+
+  /**
+   * True if the list in header `name` (lower case; repeated headers count as one list) has the
+   * token `token` (lower case), compared without regard to ASCII case: {@link hasToken} without
+   * cutting the value out.
+   */
+  hasToken(name: string, token: string): boolean {
+    const at = this.#index(), n = indexedCount, text = this.#text;
+    for (let i = 0; i < n; i += 4) {
+      if (isName(text, at[i], at[i + 1], name) && tokenIn(text, at[i + 2], at[i + 3], token)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if header `name` (lower case) appears once, with exactly `value` as its value. */
+  is(name: string, value: string): boolean {
+    const at = this.#index(), n = indexedCount, text = this.#text;
+    let found = false;
+    for (let i = 0; i < n; i += 4) {
+      if (!isName(text, at[i], at[i + 1], name)) continue;
+      if (found || at[i + 3] - at[i + 2] !== value.length || !text.startsWith(value, at[i + 2])) {
+        return false;
+      }
+      found = true;
+    }
+    return found;
   }
 
   /** The fields as a new `Headers` object. */
   toHeaders(): Headers {
-    const at = this.#at, text = this.#text;
+    const at = this.#index(), n = indexedCount, text = this.#text;
     const headers = new Headers();
-    for (let i = 0; i < at.length; i += 4) {
+    for (let i = 0; i < n; i += 4) {
       headers.append(text.slice(at[i], at[i + 1]), text.slice(at[i + 2], at[i + 3]));
     }
     return headers;
@@ -286,6 +344,20 @@ function isName(text: string, from: number, to: number, name: string): boolean {
     if ((c >= 65 && c <= 90 ? c | 32 : c) !== name.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** True if the comma-separated list `text[from..to)` has `token` (see {@link hasToken}). */
+function tokenIn(text: string, from: number, to: number, token: string): boolean {
+  for (;;) {
+    let end = text.indexOf(",", from);
+    if (end < 0 || end > to) end = to;
+    let a = from, b = end;
+    while (a < b && isOws(text.charCodeAt(a))) a++;
+    while (b > a && isOws(text.charCodeAt(b - 1))) b--;
+    if (isName(text, a, b, token)) return true;
+    if (end === to) return false;
+    from = end + 1;
+  }
 }
 
 function checkHead(head: string): void {
@@ -409,19 +481,12 @@ const PLAIN_HOST =
  * ```
  */
 export function requestUrl(scheme: string, host: string | null, target: string): RequestUrl {
-  if (
-    host !== null && PLAIN_HOST.test(host) && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)
-  ) {
-    const port = host.lastIndexOf(":");
-    const p = port < 0 ? "" : host.slice(port + 1);
-    if (p === "" || (Number(p) <= 65535 && p !== "80" && p !== "443")) {
-      const q = target.indexOf("?");
-      return {
-        href: `${scheme}://${host}${target}`,
-        pathname: q < 0 ? target : target.slice(0, q),
-        search: q < 0 || q === target.length - 1 ? "" : target.slice(q),
-      };
-    }
+  if (isPlainUrl(host, target)) {
+    return {
+      href: plainHref(scheme, host, target),
+      pathname: targetPath(target),
+      search: targetSearch(target),
+    };
   }
   const url = new URL(target, `http://${host ?? "invalid"}`);
   url.protocol = `${scheme}:`;
@@ -429,21 +494,44 @@ export function requestUrl(scheme: string, host: string | null, target: string):
 }
 
 /**
+ * True if {@link requestUrl} takes `host` and `target` as they are: then the URL's path and query
+ * are {@link targetPath} and {@link targetSearch} of `target`, and its `href` is
+ * {@link plainHref}, which a server builds only if something asks for it.
+ */
+export function isPlainUrl(host: string | null, target: string): host is string {
+  if (
+    host === null || !PLAIN_HOST.test(host) || !PLAIN_TARGET.test(target) ||
+    DOT_SEGMENT.test(target)
+  ) return false;
+  const port = host.lastIndexOf(":");
+  if (port < 0) return true;
+  const p = host.slice(port + 1);
+  return Number(p) <= 65535 && p !== "80" && p !== "443";
+}
+
+/** The URL of a request whose host and target are plain (see {@link isPlainUrl}). */
+export function plainHref(scheme: string, host: string, target: string): string {
+  return `${scheme}://${host}${target}`;
+}
+
+/** The path of a request target: up to its `?`. */
+export function targetPath(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? target : target.slice(0, q);
+}
+
+/** The query of a request target with its `?`, or `""` if it has none or an empty one. */
+export function targetSearch(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 || q === target.length - 1 ? "" : target.slice(q);
+}
+
+/**
  * True if a comma-separated header value contains `token` (lower case), compared case-insensitively
  * (ASCII case: a token is ASCII) and in place: no list to split and no lower-cased copies.
  */
 export function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  for (let from = 0;;) {
-    let to = value.indexOf(",", from);
-    if (to < 0) to = value.length;
-    let a = from, b = to;
-    while (a < b && isOws(value.charCodeAt(a))) a++;
-    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
-    if (isName(value, a, b, token)) return true;
-    if (to === value.length) return false;
-    from = to + 1;
-  }
+  return value !== null && tokenIn(value, 0, value.length, token);
 }
 
 /** Reason phrases of the registered statuses (RFC 9110 and its registry); others go without. */

@@ -430,6 +430,53 @@ describe("HeaderFields", () => {
     assert.equal(list.has("hostsec-websocket-key"), false);
     assert.deepEqual([...list.toHeaders()], [["host", "a, b"], ["sec-websocket-key", "k"]]);
     assert.equal(HeaderFields.fromList([]).get("host"), null);
+    // What would break the text apart is left out (Node's parser lets none of it through).
+    const odd = HeaderFields.fromList([
+      "X-A",
+      "1\r\nHost: evil",
+      "Bad Name",
+      "2",
+      "",
+      "3",
+      "X-B",
+      "4",
+    ]);
+    assert.deepEqual([...odd.toHeaders()], [["x-b", "4"]]);
+  });
+
+  it("keeps each head's fields apart when heads are parsed in turn (a shared index)", () => {
+    const a = parseRequestFields("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1").headers;
+    const b = parseRequestFields("GET / HTTP/1.1\r\nX-B: 2\r\nX-C: 3\r\nHost: bb").headers;
+    assert.throws(() => parseRequestFields("GET / HTTP/1.1\r\nHost: c\r\nbad"), HttpParseError);
+    const list = HeaderFields.fromList(["Host", "d"]);
+    for (let round = 0; round < 2; round++) {
+      assert.equal(a.get("host"), "a");
+      assert.equal(b.get("host"), "bb");
+      assert.equal(list.get("host"), "d");
+      assert.equal(a.has("x-b"), false);
+      assert.equal(b.get("x-c"), "3");
+      assert.deepEqual([...a.toHeaders()], [["host", "a"], ["x-a", "1"]]);
+    }
+  });
+
+  it("finds tokens and exact values in place, as get() and hasToken() would", () => {
+    const h = parseRequestFields(
+      "GET / HTTP/1.1\r\nConnection: keep-alive,\tUpGrade \r\nX-Upgrade: websocket\r\n" +
+        "Upgrade: h2c\r\nupgrade: WebSocket, x\r\nSec-WebSocket-Version:  13 \r\n" +
+        "V: 13\r\nv: 13\r\nW: 130",
+    ).headers;
+    assert.equal(h.hasToken("connection", "upgrade"), true);
+    assert.equal(h.hasToken("connection", "keep"), false);
+    assert.equal(h.hasToken("upgrade", "websocket"), true, "in the second Upgrade field");
+    assert.equal(h.hasToken("upgrade", "h2"), false);
+    assert.equal(h.hasToken("x", "websocket"), false);
+    assert.equal(h.is("sec-websocket-version", "13"), true);
+    assert.equal(h.is("v", "13"), false, "repeated: the value is 13, 13");
+    assert.equal(h.is("w", "13"), false);
+    assert.equal(h.is("z", "13"), false);
+    for (const [name, token] of [["connection", "upgrade"], ["upgrade", "x"], ["v", "13"]]) {
+      assert.equal(h.hasToken(name, token), hasToken(h.get(name), token), `${name} ${token}`);
+    }
   });
 
   it("refuses a header name with a character outside the token set, ASCII or not", () => {
