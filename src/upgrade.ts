@@ -336,7 +336,7 @@ export class Upgrade<Data> implements ConnHandlers {
     if (!check.ok) return this.#reject(check.status, check.body, check.headers);
     const search = url ? url.search : targetSearch(target);
     const request = head !== undefined
-      ? new ServerRequest(this.#path, search, head, scheme)
+      ? ServerRequest._ofUpgrade(this.#path, search, head, req.headers, check.key, scheme)
       : new ServerRequest(
         this.#path,
         search,

@@ -311,6 +311,13 @@ export class HeaderFields implements HeaderLookup {
     return false;
   }
 
+  /** @internal Where the value of the first field `name` (lower case) starts in the head, or -1. */
+  _valueStart(name: string): number {
+    const at = this.#index(), n = indexedCount, text = this.#text;
+    for (let i = 0; i < n; i += 4) if (isName(text, at[i], at[i + 1], name)) return at[i + 2];
+    return -1;
+  }
+
   /** True if header `name` (lower case) appears once, with exactly `value` as its value. */
   is(name: string, value: string): boolean {
     const at = this.#index(), n = indexedCount, text = this.#text;
