@@ -280,9 +280,16 @@ class NodeConn implements Conn {
     if (this.#flags & (CLOSE_AT_END | DESTROYED)) return;
     this.#flags |= CLOSE_AT_END;
     const s = this.#socket;
+    // Everything written is the kernel's already: closing the socket sends it, then the FIN, as
+    // shutting the write side first would. Skipping node:net's end (a shutdown request, `finish`
+    // one turn later) took a Node handshake from 95-105 to 75-89 µs of server CPU (6 pairs). TLS
+    // ends properly: its close_notify, and output the TLS layer may still hold.
+    if (
+      s.writableFinished ||
+      (s.writableLength === 0 && this.#backlog === undefined && !(s as tls.TLSSocket).encrypted)
+    ) return this.destroy();
     // `finish`: node:net wrote everything and shut the write side; reading the peer's EOF first
     // would cost a wake-up and a read for nothing.
-    if (s.writableFinished) return this.destroy();
     // `on`, not `once`: a stream finishes once, and `once` wraps the listener in a closure.
     s.on("finish", NodeConn.#onFinish);
     this.end();

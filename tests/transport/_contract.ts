@@ -295,6 +295,23 @@ export function describeTransport(name: string, transport: Transport, skip: stri
       }
     });
 
+    it("close sends what was written, then EOF (no reset), and does not wait for the peer", async () => {
+      for (const size of [3, 4 * 1024 * 1024]) {
+        const { client, server, c, s } = await pair(transport);
+        const data = bytes(size, 5);
+        server.write([data]);
+        server.close();
+        // The client never ends: the server's side closes all the same.
+        await s.until(() => s.closes.length === 1, `server close (${size} B)`);
+        await c.until(() => c.ended && c.closes.length === 1, `client EOF and close (${size} B)`);
+        assert.equal(c.bytes, size, "every byte before the EOF");
+        assert.deepEqual(c.all(), data);
+        assert.deepEqual(c.log.slice(-2), ["end", "close"]);
+        assert.deepEqual(c.closes, [undefined], "a clean close, not a reset");
+        assert.deepEqual(s.closes, [undefined]);
+      }
+    });
+
     it("destroy drops buffered data, fails pending callbacks and closes once", async () => {
       const { client, server, c, s } = await pair(transport);
       server.pause();
