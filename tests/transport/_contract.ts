@@ -297,7 +297,7 @@ export function describeTransport(name: string, transport: Transport, skip: stri
 
     it("close sends what was written, then EOF (no reset), and does not wait for the peer", async () => {
       for (const size of [3, 4 * 1024 * 1024]) {
-        const { client, server, c, s } = await pair(transport);
+        const { server, c, s } = await pair(transport);
         const data = bytes(size, 5);
         server.write([data]);
         server.close();
