@@ -32,12 +32,17 @@ export class HeadTemplate {
   }
 }
 
-/** Templates kept at most; past it the table starts over (a stream of unlike heads costs no more). */
+/**
+ * Templates, and characters of them, kept at most; past either the table starts over, so that a
+ * stream of unlike (or large) heads costs no more than the sockets that keep them.
+ */
 const MAX_TEMPLATES = 256;
+const MAX_TEMPLATE_CHARS = 1 << 20;
 
-/** Templates by a hash of their text (see {@link headTemplate}), and how many there are. */
+/** Templates by a hash of their text (see {@link headTemplate}), how many, and their characters. */
 const templates = new Map<number, HeadTemplate[]>();
 let count = 0;
+let chars = 0;
 /** The template found or made last: the next head is most often from the same kind of client. */
 let last: HeadTemplate | undefined;
 
@@ -65,15 +70,17 @@ export function headTemplate(head: string, keyAt: number, keyEnd: number): HeadT
       if (bucket[i].matches(head, keyAt, keyEnd)) return last = bucket[i];
     }
   }
-  if (count >= MAX_TEMPLATES) {
+  const size = head.length - (keyEnd - keyAt);
+  if (count >= MAX_TEMPLATES || chars + size > MAX_TEMPLATE_CHARS) {
     templates.clear();
-    count = 0;
+    count = chars = 0;
   }
   const template = new HeadTemplate(ownCopy(head.slice(0, keyAt)), ownCopy(head.slice(keyEnd)));
   const list = templates.get(h);
   if (list !== undefined) list.push(template);
   else templates.set(h, [template]);
   count++;
+  chars += size;
   return last = template;
 }
 

@@ -32,11 +32,11 @@ export class ServerRequest implements UpgradeRequest {
   params: Record<string, string> = NO_PARAMS;
   /** The query with its `?` (or `""`) until `query` is first read, then the parsed query. */
   #query: string | URLSearchParams;
-  /** The head as received or as a template (see `#key`), its parsed fields, or the built Headers. */
+  /** The head: as received or as a template (see `#key`), its parsed fields, or built Headers. */
   #head: string | HeadTemplate | HeaderFields | Headers;
   /** The Sec-WebSocket-Key that `#head`, a template, lacks. */
   #key = "";
-  /** The URL's scheme while the head is kept (as text or a template) to rebuild it from, else the URL. */
+  /** The URL's scheme while the head is kept (text or template) to rebuild it, else the URL. */
   #url: string;
 
   /**

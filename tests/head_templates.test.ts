@@ -56,6 +56,20 @@ describe("head templates", () => {
     assert.equal(ty.with(KEYS[0]), y);
   });
 
+  it("stays right when the table starts over (many unlike or large heads)", () => {
+    const first = head(KEYS[0], "/first");
+    const t0 = headTemplate(first, ...keyRange(first, KEYS[0]));
+    for (let i = 0; i < 300; i++) {
+      const h = head(KEYS[1], `/p${i}`, i % 50 === 0 ? "\r\nX-Big: " + "b".repeat(100_000) : "");
+      const t = headTemplate(h, ...keyRange(h, KEYS[1]));
+      assert.equal(t.with(KEYS[1]), h);
+    }
+    assert.equal(t0.with(KEYS[2]), head(KEYS[2], "/first"));
+    const again = headTemplate(first, ...keyRange(first, KEYS[0]));
+    assert.equal(again.with(KEYS[0]), first);
+    assert.equal(headTemplate(first, ...keyRange(first, KEYS[0])), again);
+  });
+
   it("keeps each socket's headers, key included, and its URL", () => {
     for (const k of KEYS) {
       for (const extra of ["", "\r\nCookie: id=42", "\r\nX-Long: " + "v".repeat(3000)]) {

@@ -212,12 +212,19 @@ export interface HeaderLookup {
 /**
  * The field index of the request head parsed last, shared: a server parses a head and makes its
  * few lookups before it parses the next, so no head needs an index of its own (one was a tenth of
- * a Node handshake's garbage). Its length only grows; `indexedCount` numbers of it are valid.
+ * a Node handshake's garbage). `indexedCount` numbers of it are valid.
  */
 const indexed: number[] = [];
 let indexedCount = 0;
 /** Whose fields {@link indexed} holds. */
 let indexedFor: HeaderFields | undefined;
+/**
+ * The most numbers {@link indexed} keeps (256 fields): a head with more fields gets an index of its
+ * own, so that one large head does not keep a large index for the life of the process.
+ */
+const SHARED_INDEX_MAX = 1024;
+/** How many numbers of the index that `#index` returned last are valid. */
+let indexLength = 0;
 
 /**
  * Header fields as the peer sent them, looked up in the head's text: a server answers an upgrade
@@ -236,6 +243,8 @@ export class HeaderFields implements HeaderLookup {
   readonly #text: string;
   /** Where the first header line starts in `#text`. */
   readonly #from: number;
+  /** The index of a head with more fields than the shared one keeps. */
+  #own: number[] | undefined;
 
   private constructor(text: string, from: number) {
     this.#text = text;
@@ -245,8 +254,9 @@ export class HeaderFields implements HeaderLookup {
   /** @internal The fields of `head` from index `from` on; throws HttpParseError. */
   static _parse(head: string, from: number): HeaderFields {
     indexedFor = undefined;
-    indexedCount = indexFields(head, from, indexed);
-    return indexedFor = new HeaderFields(head, from);
+    const fields = new HeaderFields(head, from);
+    fields.#reindex();
+    return fields;
   }
 
   /**
@@ -268,18 +278,37 @@ export class HeaderFields implements HeaderLookup {
     return new HeaderFields(text, 0);
   }
 
-  /** The shared index, holding this head's fields (checked already: indexing cannot throw). */
-  #index(): number[] {
-    if (indexedFor !== this) {
-      indexedCount = indexFields(this.#text, this.#from, indexed);
+  /** Indexes the fields into the shared index, or into one of this head's own if they are many. */
+  #reindex(): void {
+    const n = indexFields(this.#text, this.#from, indexed);
+    if (n > SHARED_INDEX_MAX) {
+      this.#own = indexed.slice(0, n);
+      indexed.length = SHARED_INDEX_MAX;
+      indexedFor = undefined;
+    } else {
+      indexedCount = n;
       indexedFor = this;
     }
+  }
+
+  /**
+   * This head's index, its length in `indexLength`: its own, or the shared one, indexed again if
+   * another head's took it over (the fields were checked already: indexing cannot throw).
+   */
+  #index(): number[] {
+    if (this.#own === undefined && indexedFor !== this) this.#reindex();
+    const own = this.#own;
+    if (own !== undefined) {
+      indexLength = own.length;
+      return own;
+    }
+    indexLength = indexedCount;
     return indexed;
   }
 
   /** The value of header `name` (lower case); repeated headers are joined with `", "`. */
   get(name: string): string | null {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     let value: string | null = null;
     for (let i = 0; i < n; i += 4) {
       if (!isName(text, at[i], at[i + 1], name)) continue;
@@ -291,7 +320,7 @@ export class HeaderFields implements HeaderLookup {
 
   /** True if header `name` (lower case) is present. */
   has(name: string): boolean {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     for (let i = 0; i < n; i += 4) if (isName(text, at[i], at[i + 1], name)) return true;
     return false;
   }
@@ -302,7 +331,7 @@ export class HeaderFields implements HeaderLookup {
    * cutting the value out.
    */
   hasToken(name: string, token: string): boolean {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     for (let i = 0; i < n; i += 4) {
       if (isName(text, at[i], at[i + 1], name) && tokenIn(text, at[i + 2], at[i + 3], token)) {
         return true;
@@ -313,14 +342,14 @@ export class HeaderFields implements HeaderLookup {
 
   /** @internal Where the value of the first field `name` (lower case) starts in the head, or -1. */
   _valueStart(name: string): number {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     for (let i = 0; i < n; i += 4) if (isName(text, at[i], at[i + 1], name)) return at[i + 2];
     return -1;
   }
 
   /** True if header `name` (lower case) appears once, with exactly `value` as its value. */
   is(name: string, value: string): boolean {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     let found = false;
     for (let i = 0; i < n; i += 4) {
       if (!isName(text, at[i], at[i + 1], name)) continue;
@@ -334,7 +363,7 @@ export class HeaderFields implements HeaderLookup {
 
   /** The fields as a new `Headers` object. */
   toHeaders(): Headers {
-    const at = this.#index(), n = indexedCount, text = this.#text;
+    const at = this.#index(), n = indexLength, text = this.#text;
     const headers = new Headers();
     for (let i = 0; i < n; i += 4) {
       headers.append(text.slice(at[i], at[i + 1]), text.slice(at[i + 2], at[i + 3]));

@@ -459,6 +459,20 @@ describe("HeaderFields", () => {
     }
   });
 
+  it("gives a head with many fields an index of its own, the shared one staying small", () => {
+    const lines = Array.from({ length: 600 }, (_, i) => `X-F${i}: v${i}`);
+    const big = parseRequestFields(`GET / HTTP/1.1\r\n${lines.join("\r\n")}\r\nHost: big`).headers;
+    const small = parseRequestFields("GET / HTTP/1.1\r\nHost: small\r\nX-F599: s").headers;
+    for (let round = 0; round < 2; round++) {
+      assert.equal(big.get("host"), "big");
+      assert.equal(big.get("x-f599"), "v599");
+      assert.equal(big.get("x-f0"), "v0");
+      assert.equal(small.get("x-f599"), "s");
+      assert.equal(small.has("x-f0"), false);
+      assert.equal([...big.toHeaders()].length, 601);
+    }
+  });
+
   it("finds tokens and exact values in place, as get() and hasToken() would", () => {
     const h = parseRequestFields(
       "GET / HTTP/1.1\r\nConnection: keep-alive,\tUpGrade \r\nX-Upgrade: websocket\r\n" +
