@@ -211,8 +211,9 @@ export interface HeaderLookup {
 
 /**
  * The field index of the request head parsed last, shared: a server parses a head and makes its
- * few lookups before it parses the next, so no head needs an index of its own (one was a tenth of
- * a Node handshake's garbage). `indexedCount` numbers of it are valid.
+ * few lookups before it parses the next, so no head needs an index of its own (with that, tokens
+ * compared in place and the URL built on demand, a Node handshake allocates 3.3 KB instead of
+ * 3.8). `indexedCount` numbers of it are valid.
  */
 const indexed: number[] = [];
 let indexedCount = 0;
