@@ -321,9 +321,7 @@ export class HeaderFields implements HeaderLookup {
 
   /** True if header `name` (lower case) is present. */
   has(name: string): boolean {
-    const at = this.#index(), n = indexLength, text = this.#text;
-    for (let i = 0; i < n; i += 4) if (isName(text, at[i], at[i + 1], name)) return true;
-    return false;
+    return this._valueStart(name) >= 0;
   }
 
   /**
