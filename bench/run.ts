@@ -375,8 +375,7 @@ async function main(): Promise<number> {
   // The C server is a throughput ceiling: its memory use says nothing about the harness, and it
   // speaks neither TLS nor permessage-deflate; Deno's own WebSocket has no permessage-deflate.
   const runs = (spec: (typeof servers)[number], sc: (typeof scenarios)[number]) =>
-    !(spec.role === "ref" && sc.args[0] === "idle") && !sc.without?.includes(spec.id) &&
-    !(spec.noDeflate && sc.serverEnv?.BENCH_DEFLATE);
+    !(spec.role === "ref" && sc.args[0] === "idle") && !sc.without?.includes(spec.id);
   const profileDir = o.profile ? `${BUILD}/profiles` : undefined;
   if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
   const tls = scenarios.some((sc) => sc.tls) ? await makeCertificate() : undefined;

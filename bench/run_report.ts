@@ -173,7 +173,9 @@ function intro(view: View): string[] {
       "usual server, in the same run. Ratios are minimal JS ÷ peer against issue 15's " +
       "targets: ✓ shows that a JavaScript server on that runtime can meet the target on this " +
       "machine; ✗ that the least a server can do misses it too (a floor only where nothing " +
-      "faster is known: compare wsdriver's own figure in RESULTS.md).",
+      "faster is known: compare wsdriver's own figure in RESULTS.md). With permessage-deflate it " +
+      "compresses as `Bun.serve` does (no context takeover either way, level 6: each message " +
+      "on its own, with the fastest one-shot call of the runtime, libdeflate on Bun).",
       "",
     ];
   }

@@ -29,8 +29,6 @@ export interface ServerSpec {
   role: "wsdriver" | "peer" | "ref";
   cmd: (profileDir?: string) => string[];
   env?: () => Record<string, string>;
-  /** Speaks no permessage-deflate: the scenarios that need it are not measured on it. */
-  noDeflate?: boolean;
 }
 
 function cpuProf(dir: string | undefined): string[] {
@@ -138,7 +136,6 @@ export function floorServers(role: "wsdriver" | "peer"): ServerSpec[] {
     runtime: rt,
     role,
     cmd: cmds[rt],
-    noDeflate: true,
   }));
 }
 

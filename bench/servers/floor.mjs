@@ -7,7 +7,8 @@
  *
  * It does what the load generator needs and nothing a library must do besides: no limits, no
  * timeouts, no fragmented messages (the load generator sends none; one is answered with close
- * 1002), no extensions, no events, no stats. What it does do is what every server pays for: it
+ * 1002), no events, no stats, and permessage-deflate only as `Bun.serve` speaks it (see below).
+ * What it does do is what every server pays for: it
  * checks the upgrade request, answers with the accept key, parses frames across reads, unmasks
  * into a buffer of the message's own, decodes text as strict UTF-8 into a string and encodes the
  * string it sends back, answers pings and closes. `/` echoes each message as the same type;
@@ -29,6 +30,7 @@
 import crypto from "node:crypto";
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import zlib from "node:zlib";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** Frames of a read up to this size are joined into one write; a larger one is written as is. */
@@ -50,6 +52,30 @@ const sha1 = crypto.hash
 const Buf = globalThis.Buffer;
 // Buffer.allocUnsafe skips zero-filling where it exists (Node, Bun).
 const alloc = Buf ? (n) => Buf.allocUnsafe(n) : (n) => new Uint8Array(n);
+const deflating = process.env.BENCH_DEFLATE === "1";
+const DEFLATE_LEVEL = 6;
+/** A sync flush's empty stored block, which RFC 7692 leaves off each message. */
+const FLUSH_TAIL = Uint8Array.of(0, 0, 0xff, 0xff);
+/** The same, then an empty final block: Bun's one-shot inflate wants a stream that ends. */
+const FINAL_TAIL = Uint8Array.of(0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff);
+const { Bun: bun } = globalThis;
+const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const inflate = bun
+  ? (p) => bun.inflateSync(concat(p, FINAL_TAIL))
+  : (p) => zlib.inflateRawSync(concat(p, FLUSH_TAIL), SYNC);
+const DEFLATE_RAW = { level: DEFLATE_LEVEL, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const LIBDEFLATE = { level: DEFLATE_LEVEL, library: "libdeflate" };
+/**
+ * One message compressed on its own. Bun's call ends the stream with a final block (RFC 7692
+ * 7.2.3.3 allows that without context takeover), followed by a zero byte, as `Bun.serve` sends it.
+ */
+function deflate(p) {
+  if (bun) return concat(bun.deflateSync(p, LIBDEFLATE), Uint8Array.of(0));
+  const c = zlib.deflateRawSync(p, DEFLATE_RAW);
+  return c.subarray(0, c.length - 4);
+}
+/** Opcode bit for frames() and header(): RSV1, a compressed message. */
+const COMPRESSED = 0x40;
 const BAD_REQUEST = encoder.encode(
   "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
 );
@@ -137,6 +163,7 @@ class Peer {
     this.open = false;
     this.done = false;
     this.broadcast = false;
+    this.deflate = false;
   }
 
   data(chunk) {
@@ -182,7 +209,10 @@ class Peer {
         len = buf[at + 6] * 2 ** 24 + ((buf[at + 7] << 16) | (buf[at + 8] << 8) | buf[at + 9]);
         h = 10;
       }
-      if ((b0 & 0xf0) !== 0x80 || !(b1 & 0x80)) return this.fail(out, 1002);
+      const op = b0 & 15, rsv1 = b0 & COMPRESSED;
+      if ((b0 & 0xb0) !== 0x80 || !(b1 & 0x80) || (rsv1 && !(this.deflate && op < 8))) {
+        return this.fail(out, 1002);
+      }
       if (buf.length - at < h + 4 + len) {
         this.rest = alloc(h + 4 + len);
         this.rest.set(buf.subarray(at));
@@ -190,9 +220,15 @@ class Peer {
         at = buf.length;
         break;
       }
-      const payload = unmask(buf, at + h, len);
+      let payload = unmask(buf, at + h, len);
       at += h + 4 + len;
-      const op = b0 & 15;
+      if (rsv1) {
+        try {
+          payload = inflate(payload);
+        } catch {
+          return this.fail(out, 1007);
+        }
+      }
       if (op === 1) {
         let text;
         try {
@@ -200,8 +236,8 @@ class Peer {
         } catch {
           return this.fail(out, 1007);
         }
-        (this.broadcast ? all : out).push(1, encoder.encode(text));
-      } else if (op === 2) (this.broadcast ? all : out).push(2, payload);
+        this.message(this.broadcast ? all : out, 1, encoder.encode(text));
+      } else if (op === 2) this.message(this.broadcast ? all : out, 2, payload);
       else if (op === 9) out.push(10, payload);
       else if (op === 8) {
         out.push(8, payload.subarray(0, 2));
@@ -214,6 +250,12 @@ class Peer {
       const chunks = frames(all);
       for (const s of subscribers) s.send(chunks);
     }
+  }
+
+  /** A data message to send: compressed when permessage-deflate is on. */
+  message(list, op, payload) {
+    if (this.deflate) list.push(COMPRESSED | op, deflate(payload));
+    else list.push(op, payload);
   }
 
   /** The upgrade in `buf`: where the frames after it start, 0 until the head is complete. */
@@ -237,10 +279,17 @@ class Peer {
     this.open = true;
     this.broadcast = head.startsWith("GET /broadcast ");
     if (this.broadcast) subscribers.add(this);
+    this.deflate = deflating &&
+      /\r\nsec-websocket-extensions:[^\r]*permessage-deflate/i.test(head);
     const accept = sha1(key[1] + GUID);
     this.send([encoder.encode(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        `Sec-WebSocket-Accept: ${accept}\r\n` +
+        (this.deflate
+          ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; " +
+            "client_no_context_takeover\r\n"
+          : "") +
+        "\r\n",
     )]);
     return end + 1;
   }
