@@ -8,15 +8,15 @@
  * It does what the load generator needs and nothing a library must do besides: no limits, no
  * timeouts, no fragmented messages (the load generator sends none; one is answered with close
  * 1002), no events, no stats, and permessage-deflate only as `Bun.serve` speaks it (see below).
- * What it does do is what every server pays for: it
- * checks the upgrade request, answers with the accept key, parses frames across reads, unmasks
- * into a buffer of the message's own, decodes text as strict UTF-8 into a string and encodes the
- * string it sends back, answers pings and closes. `/` echoes each message as the same type;
- * `/broadcast` frames what one read brought once and writes it to every client on `/broadcast`.
- * Each read event gives at most one write per connection (large frames: the header and the
- * payload, without joining them). `BENCH_TLS_CERT` and `BENCH_TLS_KEY` (PEM files) serve `wss:`.
- * `FLOOR_NET=node` makes Deno listen with `node:net`, as wsdriver does there (5.4-5.9 KiB per
- * idle connection against `Deno.listen`'s 7.7). Prints `listening on PORT`.
+ * What it does do is what every server pays for: it checks the upgrade request, answers with the
+ * accept key, parses frames across reads, unmasks into a buffer of the message's own, decodes text
+ * as strict UTF-8 into a string and encodes the string it sends back, answers pings and closes.
+ * `/` echoes each message as the same type; `/broadcast` frames what one read brought once and
+ * writes it to every client on `/broadcast`. Each read event gives at most one write per connection
+ * (large frames: the header and the payload, without joining them). `BENCH_TLS_CERT` and
+ * `BENCH_TLS_KEY` (PEM files) serve `wss:`. `FLOOR_NET=node` makes Deno listen with `node:net`, as
+ * wsdriver does there (5.4-5.9 KiB per idle connection against `Deno.listen`'s 7.7). Prints
+ * `listening on PORT`.
  *
  * ```sh
  * node bench/servers/floor.mjs [port]
@@ -236,8 +236,8 @@ class Peer {
         } catch {
           return this.fail(out, 1007);
         }
-        this.message(this.broadcast ? all : out, 1, encoder.encode(text));
-      } else if (op === 2) this.message(this.broadcast ? all : out, 2, payload);
+        this.message(out, all, 1, encoder.encode(text));
+      } else if (op === 2) this.message(out, all, 2, payload);
       else if (op === 9) out.push(10, payload);
       else if (op === 8) {
         out.push(8, payload.subarray(0, 2));
@@ -252,10 +252,14 @@ class Peer {
     }
   }
 
-  /** A data message to send: compressed when permessage-deflate is on. */
-  message(list, op, payload) {
-    if (this.deflate) list.push(COMPRESSED | op, deflate(payload));
-    else list.push(op, payload);
+  /**
+   * A data message to send: echoed (compressed under permessage-deflate), or to all of
+   * `/broadcast` uncompressed, since not every client there need have agreed to the extension.
+   */
+  message(out, all, op, payload) {
+    if (this.broadcast) all.push(op, payload);
+    else if (this.deflate) out.push(COMPRESSED | op, deflate(payload));
+    else out.push(op, payload);
   }
 
   /** The upgrade in `buf`: where the frames after it start, 0 until the head is complete. */
