@@ -63,7 +63,7 @@ const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
 const inflate = bun
   ? (p) => bun.inflateSync(concat(p, FINAL_TAIL))
   : (p) => zlib.inflateRawSync(concat(p, FLUSH_TAIL), SYNC);
-const DEFLATE_RAW = { level: DEFLATE_LEVEL, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const DEFLATE_RAW = { ...SYNC, level: DEFLATE_LEVEL };
 const LIBDEFLATE = { level: DEFLATE_LEVEL, library: "libdeflate" };
 /**
  * One message compressed on its own. Bun's call ends the stream with a final block (RFC 7692

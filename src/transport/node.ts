@@ -288,9 +288,9 @@ class NodeConn implements Conn {
       s.writableFinished ||
       (s.writableLength === 0 && this.#backlog === undefined && !(s as tls.TLSSocket).encrypted)
     ) return this.destroy();
-    // `finish`: node:net wrote everything and shut the write side; reading the peer's EOF first
-    // would cost a wake-up and a read for nothing.
-    // `on`, not `once`: a stream finishes once, and `once` wraps the listener in a closure.
+    // Else destroyed at `finish`, when node:net wrote everything and shut the write side: reading
+    // the peer's EOF first would cost a wake-up and a read for nothing. `on`, not `once`: a stream
+    // finishes once, and `once` wraps the listener in a closure.
     s.on("finish", NodeConn.#onFinish);
     this.end();
   }
